@@ -1,0 +1,92 @@
+//! Binds the domain modules to the WIT world `domain`: generated types stay here.
+
+use crate::error::{Error, ErrorKind};
+use crate::service;
+
+#[allow(unsafe_code, unreachable_pub, missing_docs)]
+mod bindings {
+    wit_bindgen::generate!({ path: "../wit", world: "domain" });
+    use super::Component;
+    export!(Component);
+}
+
+use bindings::confine::config::config_repository as port;
+use bindings::exports::confine::config::config_service::{self as exported, Guest};
+
+struct Component;
+
+impl Guest for Component {
+    fn get(document: String, key: String) -> Result<String, exported::Error> {
+        service::get(&Port, &document, &key).map_err(to_wit)
+    }
+    fn set(document: String, key: String, value: String) -> Result<(), exported::Error> {
+        service::set(&Port, &document, &key, &value).map_err(to_wit)
+    }
+    fn unset(document: String, key: String) -> Result<(), exported::Error> {
+        service::unset(&Port, &document, &key).map_err(to_wit)
+    }
+    fn incr(document: String, key: String, delta: String) -> Result<String, exported::Error> {
+        service::incr(&Port, &document, &key, &delta).map_err(to_wit)
+    }
+    fn merge(document: String, key: String, patch: String) -> Result<(), exported::Error> {
+        service::merge(&Port, &document, &key, &patch).map_err(to_wit)
+    }
+    fn cat(document: String) -> Result<String, exported::Error> {
+        service::cat(&Port, &document).map_err(to_wit)
+    }
+}
+
+/// The imported `config-repository`, seen through the domain's trait.
+struct Port;
+
+impl service::Repository for Port {
+    type Session = port::Session;
+
+    fn read(&self, name: &str) -> Result<String, Error> {
+        port::read(name).map(|snapshot| snapshot.content).map_err(from_port)
+    }
+
+    fn open(&self, name: &str) -> Result<port::Session, Error> {
+        port::Session::open(name, None).map_err(from_port)
+    }
+}
+
+impl service::Session for port::Session {
+    fn current(&self) -> Result<Option<String>, Error> {
+        port::Session::current(self).map(|found| found.map(|snapshot| snapshot.content)).map_err(from_port)
+    }
+
+    fn commit(self, content: String) -> Result<(), Error> {
+        port::Session::commit(&self, &content).map(drop).map_err(from_port)
+    }
+}
+
+fn from_port(e: port::Error) -> Error {
+    use port::Error as P;
+    let (kind, detail) = match e {
+        P::NotFound(d) => (ErrorKind::NotFound, d),
+        P::InvalidPath(d) => (ErrorKind::InvalidPath, d),
+        P::Conflict(d) => (ErrorKind::Conflict, d),
+        P::LockTimeout(d) => (ErrorKind::LockTimeout, d),
+        P::TooLarge(d) => (ErrorKind::TooLarge, d),
+        P::InvalidDocument(d) => (ErrorKind::InvalidDocument, d),
+        P::Io(d) => (ErrorKind::Io, d),
+    };
+    Error { kind, detail }
+}
+
+fn to_wit(e: Error) -> exported::Error {
+    use exported::Error as S;
+    match e.kind {
+        ErrorKind::NotFound => S::NotFound(e.detail),
+        ErrorKind::InvalidPath => S::InvalidPath(e.detail),
+        ErrorKind::InvalidKey => S::InvalidKey(e.detail),
+        ErrorKind::InvalidValue => S::InvalidValue(e.detail),
+        ErrorKind::TypeMismatch => S::TypeMismatch(e.detail),
+        ErrorKind::Conflict => S::Conflict(e.detail),
+        ErrorKind::LockTimeout => S::LockTimeout(e.detail),
+        ErrorKind::TooLarge => S::TooLarge(e.detail),
+        ErrorKind::InvalidDocument => S::InvalidDocument(e.detail),
+        ErrorKind::Io => S::Io(e.detail),
+    }
+}

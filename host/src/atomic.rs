@@ -1,0 +1,176 @@
+//! Atomic, durable replacement of a document. The caller holds the document's lock.
+//!
+//! ```text
+//! open(".<name>.<random>.tmp", O_CREAT|O_EXCL|O_NOFOLLOW, mode of <name> or 0644)
+//! write(tmp, content); fchmod(tmp, mode of <name>); fsync(tmp)
+//! rename(tmp, <name>)          -- readers now see the new content, never a mix
+//! fsync(directory)             -- the rename survives a power loss
+//! ```
+//!
+//! Any failure before the rename removes the temp file and leaves the document as it was.
+//! A failure of the directory fsync is reported as [`Error::NotDurable`]: the new content is
+//! in place but might not survive a power loss. An fsync error is never retried: after a
+//! failed fsync the kernel may have dropped the dirty pages, so a second fsync that
+//! "succeeds" proves nothing.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
+use cap_std::fs::{OpenOptions, OpenOptionsExt, Permissions, PermissionsExt};
+
+use crate::error::{Error, IoContext, Result};
+use crate::resolve::{self, Location};
+
+/// Replaces the document at `location` with `content`.
+pub(crate) fn replace(location: &Location, content: &[u8]) -> Result<()> {
+    let name = &location.name;
+    sweep_temp_files(location);
+    let mode = existing_mode(location)?;
+    let (temp_name, mut temp) = create_temp(location)?;
+    let written = (|| {
+        temp.write_all(content).context(name, "write temp file")?;
+        if let Some(mode) = mode {
+            temp.set_permissions(Permissions::from_mode(mode)).context(name, "set temp file mode")?;
+        }
+        temp.sync_all().context(name, "fsync temp file")?;
+        drop(temp);
+        location.parent.rename(&temp_name, &location.parent, &location.file).context(name, "rename temp file over document")
+    })();
+    if let Err(e) = written {
+        let _ = location.parent.remove_file(&temp_name);
+        return Err(e);
+    }
+    sync_directory(location).map_err(|source| Error::NotDurable { name: name.clone(), source })
+}
+
+/// Removes the document, durably. The lock file stays.
+pub(crate) fn remove(location: &Location) -> Result<()> {
+    location.parent.remove_file(&location.file).map_err(|source| match source.kind() {
+        io::ErrorKind::NotFound => Error::NotFound { name: location.name.clone() },
+        _ => Error::Io { name: location.name.clone(), op: "remove document", source },
+    })?;
+    sync_directory(location).map_err(|source| Error::NotDurable { name: location.name.clone(), source })
+}
+
+/// fsyncs the directory that holds the document. cap-std's directory handles are
+/// `O_PATH` on Linux and cannot be fsynced, so `.` is opened for reading.
+fn sync_directory(location: &Location) -> io::Result<()> {
+    let dir = location.parent.open_with(".", OpenOptions::new().read(true))?;
+    dir.sync_all()
+}
+
+/// The permission bits of the existing document, to give the new one the same; `None`
+/// when there is no document yet (the temp file's 0644, less the umask, stays).
+fn existing_mode(location: &Location) -> Result<Option<u32>> {
+    match location.parent.symlink_metadata(&location.file) {
+        Ok(metadata) if metadata.is_file() => Ok(Some(metadata.permissions().mode() & 0o7777)),
+        Ok(_) => Err(Error::InvalidPath {
+            name: location.name.clone(),
+            reason: "is not a regular file (a symlink or a directory); refusing to replace it".into(),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Io { name: location.name.clone(), op: "stat document", source }),
+    }
+}
+
+fn create_temp(location: &Location) -> Result<(String, cap_std::fs::File)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true).mode(0o644).follow(FollowSymlinks::No);
+    loop {
+        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let unique = (u64::from(std::process::id()) << 32 | u64::from(nanos))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(COUNTER.fetch_add(1, Ordering::Relaxed));
+        let temp_name = format!("{}{unique:016x}.tmp", location.temp_prefix());
+        match location.parent.open_with(&temp_name, &options) {
+            Ok(file) => return Ok((temp_name, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(source) => return Err(Error::Io { name: location.name.clone(), op: "create temp file", source }),
+        }
+    }
+}
+
+/// Removes this document's temp files left by writers that died mid-write. Only called
+/// with the document's lock held: every live writer holds that lock while its temp file
+/// exists, so any temp file seen now belongs to a dead one. Best effort.
+fn sweep_temp_files(location: &Location) {
+    let prefix = location.temp_prefix();
+    let Ok(entries) = location.parent.entries() else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else { continue };
+        if let Some(rest) = file_name.strip_prefix(&prefix) {
+            // `.<file>.<16 hex>.tmp` exactly: not `.<file>.other.tmp` of another document.
+            let is_ours = rest.len() == 20 && rest.ends_with(".tmp") && rest[..16].bytes().all(|b| b.is_ascii_hexdigit());
+            if is_ours && resolve::is_temp_name(file_name) {
+                let _ = location.parent.remove_file(file_name);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use cap_std::ambient_authority;
+    use cap_std::fs::Dir;
+
+    use super::*;
+
+    fn root() -> (tempfile::TempDir, Dir) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap();
+        (tmp, dir)
+    }
+
+    fn names(path: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(path).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn replace_writes_and_leaves_no_temp_file() {
+        let (tmp, dir) = root();
+        let location = resolve::document(&dir, "a.json").unwrap();
+        replace(&location, b"{}\n").unwrap();
+        replace(&location, b"{\"a\":1}\n").unwrap();
+        assert_eq!(std::fs::read(tmp.path().join("a.json")).unwrap(), b"{\"a\":1}\n");
+        assert_eq!(names(tmp.path()), ["a.json"]);
+    }
+
+    #[test]
+    fn replace_keeps_the_document_mode() {
+        let (tmp, dir) = root();
+        let path = tmp.path().join("a.json");
+        std::fs::write(&path, "{}").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        replace(&resolve::document(&dir, "a.json").unwrap(), b"{\"a\":1}").unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn leftover_temp_files_of_the_document_are_swept() {
+        let (tmp, dir) = root();
+        std::fs::write(tmp.path().join(".a.json.0123456789abcdef.tmp"), "torn").unwrap();
+        std::fs::write(tmp.path().join(".b.json.0123456789abcdef.tmp"), "other document").unwrap();
+        replace(&resolve::document(&dir, "a.json").unwrap(), b"{}").unwrap();
+        assert_eq!(names(tmp.path()), [".b.json.0123456789abcdef.tmp", "a.json"]);
+    }
+
+    #[test]
+    fn symlink_at_the_document_name_is_refused() {
+        let (tmp, dir) = root();
+        std::fs::write(tmp.path().join("real.json"), "{}").unwrap();
+        std::os::unix::fs::symlink("real.json", tmp.path().join("a.json")).unwrap();
+        let err = replace(&resolve::document(&dir, "a.json").unwrap(), b"{\"x\":1}").unwrap_err();
+        assert!(matches!(err, Error::InvalidPath { .. }), "{err}");
+        assert_eq!(std::fs::read(tmp.path().join("real.json")).unwrap(), b"{}");
+        assert!(std::fs::symlink_metadata(tmp.path().join("a.json")).unwrap().file_type().is_symlink());
+    }
+}

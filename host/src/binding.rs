@@ -1,0 +1,185 @@
+//! The wasmtime binding of the WIT port `confine:config/config-repository`, in the style
+//! of wasmtime's own `wasi-*` crates: a context, a borrowed view that implements the
+//! generated `Host` traits, and one [`add_to_linker`].
+//!
+//! Two error layers: a `wasmtime::Result` error is a trap (a host bug or a bad resource
+//! handle); the inner `Result<_, error>` is an answer the guest can act on. The mapping from
+//! [`Error`] to the WIT `error` is [`to_wit`], the one place it happens.
+
+use std::time::Duration;
+
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
+
+use crate::error::Error;
+use crate::repository::{Repository, Session, Snapshot};
+
+pub(crate) mod generated {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "domain",
+        imports: { default: trappable },
+        with: { "confine:config/config-repository.session": crate::binding::GuestSession },
+    });
+}
+
+use generated::confine::config::config_repository as port;
+
+/// How many sessions one store may hold open at once; each holds a descriptor and a lock.
+pub const MAX_OPEN_SESSIONS: usize = 64;
+
+/// The state the port needs in a store: the repository a component may use.
+pub struct ConfineCtx {
+    repository: Repository,
+    open_sessions: usize,
+}
+
+impl ConfineCtx {
+    /// Grants the component the documents of `repository`, and nothing else.
+    pub fn new(repository: Repository) -> ConfineCtx {
+        ConfineCtx { repository, open_sessions: 0 }
+    }
+
+    /// The repository granted.
+    pub fn repository(&self) -> &Repository {
+        &self.repository
+    }
+}
+
+/// A borrowed view of a store's state: what the generated `Host` traits are implemented on.
+/// Build one from your store data in the closure given to [`add_to_linker`].
+pub struct ConfineView<'a> {
+    /// The port's context.
+    pub ctx: &'a mut ConfineCtx,
+    /// The table that holds the component's session resources.
+    pub table: &'a mut ResourceTable,
+}
+
+/// A session resource as the component holds it: `None` once committed or aborted.
+pub struct GuestSession(Option<Session>);
+
+/// Adds the `confine:config/config-repository` interface to `linker`. `view` picks the
+/// port's state out of your store data.
+///
+/// ```no_run
+/// use confine::{ConfineCtx, ConfineView, Options, Repository};
+/// use cap_std::{ambient_authority, fs::Dir};
+/// use wasmtime::component::{Linker, ResourceTable};
+///
+/// struct State { confine: ConfineCtx, table: ResourceTable }
+///
+/// # fn main() -> anyhow::Result<()> {
+/// let dir = Dir::open_ambient_dir("/etc/myapp", ambient_authority())?;
+/// let engine = wasmtime::Engine::default();
+/// let mut linker = Linker::<State>::new(&engine);
+/// confine::add_to_linker(&mut linker, |s: &mut State| ConfineView { ctx: &mut s.confine, table: &mut s.table })?;
+/// let state = State { confine: ConfineCtx::new(Repository::new(dir, Options::default())), table: ResourceTable::new() };
+/// # let _ = state; Ok(()) }
+/// ```
+///
+/// # Errors
+/// If the interface is already defined in `linker`.
+pub fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    view: fn(&mut T) -> ConfineView<'_>,
+) -> wasmtime::Result<()> {
+    port::add_to_linker::<T, HasConfine>(linker, view)
+}
+
+struct HasConfine;
+
+impl HasData for HasConfine {
+    type Data<'a> = ConfineView<'a>;
+}
+
+type Answer<T> = wasmtime::Result<Result<T, port::Error>>;
+
+impl port::Host for ConfineView<'_> {
+    fn read(&mut self, name: String) -> Answer<port::Snapshot> {
+        Ok(self.ctx.repository.read(&name).map(to_wit_snapshot).map_err(to_wit))
+    }
+
+    fn save(&mut self, name: String, content: String, expected: Option<String>) -> Answer<String> {
+        Ok(self.ctx.repository.save(&name, &content, expected.as_deref()).map_err(to_wit))
+    }
+
+    fn remove(&mut self, name: String) -> Answer<()> {
+        Ok(self.ctx.repository.remove(&name).map_err(to_wit))
+    }
+
+    fn list_documents(&mut self, directory: String) -> Answer<Vec<String>> {
+        Ok(self.ctx.repository.list(&directory).map_err(to_wit))
+    }
+}
+
+impl port::HostSession for ConfineView<'_> {
+    /// A guest's timeout is capped at the repository's lock timeout: a host call that
+    /// sleeps is not interrupted by the epoch deadline, so the host bounds it.
+    fn open(&mut self, name: String, timeout_ms: Option<u32>) -> Answer<Resource<GuestSession>> {
+        if self.ctx.open_sessions >= MAX_OPEN_SESSIONS {
+            return Ok(Err(port::Error::Io(format!(
+                "{name}: too many open sessions (at most {MAX_OPEN_SESSIONS} per component instance)"
+            ))));
+        }
+        let limit = self.ctx.repository.options().lock_timeout;
+        let timeout = timeout_ms.map_or(limit, |ms| Duration::from_millis(ms.into()).min(limit));
+        match self.ctx.repository.open_session(&name, Some(timeout)) {
+            Ok(session) => {
+                let handle = self.table.push(GuestSession(Some(session)))?;
+                self.ctx.open_sessions += 1;
+                Ok(Ok(handle))
+            }
+            Err(e) => Ok(Err(to_wit(e))),
+        }
+    }
+
+    fn current(&mut self, this: Resource<GuestSession>) -> Answer<Option<port::Snapshot>> {
+        Ok(match &self.table.get(&this)?.0 {
+            Some(session) => session.current().map(|s| s.map(to_wit_snapshot)).map_err(to_wit),
+            None => Err(ended()),
+        })
+    }
+
+    fn commit(&mut self, this: Resource<GuestSession>, content: String) -> Answer<String> {
+        let Some(session) = self.table.get_mut(&this)?.0.take() else {
+            return Ok(Err(ended()));
+        };
+        self.ctx.open_sessions -= 1;
+        Ok(session.commit(&content).map_err(to_wit))
+    }
+
+    fn abort(&mut self, this: Resource<GuestSession>) -> wasmtime::Result<()> {
+        if self.table.get_mut(&this)?.0.take().is_some() {
+            self.ctx.open_sessions -= 1;
+        }
+        Ok(())
+    }
+
+    fn drop(&mut self, this: Resource<GuestSession>) -> wasmtime::Result<()> {
+        if self.table.delete(this)?.0.is_some() {
+            self.ctx.open_sessions -= 1;
+        }
+        Ok(())
+    }
+}
+
+fn ended() -> port::Error {
+    port::Error::Conflict("the session has already ended (committed or aborted)".into())
+}
+
+fn to_wit_snapshot(snapshot: Snapshot) -> port::Snapshot {
+    port::Snapshot { content: snapshot.content, revision: snapshot.revision }
+}
+
+/// The one mapping from the repository's errors to the port's.
+pub(crate) fn to_wit(e: Error) -> port::Error {
+    let text = e.to_string();
+    match e {
+        Error::NotFound { .. } => port::Error::NotFound(text),
+        Error::InvalidPath { .. } => port::Error::InvalidPath(text),
+        Error::Conflict { .. } => port::Error::Conflict(text),
+        Error::LockTimeout { .. } => port::Error::LockTimeout(text),
+        Error::TooLarge { .. } => port::Error::TooLarge(text),
+        Error::InvalidDocument { .. } => port::Error::InvalidDocument(text),
+        Error::Io { .. } | Error::NotDurable { .. } => port::Error::Io(text),
+    }
+}

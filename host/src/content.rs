@@ -1,0 +1,57 @@
+//! What the repository accepts as a document: UTF-8 JSON whose root is an object, within
+//! the size limit. Checked before anything is written, so a buggy or hostile guest cannot
+//! store a document that the next reader could not parse.
+
+use serde::de::IgnoredAny;
+
+use crate::error::{Error, Result};
+
+/// Checks `content` offered for the document `name`.
+pub(crate) fn check(name: &str, content: &str, limit: u64) -> Result<()> {
+    let size = content.len() as u64;
+    if size > limit {
+        return Err(Error::TooLarge { name: name.to_owned(), size, limit });
+    }
+    if !content.trim_start().starts_with('{') {
+        return Err(Error::InvalidDocument {
+            name: name.to_owned(),
+            reason: "the content offered is not a JSON object (its root must be `{...}`)".into(),
+        });
+    }
+    serde_json::from_str::<IgnoredAny>(content).map(drop).map_err(|e| Error::InvalidDocument {
+        name: name.to_owned(),
+        reason: format!("the content offered is not valid JSON: {e}"),
+    })
+}
+
+/// Decodes stored bytes as UTF-8, naming the first bad byte.
+pub(crate) fn decode(name: &str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| Error::InvalidDocument {
+        name: name.to_owned(),
+        reason: format!("not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_within_the_limit_pass() {
+        check("a", " {\"a\": [1, 2]}\n", 100).unwrap();
+    }
+
+    #[test]
+    fn refusals_name_the_document() {
+        for (content, limit) in [("{}", 1), ("[1]", 100), ("{\"a\":", 100), ("{} {}", 100), ("", 100)] {
+            let err = check("d.json", content, limit).unwrap_err();
+            assert!(err.to_string().starts_with("d.json: "), "{err}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_offset() {
+        let err = decode("d.json", b"{\"a\":\"\xff\"}".to_vec()).unwrap_err();
+        assert!(err.to_string().contains("offset 6"), "{err}");
+    }
+}

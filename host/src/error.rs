@@ -1,0 +1,109 @@
+//! The repository's errors. Each names the document (as the caller named it, relative to
+//! the granted directory: never a host path) and the cause.
+
+use std::io;
+use std::time::Duration;
+
+/// Why a repository operation failed. Whenever one is returned, the document is as it was
+/// before the call, except for [`Error::NotDurable`].
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The document does not exist.
+    #[error("{name}: no such document")]
+    NotFound {
+        /// The document's name.
+        name: String,
+    },
+
+    /// The name is not a document inside the granted directory.
+    #[error("{name:?}: {reason}")]
+    InvalidPath {
+        /// The name as given.
+        name: String,
+        /// Why it is refused.
+        reason: String,
+    },
+
+    /// A compare-and-swap found another revision, or a session was used after it ended.
+    #[error("{name}: {reason}")]
+    Conflict {
+        /// The document's name.
+        name: String,
+        /// What conflicted.
+        reason: String,
+    },
+
+    /// The document's lock stayed held past the timeout.
+    #[error("{name}: lock {lock} still held after {timeout:?}{}", holder_text(*.holder))]
+    LockTimeout {
+        /// The document's name.
+        name: String,
+        /// The lock file's name.
+        lock: String,
+        /// How long confine waited.
+        timeout: Duration,
+        /// The process holding the lock, where the OS or the lock file tells.
+        holder: Option<u32>,
+    },
+
+    /// The document, or the content offered for it, is over the size limit.
+    #[error("{name}: {size} bytes is over the size limit of {limit} bytes")]
+    TooLarge {
+        /// The document's name.
+        name: String,
+        /// The size found or offered.
+        size: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+
+    /// The content is not UTF-8 JSON whose root is an object.
+    #[error("{name}: {reason}")]
+    InvalidDocument {
+        /// The document's name.
+        name: String,
+        /// What is wrong, with line and column where there are some.
+        reason: String,
+    },
+
+    /// An operating-system call failed; nothing was changed.
+    #[error("{name}: {op} failed: {source}")]
+    Io {
+        /// The document's name.
+        name: String,
+        /// What confine was doing (`"fsync temp file"`, `"rename"`, ...).
+        op: &'static str,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The new content was renamed into place, but the directory fsync failed: readers see
+    /// the new content, yet after a power loss the document may revert to the old one.
+    #[error("{name}: written, but the directory fsync failed, so the change may not be durable: {source}")]
+    NotDurable {
+        /// The document's name.
+        name: String,
+        /// The OS error from fsync.
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn holder_text(holder: Option<u32>) -> String {
+    holder.map(|pid| format!(" (held by process {pid})")).unwrap_or_default()
+}
+
+/// A `Result` whose error is the repository's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Attaches the document's name and the operation to an `io::Error`.
+pub(crate) trait IoContext<T> {
+    fn context(self, name: &str, op: &'static str) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn context(self, name: &str, op: &'static str) -> Result<T> {
+        self.map_err(|source| Error::Io { name: name.to_owned(), op, source })
+    }
+}

@@ -1,0 +1,68 @@
+//! # confine
+//!
+//! Configuration files that many processes and sandboxed WebAssembly plugins update at
+//! once, with no lost update, no torn file and no escape from the directory they were
+//! given.
+//!
+//! - [`Repository`]: JSON documents in one capability directory ([`cap_std::fs::Dir`]),
+//!   with lock-free reads, compare-and-swap saves and exclusive sessions.
+//! - [`add_to_linker`]: gives any wasmtime component the WIT port
+//!   `confine:config/config-repository` over a [`Repository`].
+//! - [`Runtime`]: runs confine's domain guest (`config-service`) and plugin components.
+//!
+//! # Atomicity
+//!
+//! Every write holds the document's lock and replaces the file by rename:
+//!
+//! ```text
+//! fcntl(<name>.lock, F_OFD_SETLK, F_WRLCK, whole file)   -- wait, with timeout
+//! open(.<name>.<random>.tmp, O_CREAT|O_EXCL|O_NOFOLLOW)
+//! write, fchmod (mode of the old file), fsync(tmp)
+//! rename(tmp, <name>)
+//! fsync(directory)
+//! close(<name>.lock)                                     -- releases the lock
+//! ```
+//!
+//! A reader needs no lock: it sees the whole old or the whole new file, never a mix.
+//!
+//! # Durability
+//!
+//! A write is reported successful only after the temp file and the directory have been
+//! fsynced: the new content survives a crash or a power loss from then on. If the
+//! directory fsync fails, [`Error::NotDurable`] says the new content is visible but may not
+//! survive a power loss. An fsync error is never retried into a success.
+//!
+//! # Limitations
+//!
+//! - Locks are advisory fcntl record locks on `<name>.lock`: they exclude confine and any
+//!   program that `lockf`s the same file, not a program that writes without locking.
+//! - On Linux the lock is an open-file-description lock (threads exclude each other too);
+//!   other Unix systems use classic `F_SETLK` plus an in-process gate.
+//! - Network filesystems: NFS implements fcntl locks through its lock manager and may
+//!   lose them across server restarts; rename and fsync semantics vary. Use a local
+//!   filesystem.
+//! - Documents must be regular files; confine neither follows nor replaces a symlink at a
+//!   document's name. Parent directories may be symlinks that stay inside the directory.
+#![deny(missing_docs)]
+
+mod atomic;
+mod content;
+mod error;
+mod lock;
+mod repository;
+mod resolve;
+mod revision;
+mod sys;
+
+pub use error::{Error, Result};
+pub use repository::{Options, Repository, Session, Snapshot};
+pub use resolve::MAX_FILE_NAME;
+mod binding;
+mod cache;
+mod runtime;
+mod service;
+
+pub use binding::{ConfineCtx, ConfineView, GuestSession, MAX_OPEN_SESSIONS, add_to_linker};
+pub use cache::default_cache_dir;
+pub use runtime::{PluginError, Runtime, RuntimeOptions};
+pub use service::{ServiceError, ServiceErrorKind};

@@ -1,0 +1,209 @@
+//! The exclusive lock of one document: an fcntl record lock on `<name>.lock` beside it.
+//!
+//! The lock file is created when missing (mode 0644 before the umask, `O_NOFOLLOW`, never
+//! truncated) and is never deleted: deleting it would let one process lock the old inode
+//! while another locks a new one, and both would believe they hold the lock. A symlink, a
+//! FIFO or anything but a regular file at the lock file's name is refused.
+//!
+//! Locks are advisory: they exclude confine, and any program that locks the same file with
+//! `lockf`/`fcntl`, but not a program that writes the document without locking.
+
+use std::io::Read;
+use std::time::{Duration, Instant, SystemTime};
+
+use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
+use cap_std::fs::{File, OpenOptions, OpenOptionsExt};
+
+use crate::error::{Error, IoContext, Result};
+use crate::resolve::Location;
+use crate::sys;
+
+/// A held lock. Dropping it releases the lock (closing the descriptor drops the record
+/// lock; the kernel does the same if the process dies).
+pub(crate) struct DocumentLock {
+    // Field order matters: the descriptor is closed (releasing the fcntl lock) before the
+    // process-wide gate admits another thread.
+    _file: File,
+    _gate: sys::Gate,
+}
+
+impl DocumentLock {
+    /// Waits up to `timeout` for the document's lock, polling with exponential backoff and
+    /// jitter (1 ms doubling to 50 ms).
+    pub(crate) fn acquire(location: &Location, timeout: Duration) -> Result<DocumentLock> {
+        let name = &location.name;
+        let lock_file = location.lock_file();
+        let deadline = Instant::now() + timeout;
+        let mut backoff = Backoff::new();
+        let gate = loop {
+            if let Some(gate) = sys::enter_gate(&location.parent, &lock_file).context(name, "enter lock gate")? {
+                break gate;
+            }
+            if !backoff.wait_until(deadline) {
+                return Err(timed_out(location, timeout, None));
+            }
+        };
+        let file = open_lock_file(location)?;
+        loop {
+            if sys::try_lock(&file).context(name, "lock")? {
+                stamp_holder(&file);
+                return Ok(DocumentLock { _file: file, _gate: gate });
+            }
+            if !backoff.wait_until(deadline) {
+                return Err(timed_out(location, timeout, Some(&file)));
+            }
+        }
+    }
+}
+
+/// Opens (creating if missing) the lock file, refusing anything but a regular file.
+fn open_lock_file(location: &Location) -> Result<File> {
+    let name = &location.name;
+    let lock_file = location.lock_file();
+    let mut options = OpenOptions::new();
+    options
+        .read(true)
+        .write(true)
+        .create(true)
+        .mode(0o644)
+        // A FIFO planted at the name must not block the open.
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .follow(FollowSymlinks::No);
+    let file = location.parent.open_with(&lock_file, &options).map_err(|source| {
+        if source.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+            Error::InvalidPath { name: name.clone(), reason: format!("the lock file `{lock_file}` is a symlink; refusing to follow it") }
+        } else {
+            Error::Io { name: name.clone(), op: "open lock file", source }
+        }
+    })?;
+    let metadata = file.metadata().context(name, "stat lock file")?;
+    if !metadata.is_file() {
+        return Err(Error::InvalidPath {
+            name: name.clone(),
+            reason: format!("the lock file `{lock_file}` is not a regular file"),
+        });
+    }
+    Ok(file)
+}
+
+/// Writes our pid into the lock file (which also stamps its mtime), so that a writer who
+/// times out, and a person looking, can tell who holds the lock and since when. Only
+/// diagnostics: a failure here does not fail the lock.
+fn stamp_holder(file: &File) {
+    let text = format!("{}\n", std::process::id());
+    if rustix::io::pwrite(file, text.as_bytes(), 0).is_ok() {
+        let _ = file.set_len(text.len() as u64);
+    }
+}
+
+fn timed_out(location: &Location, timeout: Duration, file: Option<&File>) -> Error {
+    let holder = file.and_then(|file| match sys::holder(file)? {
+        Some(pid) => Some(pid),
+        // An OFD holder: the kernel does not say who, a confine holder wrote its pid.
+        None => read_stamped_pid(file),
+    });
+    Error::LockTimeout { name: location.name.clone(), lock: location.lock_file(), timeout, holder }
+}
+
+fn read_stamped_pid(file: &File) -> Option<u32> {
+    let mut text = String::new();
+    let reader = file;
+    reader.take(32).read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}
+
+/// Exponential backoff with jitter, so that waiters do not wake in lockstep.
+struct Backoff {
+    delay: Duration,
+    seed: u64,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(1);
+    const MAX: Duration = Duration::from_millis(50);
+
+    fn new() -> Backoff {
+        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+        Backoff { delay: Self::FIRST, seed: nanos ^ (u64::from(std::process::id()) << 32) | 1 }
+    }
+
+    /// Sleeps for the next delay, cut at `deadline`; `false` if the deadline has passed.
+    fn wait_until(&mut self, deadline: Instant) -> bool {
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        // xorshift64: cheap, and good enough to spread waiters apart.
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        let jitter = 0.5 + (self.seed % 1000) as f64 / 1000.0; // 0.5x to 1.5x
+        let sleep = self.delay.mul_f64(jitter).min(deadline - now);
+        std::thread::sleep(sleep);
+        self.delay = (self.delay * 2).min(Self::MAX);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cap_std::ambient_authority;
+    use cap_std::fs::Dir;
+
+    use super::*;
+    use crate::resolve;
+
+    fn root() -> (tempfile::TempDir, Dir) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap();
+        (tmp, dir)
+    }
+
+    #[test]
+    fn second_holder_in_the_same_process_times_out() {
+        let (_tmp, dir) = root();
+        let location = resolve::document(&dir, "a.json").unwrap();
+        let held = DocumentLock::acquire(&location, Duration::ZERO).unwrap();
+        let again = resolve::document(&dir, "a.json").unwrap();
+        let err = DocumentLock::acquire(&again, Duration::from_millis(30)).err().unwrap();
+        assert!(matches!(err, Error::LockTimeout { holder: Some(pid), .. } if pid == std::process::id()), "{err}");
+        drop(held);
+        DocumentLock::acquire(&again, Duration::ZERO).unwrap();
+    }
+
+    #[test]
+    fn lock_file_is_created_and_kept() {
+        let (tmp, dir) = root();
+        let location = resolve::document(&dir, "a.json").unwrap();
+        drop(DocumentLock::acquire(&location, Duration::ZERO).unwrap());
+        assert!(tmp.path().join("a.json.lock").is_file());
+    }
+
+    #[test]
+    fn symlinked_lock_file_is_refused_and_its_target_untouched() {
+        let (tmp, dir) = root();
+        let victim = tmp.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, tmp.path().join("a.json.lock")).unwrap();
+        let location = resolve::document(&dir, "a.json").unwrap();
+        let err = DocumentLock::acquire(&location, Duration::ZERO).err().unwrap();
+        assert!(matches!(err, Error::InvalidPath { .. }), "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    }
+
+    #[test]
+    fn fifo_at_the_lock_name_is_refused_without_blocking() {
+        let (tmp, dir) = root();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            tmp.path().join("a.json.lock"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let location = resolve::document(&dir, "a.json").unwrap();
+        let err = DocumentLock::acquire(&location, Duration::ZERO).err().unwrap();
+        assert!(matches!(err, Error::InvalidPath { .. }), "{err}");
+    }
+}

@@ -1,0 +1,184 @@
+//! Turning a caller's document name into a place inside the granted directory, or a clear
+//! refusal.
+//!
+//! A name is a relative path of plain components separated by `/`. Refused, before any
+//! filesystem call: the empty name, NUL bytes, absolute paths, `.` and `..` components,
+//! empty components, file names over [`MAX_FILE_NAME`] bytes, and the names confine uses
+//! for itself (`*.lock`, `.*.tmp`). The parent directories are then opened through cap-std,
+//! which follows a symlink only while it stays inside the granted directory; one that
+//! leads out is refused. The document itself must not be a symlink (a rename would replace
+//! the link, not its target).
+
+use std::io;
+
+use cap_std::fs::Dir;
+
+use crate::error::{Error, Result};
+
+/// The longest file name a document may have, in bytes: the temp file beside it adds 22
+/// bytes and must still fit the usual 255-byte limit of a file name.
+pub const MAX_FILE_NAME: usize = 200;
+
+/// The longest whole name, in bytes.
+const MAX_NAME: usize = 1024;
+
+/// Where a document lives: its parent directory (a capability) and its file name there.
+pub(crate) struct Location {
+    /// The directory that holds the document, its lock file and its temp files.
+    pub(crate) parent: Dir,
+    /// The document's file name inside `parent`.
+    pub(crate) file: String,
+    /// The name as the caller gave it, for messages.
+    pub(crate) name: String,
+}
+
+impl Location {
+    /// The lock file's name inside `parent`: `<file>.lock`.
+    pub(crate) fn lock_file(&self) -> String {
+        format!("{}.lock", self.file)
+    }
+
+    /// The prefix of this document's temp files inside `parent`: `.<file>.`.
+    pub(crate) fn temp_prefix(&self) -> String {
+        format!(".{}.", self.file)
+    }
+}
+
+/// Resolves a document name inside `root`.
+pub(crate) fn document(root: &Dir, name: &str) -> Result<Location> {
+    let components = components(name, false)?;
+    let Some((file, parents)) = components.split_last() else {
+        return Err(invalid(name, "the empty name is not a document"));
+    };
+    if file.len() > MAX_FILE_NAME {
+        return Err(invalid(name, &format!("the file name is longer than {MAX_FILE_NAME} bytes")));
+    }
+    if file.ends_with(".lock") {
+        return Err(invalid(name, "names ending in `.lock` are lock files, not documents"));
+    }
+    if is_temp_name(file) {
+        return Err(invalid(name, "names of the form `.*.tmp` are temp files, not documents"));
+    }
+    let parent = open_parents(root, name, parents)?;
+    Ok(Location { parent, file: (*file).to_owned(), name: name.to_owned() })
+}
+
+/// Resolves a directory name inside `root` (`""` is `root` itself).
+pub(crate) fn directory(root: &Dir, name: &str) -> Result<Dir> {
+    let components = components(name, true)?;
+    open_parents(root, name, &components)
+}
+
+/// Whether `file` is one of confine's temp-file names.
+pub(crate) fn is_temp_name(file: &str) -> bool {
+    file.starts_with('.') && file.ends_with(".tmp")
+}
+
+/// Whether `file` is one of confine's lock-file names.
+pub(crate) fn is_lock_name(file: &str) -> bool {
+    file.ends_with(".lock")
+}
+
+fn components(name: &str, empty_is_root: bool) -> Result<Vec<&str>> {
+    if name.is_empty() {
+        return if empty_is_root { Ok(Vec::new()) } else { Err(invalid(name, "the empty name is not a document")) };
+    }
+    if name.contains('\0') {
+        return Err(invalid(name, "names may not contain a NUL byte"));
+    }
+    if name.len() > MAX_NAME {
+        return Err(invalid(name, &format!("the name is longer than {MAX_NAME} bytes")));
+    }
+    if name.starts_with('/') {
+        return Err(invalid(name, "absolute paths are refused: names are relative to the granted directory"));
+    }
+    let components: Vec<&str> = name.split('/').collect();
+    for component in &components {
+        match *component {
+            "" => return Err(invalid(name, "names may not have empty components (`//` or a trailing `/`)")),
+            "." | ".." => return Err(invalid(name, "`.` and `..` are not allowed in names")),
+            _ => {}
+        }
+    }
+    Ok(components)
+}
+
+fn open_parents(root: &Dir, name: &str, parents: &[&str]) -> Result<Dir> {
+    if parents.is_empty() {
+        return root.try_clone().map_err(|source| Error::Io { name: name.to_owned(), op: "clone directory handle", source });
+    }
+    let path = parents.join("/");
+    root.open_dir(&path).map_err(|source| match source.kind() {
+        _ if is_escape(&source) => invalid(name, &format!("`{path}` leads outside the granted directory")),
+        io::ErrorKind::NotFound => Error::NotFound { name: name.to_owned() },
+        io::ErrorKind::NotADirectory => invalid(name, &format!("`{path}` is not a directory")),
+        _ => Error::Io { name: name.to_owned(), op: "open parent directory", source },
+    })
+}
+
+/// Whether cap-std refused a path because it would leave the granted directory (it reports
+/// that as `PermissionDenied` with this message).
+pub(crate) fn is_escape(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::PermissionDenied && e.to_string().contains("outside of the filesystem")
+}
+
+fn invalid(name: &str, reason: &str) -> Error {
+    Error::InvalidPath { name: name.to_owned(), reason: reason.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use cap_std::ambient_authority;
+
+    use super::*;
+
+    fn root() -> (tempfile::TempDir, Dir) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap();
+        (tmp, dir)
+    }
+
+    fn refused(dir: &Dir, name: &str) -> String {
+        match document(dir, name) {
+            Err(Error::InvalidPath { reason, .. }) => reason,
+            Err(other) => panic!("{name:?}: expected invalid-path, got {other}"),
+            Ok(_) => panic!("{name:?}: expected invalid-path, got a location"),
+        }
+    }
+
+    #[test]
+    fn plain_names_resolve() {
+        let (_tmp, dir) = root();
+        dir.create_dir("sub").unwrap();
+        let location = document(&dir, "sub/app.json").unwrap();
+        assert_eq!(location.file, "app.json");
+        assert_eq!(location.lock_file(), "app.json.lock");
+        assert_eq!(location.temp_prefix(), ".app.json.");
+    }
+
+    #[test]
+    fn escapes_and_reserved_names_are_refused() {
+        let (_tmp, dir) = root();
+        for name in [
+            "", "/etc/passwd", "../x.json", "a/../../x.json", "a/..", "./a.json", "a//b", "a/", "a\0b",
+            "app.json.lock", ".app.json.1234.tmp", &"x".repeat(MAX_FILE_NAME + 1),
+        ] {
+            refused(&dir, name);
+        }
+    }
+
+    #[test]
+    fn symlink_out_of_root_is_refused() {
+        let (tmp, dir) = root();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), tmp.path().join("out")).unwrap();
+        let reason = refused(&dir, "out/app.json");
+        assert!(reason.contains("leads outside"), "{reason}");
+    }
+
+    #[test]
+    fn missing_parent_is_not_found() {
+        let (_tmp, dir) = root();
+        assert!(matches!(document(&dir, "nope/app.json"), Err(Error::NotFound { .. })));
+    }
+}

@@ -1,0 +1,253 @@
+//! The runtime: one wasmtime engine that runs confine's domain guest and plugin
+//! components against a [`Repository`].
+//!
+//! Each call gets a fresh store and instance (instantiation is cheap next to the two
+//! fsyncs of a write, and nothing leaks from one call to the next), an empty WASI context
+//! (no files, environment, network or clock beyond what WASI requires), a memory limit
+//! and a wall-clock deadline enforced by epoch interruption. When a call traps, runs out of
+//! time or memory, or returns an error, its store is dropped: every session it held is
+//! dropped with it, which releases every lock and writes nothing.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wasmtime::error::Context;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::binding::generated::{Domain, DomainPre};
+use crate::binding::{ConfineCtx, ConfineView, add_to_linker};
+use crate::cache::load_component;
+use crate::repository::Repository;
+use crate::service::{ServiceError, to_service_error};
+
+/// The domain guest, built from `guest/` by `make` and embedded in the binary.
+const DOMAIN_GUEST: &[u8] = include_bytes!(env!("CONFINE_GUEST_WASM"));
+
+/// How often the epoch advances; deadlines are counted in these ticks.
+const TICK: Duration = Duration::from_millis(10);
+
+mod plugin_bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "plugin",
+        imports: { default: trappable },
+        with: { "confine:config/config-repository": crate::binding::generated::confine::config::config_repository },
+    });
+}
+
+/// Limits and settings of a [`Runtime`].
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Time a guest call may run beyond the repository's lock timeout (which bounds each
+    /// wait for a lock inside it) before it is interrupted.
+    pub call_budget: Duration,
+    /// The most linear memory, in bytes, one guest instance may grow to.
+    pub memory_limit: usize,
+    /// Where compiled components are cached; `None` compiles on every start.
+    pub cache_dir: Option<PathBuf>,
+    /// Whether plugins may write to the process's stdout and stderr.
+    pub plugin_stdio: bool,
+}
+
+impl Default for RuntimeOptions {
+    /// A 10 s budget, 512 MiB of memory, no cache, plugin output shown.
+    fn default() -> RuntimeOptions {
+        RuntimeOptions { call_budget: Duration::from_secs(10), memory_limit: 512 << 20, cache_dir: None, plugin_stdio: true }
+    }
+}
+
+/// Runs the domain guest and plugins. Create one per process and reuse it: it holds the
+/// compiled guest.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<StoreState>,
+    domain: DomainPre<StoreState>,
+    options: RuntimeOptions,
+    _ticker: Ticker,
+}
+
+/// Why a plugin run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// The component could not be loaded, or is not a confine plugin.
+    #[error("cannot load the plugin: {0:#}")]
+    Load(wasmtime::Error),
+    /// The plugin trapped, ran out of time or memory.
+    #[error("the plugin failed: {0:#}")]
+    Trap(wasmtime::Error),
+    /// The plugin's `run` returned an error.
+    #[error("the plugin reported: {0}")]
+    Reported(String),
+}
+
+struct StoreState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    confine: ConfineCtx,
+    limits: StoreLimits,
+}
+
+impl WasiView for StoreState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl Runtime {
+    /// Builds the engine and loads the domain guest (from the cache when possible).
+    ///
+    /// # Errors
+    /// If the engine cannot be configured or the guest does not load.
+    pub fn new(options: RuntimeOptions) -> wasmtime::Result<Runtime> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).context("configure the wasm engine")?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).context("link WASI")?;
+        add_to_linker(&mut linker, |s: &mut StoreState| ConfineView { ctx: &mut s.confine, table: &mut s.table })
+            .context("link config-repository")?;
+        let component = load_component(&engine, DOMAIN_GUEST, options.cache_dir.as_deref()).context("load the domain guest")?;
+        let domain = DomainPre::new(linker.instantiate_pre(&component).context("link the domain guest")?)
+            .context("check the domain guest's exports")?;
+        let ticker = Ticker::start(&engine);
+        Ok(Runtime { engine, linker, domain, options, _ticker: ticker })
+    }
+
+    /// The value at `key` of `document`, as compact JSON. See the WIT `config-service`.
+    ///
+    /// # Errors
+    /// See [`ServiceError`].
+    pub fn get(&self, repository: &Repository, document: &str, key: &str) -> Result<String, ServiceError> {
+        self.call(repository, |svc, store| svc.call_get(store, document, key))
+    }
+
+    /// Sets `key` of `document` to the JSON `value`.
+    ///
+    /// # Errors
+    /// See [`ServiceError`].
+    pub fn set(&self, repository: &Repository, document: &str, key: &str, value: &str) -> Result<(), ServiceError> {
+        self.call(repository, |svc, store| svc.call_set(store, document, key, value))
+    }
+
+    /// Removes `key` of `document`.
+    ///
+    /// # Errors
+    /// See [`ServiceError`].
+    pub fn unset(&self, repository: &Repository, document: &str, key: &str) -> Result<(), ServiceError> {
+        self.call(repository, |svc, store| svc.call_unset(store, document, key))
+    }
+
+    /// Adds the JSON number `delta` to `key` of `document`; returns the new value.
+    ///
+    /// # Errors
+    /// See [`ServiceError`].
+    pub fn incr(&self, repository: &Repository, document: &str, key: &str, delta: &str) -> Result<String, ServiceError> {
+        self.call(repository, |svc, store| svc.call_incr(store, document, key, delta))
+    }
+
+    /// Applies the JSON Merge Patch `patch` at `key` of `document`.
+    ///
+    /// # Errors
+    /// See [`ServiceError`].
+    pub fn merge(&self, repository: &Repository, document: &str, key: &str, patch: &str) -> Result<(), ServiceError> {
+        self.call(repository, |svc, store| svc.call_merge(store, document, key, patch))
+    }
+
+    /// The whole `document`, pretty-printed.
+    ///
+    /// # Errors
+    /// See [`ServiceError`].
+    pub fn cat(&self, repository: &Repository, document: &str) -> Result<String, ServiceError> {
+        self.call(repository, |svc, store| svc.call_cat(store, document))
+    }
+
+    /// Runs a plugin component (world `plugin`) with `args`, granting it `repository` and
+    /// nothing else.
+    ///
+    /// # Errors
+    /// See [`PluginError`].
+    pub fn run_plugin(&self, repository: &Repository, wasm: &[u8], args: &[String]) -> Result<(), PluginError> {
+        let component = load_component(&self.engine, wasm, self.options.cache_dir.as_deref()).map_err(PluginError::Load)?;
+        self.run_plugin_component(repository, &component, args)
+    }
+
+    fn run_plugin_component(&self, repository: &Repository, component: &Component, args: &[String]) -> Result<(), PluginError> {
+        let mut store = self.store(repository, self.options.plugin_stdio);
+        let plugin = plugin_bindings::Plugin::instantiate(&mut store, component, &self.linker)
+            .context("instantiate (is it built for the `plugin` world of wit/confine.wit?)")
+            .map_err(PluginError::Load)?;
+        match plugin.call_run(&mut store, args) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(PluginError::Reported(message)),
+            Err(trap) => Err(PluginError::Trap(trap)),
+        }
+    }
+
+    fn call<T>(
+        &self,
+        repository: &Repository,
+        f: impl FnOnce(
+            &crate::binding::generated::exports::confine::config::config_service::Guest,
+            &mut Store<StoreState>,
+        ) -> wasmtime::Result<Result<T, crate::binding::generated::exports::confine::config::config_service::Error>>,
+    ) -> Result<T, ServiceError> {
+        let mut store = self.store(repository, false);
+        let domain: Domain = self.domain.instantiate(&mut store).map_err(ServiceError::Guest)?;
+        match f(domain.confine_config_config_service(), &mut store) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(to_service_error(e)),
+            Err(trap) => Err(ServiceError::Guest(trap)),
+        }
+    }
+
+    fn store(&self, repository: &Repository, stdio: bool) -> Store<StoreState> {
+        let mut wasi = WasiCtx::builder();
+        if stdio {
+            wasi.inherit_stdout().inherit_stderr();
+        }
+        let state = StoreState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            confine: ConfineCtx::new(repository.clone()),
+            limits: StoreLimitsBuilder::new().memory_size(self.options.memory_limit).instances(16).build(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let deadline = repository.options().lock_timeout + self.options.call_budget;
+        store.set_epoch_deadline((deadline.as_millis() / TICK.as_millis()).max(1) as u64);
+        store.epoch_deadline_trap();
+        store
+    }
+}
+
+/// Advances the engine's epoch every [`TICK`] until the runtime is dropped.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+}
+
+impl Ticker {
+    fn start(engine: &Engine) -> Ticker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, weak) = (Arc::clone(&stop), engine.weak());
+        std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        });
+        Ticker { stop }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
