@@ -41,10 +41,7 @@ pub fn set(root: &mut Root, path: &KeyPath, value: Value) -> Result<(), Error> {
                     *doc = value;
                     Ok(())
                 }
-                other => Err(invalid_value(format!(
-                    "the whole document must be an object, not {}",
-                    type_name(&other)
-                ))),
+                other => Err(invalid_value(format!("the whole document must be an object, not {}", type_name(&other)))),
             };
         };
         let parent = descend(doc, path, parents, Some(last))?;
@@ -245,15 +242,9 @@ fn add(path: &KeyPath, current: &Number, delta: &Number) -> Result<Number, Error
     let exact = |n: &Number| n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
     if let (Some(a), Some(b)) = (exact(current), exact(delta)) {
         let sum = a + b;
-        return i64::try_from(sum)
-            .map(Number::from)
-            .or_else(|_| u64::try_from(sum).map(Number::from))
-            .map_err(|_| {
-                Error::new(
-                    ErrorKind::TypeMismatch,
-                    format!("key {}: {a} + {b} overflows a 64-bit integer", quote(path)),
-                )
-            });
+        return i64::try_from(sum).map(Number::from).or_else(|_| u64::try_from(sum).map(Number::from)).map_err(|_| {
+            Error::new(ErrorKind::TypeMismatch, format!("key {}: {a} + {b} overflows a 64-bit integer", quote(path)))
+        });
     }
     let sum = current.as_f64().unwrap_or(f64::NAN) + delta.as_f64().unwrap_or(f64::NAN);
     Number::from_f64(sum).ok_or_else(|| {

@@ -124,11 +124,7 @@ impl Parser<'_> {
     }
 
     fn step(&mut self) -> Result<Segment, KeyPathError> {
-        if self.rest().starts_with('[') {
-            self.bracket()
-        } else {
-            self.bare()
-        }
+        if self.rest().starts_with('[') { self.bracket() } else { self.bare() }
     }
 
     fn bare(&mut self) -> Result<Segment, KeyPathError> {

@@ -36,7 +36,10 @@ pub(crate) fn replace(location: &Location, content: &[u8]) -> Result<()> {
         }
         temp.sync_all().context(name, "fsync temp file")?;
         drop(temp);
-        location.parent.rename(&temp_name, &location.parent, &location.file).context(name, "rename temp file over document")
+        location
+            .parent
+            .rename(&temp_name, &location.parent, &location.file)
+            .context(name, "rename temp file over document")
     })();
     if let Err(e) = written {
         let _ = location.parent.remove_file(&temp_name);
@@ -104,7 +107,8 @@ fn sweep_temp_files(location: &Location) {
         let Some(file_name) = file_name.to_str() else { continue };
         if let Some(rest) = file_name.strip_prefix(&prefix) {
             // `.<file>.<16 hex>.tmp` exactly: not `.<file>.other.tmp` of another document.
-            let is_ours = rest.len() == 20 && rest.ends_with(".tmp") && rest[..16].bytes().all(|b| b.is_ascii_hexdigit());
+            let is_ours =
+                rest.len() == 20 && rest.ends_with(".tmp") && rest[..16].bytes().all(|b| b.is_ascii_hexdigit());
             if is_ours && resolve::is_temp_name(file_name) {
                 let _ = location.parent.remove_file(file_name);
             }
@@ -164,11 +168,12 @@ mod tests {
     }
 
     #[test]
-    fn symlink_at_the_document_name_is_refused() {
+    fn symlink_planted_after_resolution_is_refused() {
         let (tmp, dir) = root();
+        let location = resolve::document(&dir, "a.json").unwrap();
         std::fs::write(tmp.path().join("real.json"), "{}").unwrap();
         std::os::unix::fs::symlink("real.json", tmp.path().join("a.json")).unwrap();
-        let err = replace(&resolve::document(&dir, "a.json").unwrap(), b"{\"x\":1}").unwrap_err();
+        let err = replace(&location, b"{\"x\":1}").unwrap_err();
         assert!(matches!(err, Error::InvalidPath { .. }), "{err}");
         assert_eq!(std::fs::read(tmp.path().join("real.json")).unwrap(), b"{}");
         assert!(std::fs::symlink_metadata(tmp.path().join("a.json")).unwrap().file_type().is_symlink());

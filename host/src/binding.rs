@@ -67,7 +67,7 @@ pub struct GuestSession(Option<Session>);
 ///
 /// struct State { confine: ConfineCtx, table: ResourceTable }
 ///
-/// # fn main() -> anyhow::Result<()> {
+/// # fn main() -> wasmtime::Result<()> {
 /// let dir = Dir::open_ambient_dir("/etc/myapp", ambient_authority())?;
 /// let engine = wasmtime::Engine::default();
 /// let mut linker = Linker::<State>::new(&engine);
@@ -78,10 +78,7 @@ pub struct GuestSession(Option<Session>);
 ///
 /// # Errors
 /// If the interface is already defined in `linker`.
-pub fn add_to_linker<T: 'static>(
-    linker: &mut Linker<T>,
-    view: fn(&mut T) -> ConfineView<'_>,
-) -> wasmtime::Result<()> {
+pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, view: fn(&mut T) -> ConfineView<'_>) -> wasmtime::Result<()> {
     port::add_to_linker::<T, HasConfine>(linker, view)
 }
 

@@ -71,7 +71,10 @@ fn open_lock_file(location: &Location) -> Result<File> {
         .follow(FollowSymlinks::No);
     let file = location.parent.open_with(&lock_file, &options).map_err(|source| {
         if source.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
-            Error::InvalidPath { name: name.clone(), reason: format!("the lock file `{lock_file}` is a symlink; refusing to follow it") }
+            Error::InvalidPath {
+                name: name.clone(),
+                reason: format!("the lock file `{lock_file}` is a symlink; refusing to follow it"),
+            }
         } else {
             Error::Io { name: name.clone(), op: "open lock file", source }
         }

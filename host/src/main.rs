@@ -29,8 +29,9 @@ const AFTER_HELP: &str = "\
 KEY is a dotted path: server.port, plugins[2].name, [0]. Keys holding . [ ] or \" are \
 quoted in brackets: hosts[\"eu.west\"].port. An empty or missing KEY is the whole document.
 
-VALUE is JSON (8080, true, {\"a\":1}, \"text\"); anything that is not JSON is taken as a \
-string, so `set app.json name web` stores \"web\". To store the string \"true\", quote it: '\"true\"'.
+VALUE is JSON (8080, true, {\"a\":1}, \"text\"); anything else is taken as a string, so \
+`set app.json name web` stores \"web\". A VALUE that starts with { [ or \" must be valid JSON. \
+To store the string \"true\", quote it: '\"true\"'.
 
 Exit status: 0 success; 1 the guest or plugin failed (trap, deadline, memory) or a plugin \
 reported an error; 2 bad input (usage, name, key, value, document not valid JSON, too large); \
@@ -53,6 +54,15 @@ struct Cli {
     /// How long to wait for a document's lock before giving up (e.g. 5s, 250ms, 1m).
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     timeout: Duration,
+
+    /// How long a guest or plugin call may run, beyond its waits for locks, before it is
+    /// stopped (e.g. 10s).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    budget: Duration,
+
+    /// The most memory, in MiB, a guest or plugin instance may use.
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
+    memory: usize,
 
     /// The largest document, in bytes, that is read or written.
     #[arg(long, value_name = "BYTES", default_value_t = Options::default().max_document_size)]
@@ -133,8 +143,13 @@ fn run(cli: Cli) -> Result<Option<String>, Failure> {
     })?;
     let options = Options { lock_timeout: cli.timeout, max_document_size: cli.max_size };
     let repository = Repository::new(dir, options);
-    let runtime = Runtime::new(RuntimeOptions { cache_dir: confine::default_cache_dir(), ..RuntimeOptions::default() })
-        .map_err(|e| (status::GUEST, format!("cannot start the wasm runtime: {e:#}")))?;
+    let runtime = Runtime::new(RuntimeOptions {
+        call_budget: cli.budget,
+        memory_limit: cli.memory.saturating_mul(1 << 20),
+        cache_dir: confine::default_cache_dir(),
+        plugin_stdio: true,
+    })
+    .map_err(|e| (status::GUEST, format!("cannot start the wasm runtime: {e:#}")))?;
     let line = |text: String| Some(format!("{text}\n"));
     let answer = match cli.command {
         Command::Get { doc, key } => runtime.get(&repository, &doc, key.as_deref().unwrap_or("")).map(line),
@@ -153,17 +168,23 @@ fn run(cli: Cli) -> Result<Option<String>, Failure> {
         Command::Run { plugin, args } => {
             let wasm = std::fs::read(&plugin)
                 .map_err(|e| (status::IO, format!("cannot read plugin {}: {e}", plugin.display())))?;
-            return runtime.run_plugin(&repository, &wasm, &args).map(|()| None).map_err(|e| plugin_failure(&plugin, e));
+            return runtime
+                .run_plugin(&repository, &wasm, &args)
+                .map(|()| None)
+                .map_err(|e| plugin_failure(&plugin, e));
         }
     };
     answer.map_err(service_failure)
 }
 
-/// A VALUE that is not JSON is taken as a string.
+/// A VALUE that is not JSON is taken as a string, unless it starts like a JSON object,
+/// array or string: then it was meant as JSON, and the guest reports where it breaks.
 fn json_or_string(value: String) -> String {
-    match serde_json::from_str::<serde_json::Value>(&value) {
-        Ok(_) => value,
-        Err(_) => serde_json::Value::String(value).to_string(),
+    let meant_as_json = value.trim_start().starts_with(['{', '[', '"']);
+    if meant_as_json || serde_json::from_str::<serde::de::IgnoredAny>(&value).is_ok() {
+        value
+    } else {
+        serde_json::Value::String(value).to_string()
     }
 }
 

@@ -182,7 +182,10 @@ fn read_at(location: &Location, limit: u64) -> Result<Option<Snapshot>> {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-            return Err(Error::InvalidPath { name: name.clone(), reason: "is a symlink; documents must be regular files".into() });
+            return Err(Error::InvalidPath {
+                name: name.clone(),
+                reason: "is a symlink; documents must be regular files".into(),
+            });
         }
         Err(source) => return Err(Error::Io { name: name.clone(), op: "open document", source }),
     };

@@ -60,6 +60,19 @@ pub(crate) fn document(root: &Dir, name: &str) -> Result<Location> {
         return Err(invalid(name, "names of the form `.*.tmp` are temp files, not documents"));
     }
     let parent = open_parents(root, name, parents)?;
+    // Refused here, before a lock file is created beside it. Every later open also uses
+    // O_NOFOLLOW, so a symlink planted after this check is refused there.
+    if let Ok(metadata) = parent.symlink_metadata(file) {
+        if metadata.file_type().is_symlink() {
+            return Err(invalid(
+                name,
+                "is a symlink; documents must be regular files (confine neither follows nor replaces links)",
+            ));
+        }
+        if !metadata.is_file() {
+            return Err(invalid(name, "is not a regular file"));
+        }
+    }
     Ok(Location { parent, file: (*file).to_owned(), name: name.to_owned() })
 }
 
@@ -105,11 +118,18 @@ fn components(name: &str, empty_is_root: bool) -> Result<Vec<&str>> {
 
 fn open_parents(root: &Dir, name: &str, parents: &[&str]) -> Result<Dir> {
     if parents.is_empty() {
-        return root.try_clone().map_err(|source| Error::Io { name: name.to_owned(), op: "clone directory handle", source });
+        return root.try_clone().map_err(|source| Error::Io {
+            name: name.to_owned(),
+            op: "clone directory handle",
+            source,
+        });
     }
     let path = parents.join("/");
     root.open_dir(&path).map_err(|source| match source.kind() {
         _ if is_escape(&source) => invalid(name, &format!("`{path}` leads outside the granted directory")),
+        _ if source.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            invalid(name, &format!("`{path}` is a symlink loop"))
+        }
         io::ErrorKind::NotFound => Error::NotFound { name: name.to_owned() },
         io::ErrorKind::NotADirectory => invalid(name, &format!("`{path}` is not a directory")),
         _ => Error::Io { name: name.to_owned(), op: "open parent directory", source },
@@ -160,8 +180,18 @@ mod tests {
     fn escapes_and_reserved_names_are_refused() {
         let (_tmp, dir) = root();
         for name in [
-            "", "/etc/passwd", "../x.json", "a/../../x.json", "a/..", "./a.json", "a//b", "a/", "a\0b",
-            "app.json.lock", ".app.json.1234.tmp", &"x".repeat(MAX_FILE_NAME + 1),
+            "",
+            "/etc/passwd",
+            "../x.json",
+            "a/../../x.json",
+            "a/..",
+            "./a.json",
+            "a//b",
+            "a/",
+            "a\0b",
+            "app.json.lock",
+            ".app.json.1234.tmp",
+            &"x".repeat(MAX_FILE_NAME + 1),
         ] {
             refused(&dir, name);
         }

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use wasmtime::error::Context;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::error::Context;
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::binding::generated::{Domain, DomainPre};
@@ -56,7 +56,12 @@ pub struct RuntimeOptions {
 impl Default for RuntimeOptions {
     /// A 10 s budget, 512 MiB of memory, no cache, plugin output shown.
     fn default() -> RuntimeOptions {
-        RuntimeOptions { call_budget: Duration::from_secs(10), memory_limit: 512 << 20, cache_dir: None, plugin_stdio: true }
+        RuntimeOptions {
+            call_budget: Duration::from_secs(10),
+            memory_limit: 512 << 20,
+            cache_dir: None,
+            plugin_stdio: true,
+        }
     }
 }
 
@@ -77,8 +82,8 @@ pub enum PluginError {
     #[error("cannot load the plugin: {0:#}")]
     Load(wasmtime::Error),
     /// The plugin trapped, ran out of time or memory.
-    #[error("the plugin failed: {0:#}")]
-    Trap(wasmtime::Error),
+    #[error("the plugin failed: {0}")]
+    Trap(String),
     /// The plugin's `run` returned an error.
     #[error("the plugin reported: {0}")]
     Reported(String),
@@ -110,7 +115,8 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).context("link WASI")?;
         add_to_linker(&mut linker, |s: &mut StoreState| ConfineView { ctx: &mut s.confine, table: &mut s.table })
             .context("link config-repository")?;
-        let component = load_component(&engine, DOMAIN_GUEST, options.cache_dir.as_deref()).context("load the domain guest")?;
+        let component =
+            load_component(&engine, DOMAIN_GUEST, options.cache_dir.as_deref()).context("load the domain guest")?;
         let domain = DomainPre::new(linker.instantiate_pre(&component).context("link the domain guest")?)
             .context("check the domain guest's exports")?;
         let ticker = Ticker::start(&engine);
@@ -145,7 +151,13 @@ impl Runtime {
     ///
     /// # Errors
     /// See [`ServiceError`].
-    pub fn incr(&self, repository: &Repository, document: &str, key: &str, delta: &str) -> Result<String, ServiceError> {
+    pub fn incr(
+        &self,
+        repository: &Repository,
+        document: &str,
+        key: &str,
+        delta: &str,
+    ) -> Result<String, ServiceError> {
         self.call(repository, |svc, store| svc.call_incr(store, document, key, delta))
     }
 
@@ -171,11 +183,17 @@ impl Runtime {
     /// # Errors
     /// See [`PluginError`].
     pub fn run_plugin(&self, repository: &Repository, wasm: &[u8], args: &[String]) -> Result<(), PluginError> {
-        let component = load_component(&self.engine, wasm, self.options.cache_dir.as_deref()).map_err(PluginError::Load)?;
+        let component =
+            load_component(&self.engine, wasm, self.options.cache_dir.as_deref()).map_err(PluginError::Load)?;
         self.run_plugin_component(repository, &component, args)
     }
 
-    fn run_plugin_component(&self, repository: &Repository, component: &Component, args: &[String]) -> Result<(), PluginError> {
+    fn run_plugin_component(
+        &self,
+        repository: &Repository,
+        component: &Component,
+        args: &[String],
+    ) -> Result<(), PluginError> {
         let mut store = self.store(repository, self.options.plugin_stdio);
         let plugin = plugin_bindings::Plugin::instantiate(&mut store, component, &self.linker)
             .context("instantiate (is it built for the `plugin` world of wit/confine.wit?)")
@@ -183,7 +201,7 @@ impl Runtime {
         match plugin.call_run(&mut store, args) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(PluginError::Reported(message)),
-            Err(trap) => Err(PluginError::Trap(trap)),
+            Err(trap) => Err(PluginError::Trap(describe_failure(&trap, &self.options))),
         }
     }
 
@@ -193,14 +211,19 @@ impl Runtime {
         f: impl FnOnce(
             &crate::binding::generated::exports::confine::config::config_service::Guest,
             &mut Store<StoreState>,
-        ) -> wasmtime::Result<Result<T, crate::binding::generated::exports::confine::config::config_service::Error>>,
+        ) -> wasmtime::Result<
+            Result<T, crate::binding::generated::exports::confine::config::config_service::Error>,
+        >,
     ) -> Result<T, ServiceError> {
         let mut store = self.store(repository, false);
-        let domain: Domain = self.domain.instantiate(&mut store).map_err(ServiceError::Guest)?;
+        let domain: Domain = self
+            .domain
+            .instantiate(&mut store)
+            .map_err(|e| ServiceError::Guest(format!("cannot instantiate: {e:#}")))?;
         match f(domain.confine_config_config_service(), &mut store) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(to_service_error(e)),
-            Err(trap) => Err(ServiceError::Guest(trap)),
+            Err(trap) => Err(ServiceError::Guest(describe_failure(&trap, &self.options))),
         }
     }
 
@@ -213,7 +236,11 @@ impl Runtime {
             wasi: wasi.build(),
             table: ResourceTable::new(),
             confine: ConfineCtx::new(repository.clone()),
-            limits: StoreLimitsBuilder::new().memory_size(self.options.memory_limit).instances(16).build(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.options.memory_limit)
+                .instances(16)
+                .trap_on_grow_failure(true)
+                .build(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -221,6 +248,21 @@ impl Runtime {
         store.set_epoch_deadline((deadline.as_millis() / TICK.as_millis()).max(1) as u64);
         store.epoch_deadline_trap();
         store
+    }
+}
+
+/// One line on why a guest call failed: the trap's cause without the wasm backtrace.
+fn describe_failure(e: &wasmtime::Error, options: &RuntimeOptions) -> String {
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => {
+            format!("it ran past its deadline (lock timeout + {:?} budget) and was stopped", options.call_budget)
+        }
+        Some(Trap::UnreachableCodeReached) => "it trapped (panicked or aborted)".to_owned(),
+        Some(trap) => format!("it trapped: {trap}"),
+        None if format!("{e:#}").contains("growing memory") => {
+            format!("it tried to grow its memory past the limit of {} bytes", options.memory_limit)
+        }
+        None => format!("{e:#}"),
     }
 }
 

@@ -40,8 +40,8 @@ pub enum ServiceError {
         detail: String,
     },
     /// The guest trapped, ran past its deadline or out of memory, or did not instantiate.
-    #[error("the domain guest failed: {0:#}")]
-    Guest(wasmtime::Error),
+    #[error("the domain guest failed: {0}")]
+    Guest(String),
 }
 
 impl ServiceError {

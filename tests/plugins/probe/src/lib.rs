@@ -1,0 +1,113 @@
+//! A plugin component for confine's tests: it reaches documents only through the
+//! `config-repository` port, and can also misbehave on request (trap inside a session,
+//! spin forever) so the tests can show the host stays safe.
+//!
+//! `run(args)`: the first word picks what to do.
+//! - `incr DOC KEY N`: N read-modify-write sessions, each adding 1 to the top-level KEY.
+//! - `cas-incr DOC KEY N`: the same with lock-free reads and compare-and-swap saves,
+//!   retrying on conflict.
+//! - `read DOC`: prints the document.
+//! - `list DIR`: prints the documents of DIR, one a line.
+//! - `trap-in-session DOC`: opens a session, stages a change, then traps.
+//! - `hold DOC`: opens a session and then loops forever, holding the lock.
+//! - `spin`: loops forever (the host's deadline must stop it).
+//! - `hog`: allocates memory without bound (the host's memory limit must stop it).
+
+#[allow(unsafe_code, unreachable_pub, missing_docs)]
+mod bindings {
+    wit_bindgen::generate!({ path: "../../../wit", world: "plugin" });
+    use super::Probe;
+    export!(Probe);
+}
+
+use bindings::confine::config::config_repository::{self as port, Session};
+use serde_json::{Map, Value};
+
+struct Probe;
+
+impl bindings::Guest for Probe {
+    fn run(args: Vec<String>) -> Result<(), String> {
+        let words: Vec<&str> = args.iter().map(String::as_str).collect();
+        match words.as_slice() {
+            ["incr", doc, key, n] => (0..count(n)?).try_for_each(|_| incr_in_session(doc, key)),
+            ["cas-incr", doc, key, n] => (0..count(n)?).try_for_each(|_| incr_with_cas(doc, key)),
+            ["read", doc] => {
+                let snapshot = port::read(doc).map_err(describe)?;
+                print!("{}", snapshot.content);
+                Ok(())
+            }
+            ["list", dir] => {
+                for name in port::list_documents(dir).map_err(describe)? {
+                    println!("{name}");
+                }
+                Ok(())
+            }
+            ["trap-in-session", doc] => {
+                let session = Session::open(doc, None).map_err(describe)?;
+                let _staged = session.current().map_err(describe)?;
+                panic!("trapping while holding the session on {doc}");
+            }
+            ["hold", doc] => {
+                let _session = Session::open(doc, None).map_err(describe)?;
+                println!("holding {doc}");
+                spin()
+            }
+            ["spin"] => spin(),
+            ["hog"] => {
+                let mut chunks: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    chunks.push(std::hint::black_box(vec![1u8; 1 << 20]));
+                }
+            }
+            _ => Err(format!("unknown arguments {args:?}")),
+        }
+    }
+}
+
+fn count(n: &str) -> Result<u32, String> {
+    n.parse().map_err(|_| format!("{n:?} is not a count"))
+}
+
+fn incr_in_session(doc: &str, key: &str) -> Result<(), String> {
+    let session = Session::open(doc, None).map_err(describe)?;
+    let current = session.current().map_err(describe)?.map(|s| s.content);
+    session.commit(&bumped(current.as_deref(), key)?).map_err(describe)?;
+    Ok(())
+}
+
+fn incr_with_cas(doc: &str, key: &str) -> Result<(), String> {
+    for _ in 0..100_000 {
+        let (content, revision) = match port::read(doc) {
+            Ok(s) => (Some(s.content), Some(s.revision)),
+            Err(port::Error::NotFound(_)) => (None, None),
+            Err(e) => return Err(describe(e)),
+        };
+        match port::save(doc, &bumped(content.as_deref(), key)?, revision.as_deref()) {
+            Ok(_) => return Ok(()),
+            Err(port::Error::Conflict(_)) => continue,
+            Err(e) => return Err(describe(e)),
+        }
+    }
+    Err(format!("{doc}: compare-and-swap kept conflicting"))
+}
+
+fn bumped(content: Option<&str>, key: &str) -> Result<String, String> {
+    let mut root: Map<String, Value> = match content {
+        Some(text) => serde_json::from_str(text).map_err(|e| e.to_string())?,
+        None => Map::new(),
+    };
+    let n = root.get(key).and_then(Value::as_i64).unwrap_or(0);
+    root.insert(key.to_owned(), Value::from(n + 1));
+    serde_json::to_string(&root).map_err(|e| e.to_string())
+}
+
+fn spin() -> Result<(), String> {
+    let mut x: u64 = 0;
+    loop {
+        x = std::hint::black_box(x.wrapping_add(1));
+    }
+}
+
+fn describe(e: port::Error) -> String {
+    format!("{e:?}")
+}
