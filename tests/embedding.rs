@@ -65,3 +65,27 @@ fn service_errors_are_typed() {
     assert_eq!(runtime.incr(&repo, "a.json", "n", "2.5").unwrap(), "2.5");
     assert_eq!(runtime.cat(&repo, "a.json").unwrap(), "{\n  \"s\": \"x\",\n  \"n\": 2.5\n}\n");
 }
+
+#[test]
+fn compiled_guest_is_cached_and_a_corrupt_entry_is_replaced() {
+    let cache = tempfile::tempdir().unwrap();
+    let options = || RuntimeOptions { cache_dir: Some(cache.path().to_owned()), ..RuntimeOptions::default() };
+    let entries =
+        || -> Vec<std::path::PathBuf> { std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).collect() };
+    Runtime::new(options()).unwrap();
+    let [entry] = entries().try_into().expect("one cache entry after the first start");
+    let (bytes, modified) = (std::fs::read(&entry).unwrap(), std::fs::metadata(&entry).unwrap().modified().unwrap());
+
+    // A second start loads the entry: it does not compile and store it again.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    Runtime::new(options()).unwrap();
+    assert_eq!(std::fs::metadata(&entry).unwrap().modified().unwrap(), modified);
+
+    // A corrupt entry is not trusted: the guest is compiled again and the entry rewritten.
+    std::fs::write(&entry, b"not machine code").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = Runtime::new(options()).unwrap();
+    runtime.set(&support::repository(dir.path()), "a.json", "k", "1").unwrap();
+    assert_eq!(std::fs::read(&entry).unwrap(), bytes);
+    assert_eq!(entries(), [entry]);
+}

@@ -108,7 +108,7 @@ fn sweep_temp_files(location: &Location) {
         if let Some(rest) = file_name.strip_prefix(&prefix) {
             // `.<file>.<16 hex>.tmp` exactly: not `.<file>.other.tmp` of another document.
             let is_ours =
-                rest.len() == 20 && rest.ends_with(".tmp") && rest[..16].bytes().all(|b| b.is_ascii_hexdigit());
+                rest.len() == 20 && rest.ends_with(".tmp") && rest.bytes().take(16).all(|b| b.is_ascii_hexdigit());
             if is_ours && resolve::is_temp_name(file_name) {
                 let _ = location.parent.remove_file(file_name);
             }
@@ -120,16 +120,8 @@ fn sweep_temp_files(location: &Location) {
 mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 
-    use cap_std::ambient_authority;
-    use cap_std::fs::Dir;
-
     use super::*;
-
-    fn root() -> (tempfile::TempDir, Dir) {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap();
-        (tmp, dir)
-    }
+    use crate::testing::root;
 
     fn names(path: &std::path::Path) -> Vec<String> {
         let mut names: Vec<String> =

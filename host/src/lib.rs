@@ -53,6 +53,8 @@ mod repository;
 mod resolve;
 mod revision;
 mod sys;
+#[cfg(test)]
+mod testing;
 
 pub use error::{Error, Result};
 pub use repository::{Options, Repository, Session, Snapshot};

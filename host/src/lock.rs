@@ -150,17 +150,9 @@ impl Backoff {
 
 #[cfg(test)]
 mod tests {
-    use cap_std::ambient_authority;
-    use cap_std::fs::Dir;
-
     use super::*;
     use crate::resolve;
-
-    fn root() -> (tempfile::TempDir, Dir) {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap();
-        (tmp, dir)
-    }
+    use crate::testing::root;
 
     #[test]
     fn second_holder_in_the_same_process_times_out() {

@@ -148,15 +148,8 @@ fn invalid(name: &str, reason: &str) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use cap_std::ambient_authority;
-
     use super::*;
-
-    fn root() -> (tempfile::TempDir, Dir) {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap();
-        (tmp, dir)
-    }
+    use crate::testing::root;
 
     fn refused(dir: &Dir, name: &str) -> String {
         match document(dir, name) {
