@@ -184,3 +184,14 @@ fn library_refuses_content_that_is_not_a_json_object() {
     ));
     assert!(snapshot(dir.path()).keys().all(|p| p.to_str() == Some("d.json.lock")));
 }
+
+#[test]
+fn non_utf8_name_is_refused_by_the_cli() {
+    use std::os::unix::ffi::OsStrExt;
+    let (dir, _outside) = populated();
+    let before = snapshot(dir.path());
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.json");
+    let stderr = run_fails(confine(dir.path()).arg("set").arg(name).args(["k", "1"]), 2);
+    assert!(stderr.contains("UTF-8"), "{stderr}");
+    assert_eq!(snapshot(dir.path()), before);
+}

@@ -13,11 +13,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::error::Context;
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::binding::generated::exports::confine::config::config_service::{
+    Error as ServiceAnswer, Guest as ServiceExports,
+};
 use crate::binding::generated::{Domain, DomainPre};
 use crate::binding::{ConfineCtx, ConfineView, add_to_linker};
 use crate::cache::load_component;
@@ -185,17 +188,8 @@ impl Runtime {
     pub fn run_plugin(&self, repository: &Repository, wasm: &[u8], args: &[String]) -> Result<(), PluginError> {
         let component =
             load_component(&self.engine, wasm, self.options.cache_dir.as_deref()).map_err(PluginError::Load)?;
-        self.run_plugin_component(repository, &component, args)
-    }
-
-    fn run_plugin_component(
-        &self,
-        repository: &Repository,
-        component: &Component,
-        args: &[String],
-    ) -> Result<(), PluginError> {
         let mut store = self.store(repository, self.options.plugin_stdio);
-        let plugin = plugin_bindings::Plugin::instantiate(&mut store, component, &self.linker)
+        let plugin = plugin_bindings::Plugin::instantiate(&mut store, &component, &self.linker)
             .context("instantiate (is it built for the `plugin` world of wit/confine.wit?)")
             .map_err(PluginError::Load)?;
         match plugin.call_run(&mut store, args) {
@@ -208,12 +202,7 @@ impl Runtime {
     fn call<T>(
         &self,
         repository: &Repository,
-        f: impl FnOnce(
-            &crate::binding::generated::exports::confine::config::config_service::Guest,
-            &mut Store<StoreState>,
-        ) -> wasmtime::Result<
-            Result<T, crate::binding::generated::exports::confine::config::config_service::Error>,
-        >,
+        f: impl FnOnce(&ServiceExports, &mut Store<StoreState>) -> wasmtime::Result<Result<T, ServiceAnswer>>,
     ) -> Result<T, ServiceError> {
         let mut store = self.store(repository, false);
         let domain: Domain = self
