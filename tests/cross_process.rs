@@ -148,3 +148,33 @@ fn killed_lock_holder_releases_its_lock() {
     run_ok(confine(dir.path()).args(["--timeout", "5s", "set", "app.json", "v", "3"]));
     assert_eq!(run_ok(confine(dir.path()).args(["get", "app.json", "v"])).trim(), "3");
 }
+
+#[test]
+fn readers_never_see_a_torn_document_while_processes_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = format!("\"{}\"", "x".repeat(100 << 10)); // under the 128 KiB limit of one argument
+    run_ok(confine(dir.path()).args(["set", "big.json", "v", &big]));
+    let writers: Vec<_> = (0..4)
+        .map(|i| {
+            let (path, value) = (dir.path().to_owned(), format!("\"{}\"", i.to_string().repeat(100 << 10)));
+            std::thread::spawn(move || {
+                for _ in 0..10 {
+                    run_ok(confine(&path).args(["--timeout", "60s", "set", "big.json", "v", &value]));
+                }
+            })
+        })
+        .collect();
+    let repo = repository(dir.path());
+    let mut reads = 0;
+    while !writers.iter().all(|w| w.is_finished()) {
+        let snapshot = repo.read("big.json").unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&snapshot.content).expect("a whole document");
+        let value = doc["v"].as_str().unwrap();
+        assert!(value.len() == 100 << 10 && value.chars().all(|c| Some(c) == value.chars().next()), "mixed content");
+        reads += 1;
+    }
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    assert!(reads > 0);
+}

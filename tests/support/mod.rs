@@ -20,7 +20,7 @@ pub fn confine(dir: &Path) -> Command {
 /// Runs `command` and returns its stdout, failing the test with its stderr if it fails.
 pub fn run_ok(command: &mut Command) -> String {
     let output = command.output().expect("spawn");
-    assert!(output.status.success(), "{command:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{} failed: {}", shown(command), String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).expect("utf-8 stdout")
 }
 
@@ -28,8 +28,14 @@ pub fn run_ok(command: &mut Command) -> String {
 pub fn run_fails(command: &mut Command, code: i32) -> String {
     let output: Output = command.output().expect("spawn");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(code), "{command:?}: stderr: {stderr}");
+    assert_eq!(output.status.code(), Some(code), "{}: stderr: {stderr}", shown(command));
     stderr
+}
+
+/// A command as text, cut short: some tests pass arguments of 100 KiB.
+fn shown(command: &Command) -> String {
+    let text = format!("{command:?}");
+    if text.len() > 300 { format!("{}...", &text[..text.floor_char_boundary(300)]) } else { text }
 }
 
 pub fn cache_dir() -> PathBuf {
