@@ -54,6 +54,7 @@ mod resolve;
 mod revision;
 mod sys;
 #[cfg(test)]
+#[path = "tests/testing.rs"]
 mod testing;
 
 pub use error::{Error, Result};

@@ -1,0 +1,121 @@
+//! Unit tests of `service.rs`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use serde_json::json;
+
+use super::*;
+
+/// An in-memory repository that counts commits and can be told to fail them.
+#[derive(Default, Clone)]
+struct Memory {
+    docs: Rc<RefCell<BTreeMap<String, String>>>,
+    commits: Rc<Cell<usize>>,
+    fail_commit: Rc<Cell<bool>>,
+}
+
+struct MemorySession {
+    repo: Memory,
+    name: String,
+}
+
+impl Repository for Memory {
+    type Session = MemorySession;
+    fn read(&self, name: &str) -> Result<String, Error> {
+        self.docs.borrow().get(name).cloned().ok_or_else(|| Error::new(ErrorKind::NotFound, name))
+    }
+    fn open(&self, name: &str) -> Result<MemorySession, Error> {
+        Ok(MemorySession { repo: self.clone(), name: name.to_owned() })
+    }
+}
+
+impl Session for MemorySession {
+    fn current(&self) -> Result<Option<String>, Error> {
+        Ok(self.repo.docs.borrow().get(&self.name).cloned())
+    }
+    fn commit(self, content: String) -> Result<(), Error> {
+        if self.repo.fail_commit.get() {
+            return Err(Error::new(ErrorKind::Io, "disk full"));
+        }
+        self.repo.commits.set(self.repo.commits.get() + 1);
+        self.repo.docs.borrow_mut().insert(self.name, content);
+        Ok(())
+    }
+}
+
+fn stored(repo: &Memory, name: &str) -> Value {
+    serde_json::from_str(&repo.docs.borrow()[name]).unwrap()
+}
+
+#[test]
+fn first_change_creates_the_document() {
+    let repo = Memory::default();
+    set(&repo, "app.json", "server.port", "8080").unwrap();
+    assert_eq!(stored(&repo, "app.json"), json!({"server": {"port": 8080}}));
+    assert_eq!(get(&repo, "app.json", "server.port").unwrap(), "8080");
+    assert_eq!(get(&repo, "app.json", "").unwrap(), r#"{"server":{"port":8080}}"#);
+}
+
+#[test]
+fn incr_returns_the_new_value() {
+    let repo = Memory::default();
+    assert_eq!(incr(&repo, "c.json", "n", "1").unwrap(), "1");
+    assert_eq!(incr(&repo, "c.json", "n", "41").unwrap(), "42");
+    assert_eq!(repo.commits.get(), 2);
+}
+
+#[test]
+fn failed_change_writes_nothing() {
+    let repo = Memory::default();
+    set(&repo, "a.json", "s", "\"text\"").unwrap();
+    let before = repo.docs.borrow().clone();
+    for (result, kind) in [
+        (incr(&repo, "a.json", "s", "1").map(drop), ErrorKind::TypeMismatch),
+        (set(&repo, "a.json", "s.x", "1"), ErrorKind::TypeMismatch),
+        (set(&repo, "a.json", "x", "{oops"), ErrorKind::InvalidValue),
+        (set(&repo, "a.json", "a..b", "1"), ErrorKind::InvalidKey),
+        (unset(&repo, "a.json", "missing"), ErrorKind::NotFound),
+        (merge(&repo, "a.json", "", "[1]"), ErrorKind::InvalidValue),
+    ] {
+        let err = result.unwrap_err();
+        assert_eq!(err.kind, kind, "{err}");
+        assert!(err.detail.starts_with("a.json: "), "{err}");
+    }
+    assert_eq!(*repo.docs.borrow(), before);
+    assert_eq!(repo.commits.get(), 1);
+}
+
+#[test]
+fn a_corrupt_document_is_reported_and_left_alone() {
+    let repo = Memory::default();
+    repo.docs.borrow_mut().insert("bad.json".into(), "{\"a\": 1,,}".into());
+    let err = set(&repo, "bad.json", "a", "2").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidDocument);
+    assert!(err.detail.contains("bad.json: not valid JSON at line 1, column 9"), "{err}");
+    assert_eq!(repo.docs.borrow()["bad.json"], "{\"a\": 1,,}");
+    assert_eq!(get(&repo, "bad.json", "a").unwrap_err().kind, ErrorKind::InvalidDocument);
+}
+
+#[test]
+fn commit_failure_reaches_the_caller() {
+    let repo = Memory::default();
+    repo.fail_commit.set(true);
+    assert_eq!(set(&repo, "a.json", "k", "1").unwrap_err().kind, ErrorKind::Io);
+    assert!(repo.docs.borrow().is_empty());
+}
+
+#[test]
+fn reads_of_a_missing_document_are_not_found() {
+    let repo = Memory::default();
+    assert_eq!(get(&repo, "none.json", "a").unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(cat(&repo, "none.json").unwrap_err().kind, ErrorKind::NotFound);
+}
+
+#[test]
+fn cat_pretty_prints() {
+    let repo = Memory::default();
+    merge(&repo, "m.json", "", r#"{"a": {"b": 1}}"#).unwrap();
+    assert_eq!(cat(&repo, "m.json").unwrap(), "{\n  \"a\": {\n    \"b\": 1\n  }\n}\n");
+}
