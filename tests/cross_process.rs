@@ -5,7 +5,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use support::{PYTHON_LOCKF, confine, probe_plugin, repository, run_fails, run_ok};
@@ -59,19 +59,23 @@ fn cli_sessions_and_compare_and_swap_plugins_mix_without_loss() {
     assert_eq!(total.trim(), (4 * 40 + 40).to_string());
 }
 
-fn python_lock_holder(lock_file: &std::path::Path) -> (std::process::Child, u32) {
-    let mut holder = Command::new("python3")
+/// Starts a Python process that takes `lockf(LOCK_EX)` on `lock_file` (waiting for it) and
+/// holds it until its stdin closes.
+fn spawn_python_lockf(lock_file: &std::path::Path) -> Child {
+    Command::new("python3")
         .args(["-c", PYTHON_LOCKF])
         .arg(lock_file)
         .arg("hold")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .expect("python3 is needed for the lockf interoperability tests");
+        .expect("python3 is needed for the lockf interoperability tests")
+}
+
+fn first_line(child: &mut Child) -> String {
     let mut line = String::new();
-    BufReader::new(holder.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let pid = line.trim().strip_prefix("locked ").expect("holder reports the lock").parse().unwrap();
-    (holder, pid)
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    line
 }
 
 #[test]
@@ -79,7 +83,9 @@ fn lockf_holder_in_another_process_blocks_confine() {
     let dir = tempfile::tempdir().unwrap();
     run_ok(confine(dir.path()).args(["set", "app.json", "v", "1"]));
     let before = std::fs::read(dir.path().join("app.json")).unwrap();
-    let (mut holder, pid) = python_lock_holder(&dir.path().join("app.json.lock"));
+    let mut holder = spawn_python_lockf(&dir.path().join("app.json.lock"));
+    let line = first_line(&mut holder);
+    let pid: u32 = line.trim().strip_prefix("locked ").expect("holder reports the lock").parse().unwrap();
 
     let stderr = run_fails(confine(dir.path()).args(["--timeout", "300ms", "set", "app.json", "v", "2"]), 4);
     assert!(stderr.contains("app.json.lock still held"), "{stderr}");
@@ -108,20 +114,12 @@ fn confine_session_blocks_a_lockf_caller_in_another_process() {
         .unwrap();
     assert_eq!(status.code(), Some(3), "lockf(LOCK_NB) must find the lock busy");
 
-    let mut waiter = Command::new("python3")
-        .args(["-c", PYTHON_LOCKF])
-        .arg(&lock_file)
-        .arg("hold")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut waiter = spawn_python_lockf(&lock_file);
     std::thread::sleep(Duration::from_millis(300));
     assert!(waiter.try_wait().unwrap().is_none(), "a blocking lockf must wait while confine holds the lock");
 
     session.commit("{\"by\": \"confine\"}").unwrap();
-    let mut line = String::new();
-    BufReader::new(waiter.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let line = first_line(&mut waiter);
     assert!(line.starts_with("locked"), "the lockf caller gets the lock once confine releases it: {line:?}");
     drop(waiter.stdin.take());
     waiter.wait().unwrap();
@@ -138,9 +136,7 @@ fn killed_lock_holder_releases_its_lock() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(holder.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "holding app.json");
+    assert_eq!(first_line(&mut holder).trim(), "holding app.json");
     run_fails(confine(dir.path()).args(["--timeout", "200ms", "set", "app.json", "v", "2"]), 4);
 
     holder.kill().unwrap(); // SIGKILL: no destructor runs; the kernel drops the lock
