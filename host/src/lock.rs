@@ -15,7 +15,7 @@ use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{File, OpenOptions, OpenOptionsExt};
 
 use crate::error::{Error, IoContext, Result};
-use crate::resolve::Location;
+use crate::resolve::{self, Location};
 use crate::sys;
 
 /// A held lock. Dropping it releases the lock (closing the descriptor drops the record
@@ -70,7 +70,7 @@ fn open_lock_file(location: &Location) -> Result<File> {
         .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
         .follow(FollowSymlinks::No);
     let file = location.parent.open_with(&lock_file, &options).map_err(|source| {
-        if source.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+        if resolve::is_symlink_refusal(&source) {
             Error::InvalidPath {
                 name: name.clone(),
                 reason: format!("the lock file `{lock_file}` is a symlink; refusing to follow it"),

@@ -181,7 +181,7 @@ fn read_at(location: &Location, limit: u64) -> Result<Option<Snapshot>> {
     let file = match location.parent.open_with(&location.file, &options) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+        Err(e) if resolve::is_symlink_refusal(&e) => {
             return Err(Error::InvalidPath {
                 name: name.clone(),
                 reason: "is a symlink; documents must be regular files".into(),

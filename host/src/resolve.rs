@@ -127,9 +127,7 @@ fn open_parents(root: &Dir, name: &str, parents: &[&str]) -> Result<Dir> {
     let path = parents.join("/");
     root.open_dir(&path).map_err(|source| match source.kind() {
         _ if is_escape(&source) => invalid(name, &format!("`{path}` leads outside the granted directory")),
-        _ if source.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-            invalid(name, &format!("`{path}` is a symlink loop"))
-        }
+        _ if is_symlink_refusal(&source) => invalid(name, &format!("`{path}` is a symlink loop")),
         io::ErrorKind::NotFound => Error::NotFound { name: name.to_owned() },
         io::ErrorKind::NotADirectory => invalid(name, &format!("`{path}` is not a directory")),
         _ => Error::Io { name: name.to_owned(), op: "open parent directory", source },
@@ -140,6 +138,12 @@ fn open_parents(root: &Dir, name: &str, parents: &[&str]) -> Result<Dir> {
 /// that as `PermissionDenied` with this message).
 pub(crate) fn is_escape(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::PermissionDenied && e.to_string().contains("outside of the filesystem")
+}
+
+/// Whether an open failed with `ELOOP`: a symlink met where `O_NOFOLLOW` forbids one, or a
+/// symlink loop.
+pub(crate) fn is_symlink_refusal(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
 }
 
 fn invalid(name: &str, reason: &str) -> Error {

@@ -1,7 +1,6 @@
 //! Unit tests of `lock.rs`.
 
 use super::*;
-use crate::resolve;
 use crate::testing::root;
 
 #[test]
