@@ -69,10 +69,7 @@ fn sync_directory(location: &Location) -> io::Result<()> {
 fn existing_mode(location: &Location) -> Result<Option<u32>> {
     match location.parent.symlink_metadata(&location.file) {
         Ok(metadata) if metadata.is_file() => Ok(Some(metadata.permissions().mode() & 0o7777)),
-        Ok(_) => Err(Error::InvalidPath {
-            name: location.name.clone(),
-            reason: "is not a regular file (a symlink or a directory); refusing to replace it".into(),
-        }),
+        Ok(metadata) => Err(resolve::not_a_regular_file(&location.name, metadata.file_type().is_symlink())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(Error::Io { name: location.name.clone(), op: "stat document", source }),
     }

@@ -181,17 +181,12 @@ fn read_at(location: &Location, limit: u64) -> Result<Option<Snapshot>> {
     let file = match location.parent.open_with(&location.file, &options) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if resolve::is_symlink_refusal(&e) => {
-            return Err(Error::InvalidPath {
-                name: name.clone(),
-                reason: "is a symlink; documents must be regular files".into(),
-            });
-        }
+        Err(e) if resolve::is_symlink_refusal(&e) => return Err(resolve::not_a_regular_file(name, true)),
         Err(source) => return Err(Error::Io { name: name.clone(), op: "open document", source }),
     };
     let metadata = file.metadata().context(name, "stat document")?;
     if !metadata.is_file() {
-        return Err(Error::InvalidPath { name: name.clone(), reason: "is not a regular file".into() });
+        return Err(resolve::not_a_regular_file(name, false));
     }
     if metadata.len() > limit {
         return Err(Error::TooLarge { name: name.clone(), size: metadata.len(), limit });

@@ -62,16 +62,10 @@ pub(crate) fn document(root: &Dir, name: &str) -> Result<Location> {
     let parent = open_parents(root, name, parents)?;
     // Refused here, before a lock file is created beside it. Every later open also uses
     // O_NOFOLLOW, so a symlink planted after this check is refused there.
-    if let Ok(metadata) = parent.symlink_metadata(file) {
-        if metadata.file_type().is_symlink() {
-            return Err(invalid(
-                name,
-                "is a symlink; documents must be regular files (confine neither follows nor replaces links)",
-            ));
-        }
-        if !metadata.is_file() {
-            return Err(invalid(name, "is not a regular file"));
-        }
+    if let Ok(metadata) = parent.symlink_metadata(file)
+        && !metadata.is_file()
+    {
+        return Err(not_a_regular_file(name, metadata.file_type().is_symlink()));
     }
     Ok(Location { parent, file: (*file).to_owned(), name: name.to_owned() })
 }
@@ -138,6 +132,19 @@ fn open_parents(root: &Dir, name: &str, parents: &[&str]) -> Result<Dir> {
 /// that as `PermissionDenied` with this message).
 pub(crate) fn is_escape(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::PermissionDenied && e.to_string().contains("outside of the filesystem")
+}
+
+/// The refusal of a document name that holds a symlink, a directory or anything but a
+/// regular file.
+pub(crate) fn not_a_regular_file(name: &str, is_symlink: bool) -> Error {
+    invalid(
+        name,
+        if is_symlink {
+            "is a symlink; documents must be regular files (confine neither follows nor replaces links)"
+        } else {
+            "is not a regular file"
+        },
+    )
 }
 
 /// Whether an open failed with `ELOOP`: a symlink met where `O_NOFOLLOW` forbids one, or a
