@@ -3,34 +3,27 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind};
+use crate::strict;
 
 /// A document's root: always a JSON object.
 pub type Root = Map<String, Value>;
 
-/// Parses the stored text of `name`. The root must be an object; a syntax error is
-/// reported with its line and column.
+/// Parses the stored text of `name` under the rules of [`strict`]. The root must be an
+/// object; a syntax error is reported with its line and column.
 pub fn parse(name: &str, text: &str) -> Result<Root, Error> {
-    match serde_json::from_str::<Value>(text) {
+    match strict::parse(text) {
         Ok(Value::Object(root)) => Ok(root),
         Ok(other) => Err(Error::new(
             ErrorKind::InvalidDocument,
             format!("{name}: the root must be a JSON object, found {}", type_name(&other)),
         )),
-        Err(e) => Err(Error::new(
-            ErrorKind::InvalidDocument,
-            format!("{name}: not valid JSON at line {}, column {}: {}", e.line(), e.column(), reason(&e)),
-        )),
+        Err(e) => Err(Error::new(ErrorKind::InvalidDocument, format!("{name}: {e}"))),
     }
 }
 
 /// Parses a value given by a caller (`set`, `merge`, `incr`); `what` names it in errors.
 pub fn parse_value(what: &str, text: &str) -> Result<Value, Error> {
-    serde_json::from_str(text).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidValue,
-            format!("{what} is not valid JSON at line {}, column {}: {}", e.line(), e.column(), reason(&e)),
-        )
-    })
+    strict::parse(text).map_err(|e| Error::new(ErrorKind::InvalidValue, format!("{what} is {e}")))
 }
 
 /// The text a document is stored as: pretty-printed with two spaces, keys in their
@@ -50,16 +43,6 @@ pub fn type_name(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
-    }
-}
-
-/// serde_json's message without its own " at line L column C" suffix, which we say
-/// ourselves.
-fn reason(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" at line ") {
-        Some(at) => text[..at].to_owned(),
-        None => text,
     }
 }
 

@@ -2,7 +2,7 @@
 //! `wasm32-wasip2` component whose only way to storage is the `config-repository` port.
 //!
 //! The logic lives in plain modules that never mention generated types ([`keypath`],
-//! [`document`], [`edit`], [`service`]) and are unit-tested natively; `component.rs` only
+//! [`document`], [`edit`], [`service`], [`strict`]) and are unit-tested natively; `component.rs` only
 //! binds them to the WIT world `domain`. It is compiled for wasm only: the component's
 //! export names (`confine:config/config-service@0.1.0#get`) are not valid native symbols.
 
@@ -11,6 +11,7 @@ pub mod edit;
 pub mod error;
 pub mod keypath;
 pub mod service;
+pub mod strict;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

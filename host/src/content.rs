@@ -1,8 +1,7 @@
 //! What the repository accepts as a document: UTF-8 JSON whose root is an object, within
-//! the size limit. Checked before anything is written, so a buggy or hostile guest cannot
+//! the size limit, with no duplicate keys and no integer beyond 64 bits (the guest's
+//! [`confine_guest::strict`] rules). Checked before anything is written, so a buggy or hostile guest cannot
 //! store a document that the next reader could not parse.
-
-use serde::de::IgnoredAny;
 
 use crate::error::{Error, Result};
 
@@ -18,10 +17,9 @@ pub(crate) fn check(name: &str, content: &str, limit: u64) -> Result<()> {
             reason: "the content offered is not a JSON object (its root must be `{...}`)".into(),
         });
     }
-    serde_json::from_str::<IgnoredAny>(content).map(drop).map_err(|e| Error::InvalidDocument {
-        name: name.to_owned(),
-        reason: format!("the content offered is not valid JSON: {e}"),
-    })
+    confine_guest::strict::parse(content)
+        .map(drop)
+        .map_err(|e| Error::InvalidDocument { name: name.to_owned(), reason: format!("the content offered is {e}") })
 }
 
 /// Decodes stored bytes as UTF-8, naming the first bad byte.

@@ -1,0 +1,164 @@
+//! What confine accepts as JSON text: the grammar of RFC 8259 (serde_json's parser), less
+//! two things RFC 8259 leaves to each implementation and that would otherwise lose data
+//! without a word:
+//! - an object with the same key twice (a parser keeps one of the values);
+//! - an integer that does not fit in 64 bits (a parser rounds it to a double).
+//!
+//! The host checks every document offered for writing with these same rules, so what one
+//! side accepts the other can read back.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// Why a text is not accepted, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// One-based line of the offending token.
+    pub line: usize,
+    /// One-based column (in bytes) of the offending token.
+    pub column: usize,
+    /// What is wrong there.
+    pub reason: String,
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "not valid JSON at line {}, column {}: {}", self.line, self.column, self.reason)
+    }
+}
+
+/// Parses `text` as one JSON value under the rules above.
+pub fn parse(text: &str) -> Result<Value, SyntaxError> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = Strict.deserialize(&mut deserializer).and_then(|value| deserializer.end().map(|()| value));
+    let value = value.map_err(|e| SyntaxError { line: e.line(), column: e.column(), reason: reason(&e) })?;
+    match oversized_integer(text) {
+        Some((offset, literal)) => {
+            let (line, column) = position(text, offset);
+            Err(SyntaxError { line, column, reason: format!("the integer {literal} does not fit in 64 bits") })
+        }
+        None => Ok(value),
+    }
+}
+
+/// Builds a `Value` like serde_json's own, refusing duplicate keys.
+struct Strict;
+
+impl<'de> DeserializeSeed<'de> for Strict {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(Strict)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            if map.contains_key(&key) {
+                // serde_json adds the line and column of the key.
+                return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
+            }
+            let value = access.next_value_seed(Strict)?;
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+/// The first integer literal of a valid JSON `text` that is neither an `i64` nor a `u64`,
+/// with its byte offset. serde_json would have turned it into a rounded double.
+fn oversized_integer(text: &str) -> Option<(usize, &str)> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut in_string = false;
+    while i < bytes.len() {
+        match (in_string, bytes[i]) {
+            (true, b'\\') => i += 1, // skip the escaped byte
+            (true, b'"') | (false, b'"') => in_string = !in_string,
+            (false, b'-' | b'0'..=b'9') => {
+                let len = bytes[i..]
+                    .iter()
+                    .take_while(|b| matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
+                    .count();
+                let literal = &text[i..i + len];
+                let is_integer = !literal.contains(['.', 'e', 'E']);
+                if is_integer && literal.parse::<i64>().is_err() && literal.parse::<u64>().is_err() {
+                    return Some((i, literal));
+                }
+                i += len;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// One-based line and byte column of `offset`, as serde_json counts them.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = offset - before.iter().rposition(|&b| b == b'\n').map_or(0, |n| n + 1) + 1;
+    (line, column)
+}
+
+/// serde_json's message without its own " at line L column C" suffix, which
+/// [`SyntaxError`] says itself.
+fn reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+#[path = "tests/strict.rs"]
+mod tests;

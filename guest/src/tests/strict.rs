@@ -1,0 +1,43 @@
+use super::*;
+
+fn refusal(text: &str) -> SyntaxError {
+    parse(text).expect_err(text)
+}
+
+#[test]
+fn duplicate_keys_are_refused_with_their_position() {
+    let e = refusal("{\"a\": 1,\n \"a\": 2}");
+    assert_eq!((e.line, e.reason.as_str()), (2, "duplicate key \"a\""));
+    assert!(refusal(r#"{"x": {"b": [1, {"c": 0, "c": 0}]}}"#).reason.contains("duplicate key \"c\""));
+    assert!(parse(r#"{"a": {"a": 1}, "b": {"a": 2}}"#).is_ok(), "the same key in different objects is fine");
+}
+
+#[test]
+fn integers_beyond_64_bits_are_refused_where_they_stand() {
+    let e = refusal("{\n  \"n\": 123456789012345678901234567890}");
+    assert_eq!((e.line, e.column), (2, 8));
+    assert_eq!(e.reason, "the integer 123456789012345678901234567890 does not fit in 64 bits");
+    assert!(refusal("[-9223372036854775809]").reason.contains("-9223372036854775809"));
+    assert!(refusal("[18446744073709551616]").reason.contains("18446744073709551616"));
+}
+
+#[test]
+fn numbers_that_fit_are_kept_exactly() {
+    let value = parse("[-9223372036854775808, 18446744073709551615, 1.5e300, 0.1, -0]").unwrap();
+    assert_eq!(value.to_string(), "[-9223372036854775808,18446744073709551615,1.5e+300,0.1,-0.0]");
+    let in_string = parse(r#"{"s": "123456789012345678901234567890 \" 99999999999999999999"}"#).unwrap();
+    assert_eq!(in_string["s"], "123456789012345678901234567890 \" 99999999999999999999", "digits in strings are text");
+}
+
+#[test]
+fn floats_beyond_doubles_and_syntax_errors_are_refused() {
+    assert!(refusal("[1e400]").reason.contains("out of range"));
+    let e = refusal("{\"a\": 1,}");
+    assert_eq!((e.line, e.column), (1, 9));
+    assert!(refusal("{} x").reason.contains("trailing characters"));
+}
+
+#[test]
+fn order_of_keys_is_kept() {
+    assert_eq!(parse(r#"{"b": 1, "a": 2}"#).unwrap().to_string(), r#"{"b":1,"a":2}"#);
+}
