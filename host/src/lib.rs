@@ -9,6 +9,8 @@
 //! - [`add_to_linker`]: gives any wasmtime component the WIT port
 //!   `confine:config/config-repository` over a [`Repository`].
 //! - [`Runtime`]: runs confine's domain guest (`config-service`) and plugin components.
+//! - [`StepGate`]: sees each filesystem [`Step`] of a write before it runs and may stop it;
+//!   [`StopOnSignal`] is the one the CLI uses to stop writes cleanly on SIGINT/SIGTERM.
 //!
 //! # Atomicity
 //!
@@ -32,6 +34,12 @@
 //! directory fsync fails, [`Error::NotDurable`] says the new content is visible but may not
 //! survive a power loss. An fsync error is never retried into a success.
 //!
+//! A writer that dies at any moment (SIGKILL, a crash, a power loss) leaves the old or the
+//! new document, never a mix: the kernel releases its lock, and its temp file is removed
+//! by the next write of the same document. The test suites show this by killing writers at
+//! every step, failing every step with ENOSPC, EIO, EACCES, EXDEV and EINTR, and replaying
+//! recorded writes against a model of a disk that loses whatever was not fsynced.
+//!
 //! # Limitations
 //!
 //! - Locks are advisory fcntl record locks on `<name>.lock`: they exclude confine and any
@@ -43,6 +51,10 @@
 //!   filesystem.
 //! - Documents must be regular files; confine neither follows nor replaces a symlink at a
 //!   document's name. Parent directories may be symlinks that stay inside the directory.
+//! - Documents are strict JSON: an object with the same key twice, or an integer that does
+//!   not fit in 64 bits, is refused with its line and column rather than silently changed.
+//! - A guest call that is running when SIGINT arrives is not cut short by [`StopOnSignal`]:
+//!   its next write step fails, and its deadline bounds the rest.
 #![deny(missing_docs)]
 
 mod atomic;
@@ -52,6 +64,8 @@ mod lock;
 mod repository;
 mod resolve;
 mod revision;
+mod signal;
+mod step;
 mod sys;
 #[cfg(test)]
 #[path = "tests/testing.rs"]
@@ -60,6 +74,8 @@ mod testing;
 pub use error::{Error, Result};
 pub use repository::{Options, Repository, Session, Snapshot};
 pub use resolve::MAX_FILE_NAME;
+pub use signal::{StopOnSignal, signal_name};
+pub use step::{Step, StepGate};
 mod binding;
 mod cache;
 mod runtime;

@@ -16,6 +16,7 @@ use cap_std::fs::{File, OpenOptions, OpenOptionsExt};
 
 use crate::error::{Error, IoContext, Result};
 use crate::resolve::{self, Location};
+use crate::step::{Seam, Step};
 use crate::sys;
 
 /// A held lock. Dropping it releases the lock (closing the descriptor drops the record
@@ -30,7 +31,7 @@ pub(crate) struct DocumentLock {
 impl DocumentLock {
     /// Waits up to `timeout` for the document's lock, polling with exponential backoff and
     /// jitter (1 ms doubling to 50 ms).
-    pub(crate) fn acquire(location: &Location, timeout: Duration) -> Result<DocumentLock> {
+    pub(crate) fn acquire(location: &Location, timeout: Duration, seam: &Seam) -> Result<DocumentLock> {
         let name = &location.name;
         let lock_file = location.lock_file();
         let deadline = Instant::now() + timeout;
@@ -43,10 +44,14 @@ impl DocumentLock {
                 return Err(timed_out(location, timeout, None));
             }
         };
-        let file = open_lock_file(location)?;
+        let file = open_lock_file(location, seam)?;
         loop {
-            if sys::try_lock(&file).context(name, "lock")? {
-                stamp_holder(&file);
+            if seam
+                .before(Step::TryLock { file: &lock_file })
+                .and_then(|()| sys::try_lock(&file))
+                .context(name, "lock")?
+            {
+                stamp_holder(&file, &lock_file, seam);
                 return Ok(DocumentLock { _file: file, _gate: gate });
             }
             if !backoff.wait_until(deadline) {
@@ -57,7 +62,7 @@ impl DocumentLock {
 }
 
 /// Opens (creating if missing) the lock file, refusing anything but a regular file.
-fn open_lock_file(location: &Location) -> Result<File> {
+fn open_lock_file(location: &Location, seam: &Seam) -> Result<File> {
     let name = &location.name;
     let lock_file = location.lock_file();
     let mut options = OpenOptions::new();
@@ -69,7 +74,9 @@ fn open_lock_file(location: &Location) -> Result<File> {
         // A FIFO planted at the name must not block the open.
         .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
         .follow(FollowSymlinks::No);
-    let file = location.parent.open_with(&lock_file, &options).map_err(|source| {
+    let opened =
+        seam.before(Step::OpenLock { file: &lock_file }).and_then(|()| location.parent.open_with(&lock_file, &options));
+    let file = opened.map_err(|source| {
         if resolve::is_symlink_refusal(&source) {
             Error::InvalidPath {
                 name: name.clone(),
@@ -92,9 +99,10 @@ fn open_lock_file(location: &Location) -> Result<File> {
 /// Writes our pid into the lock file (which also stamps its mtime), so that a writer who
 /// times out, and a person looking, can tell who holds the lock and since when. Only
 /// diagnostics: a failure here does not fail the lock.
-fn stamp_holder(file: &File) {
+fn stamp_holder(file: &File, lock_file: &str, seam: &Seam) {
     let text = format!("{}\n", std::process::id());
-    if rustix::io::pwrite(file, text.as_bytes(), 0).is_ok() {
+    if seam.before(Step::StampLock { file: lock_file }).is_ok() && rustix::io::pwrite(file, text.as_bytes(), 0).is_ok()
+    {
         let _ = file.set_len(text.len() as u64);
     }
 }

@@ -3,12 +3,15 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use clap::{Parser, Subcommand};
-use confine::{Options, PluginError, Repository, Runtime, RuntimeOptions, ServiceError, ServiceErrorKind};
+use confine::{
+    Options, PluginError, Repository, Runtime, RuntimeOptions, ServiceError, ServiceErrorKind, StopOnSignal,
+};
 
 const ABOUT: &str = "Read and change JSON configuration documents, safely shared by many processes and plugins.";
 
@@ -35,7 +38,9 @@ To store the string \"true\", quote it: '\"true\"'.
 
 Exit status: 0 success; 1 the guest or plugin failed (trap, deadline, memory) or a plugin \
 reported an error; 2 bad input (usage, name, key, value, document not valid JSON, too large); \
-3 document or key not found; 4 lock timeout or conflict; 5 I/O error.
+3 document or key not found; 4 lock timeout or conflict; 5 I/O error; 130 or 143 stopped by \
+SIGINT or SIGTERM before the change was made (nothing written; a second signal ends confine at \
+once, which leaves the old or the new document, never a mix).
 
 Examples:
   confine --dir /etc/myapp set app.json server.port 8080
@@ -142,7 +147,23 @@ fn run(cli: Cli) -> Result<Option<String>, Failure> {
         (code, format!("cannot open directory {}: {e}", cli.dir.display()))
     })?;
     let options = Options { lock_timeout: cli.timeout, max_document_size: cli.max_size };
-    let repository = Repository::new(dir, options);
+    let stop =
+        Arc::new(StopOnSignal::install().map_err(|e| (status::IO, format!("cannot install signal handlers: {e}")))?);
+    let repository = Repository::new(dir, options).with_gate(stop.clone());
+    let stopped = |failure: Failure| match stop.received() {
+        Some(signal) => {
+            let code = u8::try_from(128 + signal).unwrap_or(u8::MAX);
+            (
+                code,
+                format!(
+                    "stopped by {}; the change in progress was not made: {}",
+                    confine::signal_name(signal),
+                    failure.1
+                ),
+            )
+        }
+        None => failure,
+    };
     let runtime = Runtime::new(RuntimeOptions {
         call_budget: cli.budget,
         memory_limit: cli.memory.saturating_mul(1 << 20),
@@ -171,10 +192,10 @@ fn run(cli: Cli) -> Result<Option<String>, Failure> {
             return runtime
                 .run_plugin(&repository, &wasm, &args)
                 .map(|()| None)
-                .map_err(|e| plugin_failure(&plugin, e));
+                .map_err(|e| stopped(plugin_failure(&plugin, e)));
         }
     };
-    answer.map_err(service_failure)
+    answer.map_err(|e| stopped(service_failure(e)))
 }
 
 /// A VALUE that is not JSON is taken as a string, unless it starts like a JSON object,

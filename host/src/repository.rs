@@ -12,6 +12,7 @@ use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt};
 use crate::error::{Error, IoContext, Result};
 use crate::lock::DocumentLock;
 use crate::resolve::{self, Location};
+use crate::step::{Seam, Step, StepGate};
 use crate::{atomic, content, revision};
 
 /// Limits of a [`Repository`].
@@ -46,17 +47,29 @@ pub struct Snapshot {
 pub struct Repository {
     root: Arc<Dir>,
     options: Options,
+    seam: Seam,
 }
 
 impl Repository {
     /// A repository over `root`, the only directory it will ever touch.
     pub fn new(root: Dir, options: Options) -> Repository {
-        Repository { root: Arc::new(root), options }
+        Repository { root: Arc::new(root), options, seam: Seam::default() }
+    }
+
+    /// The same repository, with `gate` seeing every filesystem step of its reads and
+    /// writes before it runs (see [`StepGate`]). Sessions opened from it use it too.
+    pub fn with_gate(self, gate: Arc<dyn StepGate>) -> Repository {
+        Repository { seam: Seam::new(gate), ..self }
     }
 
     /// The limits in force.
     pub fn options(&self) -> Options {
         self.options
+    }
+
+    /// The same documents (and gate) with other limits.
+    pub fn with_options(&self, options: Options) -> Repository {
+        Repository { options, ..self.clone() }
     }
 
     /// Reads a document without locking. The result is one whole committed version.
@@ -68,7 +81,8 @@ impl Repository {
     /// if it is not UTF-8; [`Error::Io`].
     pub fn read(&self, name: &str) -> Result<Snapshot> {
         let location = resolve::document(&self.root, name)?;
-        read_at(&location, self.options.max_document_size)?.ok_or_else(|| Error::NotFound { name: name.to_owned() })
+        read_at(&location, self.options.max_document_size, &self.seam)?
+            .ok_or_else(|| Error::NotFound { name: name.to_owned() })
     }
 
     /// Compare-and-swap: writes `content` if the current revision is `expected` (`None`:
@@ -100,7 +114,7 @@ impl Repository {
     /// [`Repository::read`].
     pub fn remove(&self, name: &str) -> Result<()> {
         let session = self.open_session(name, None)?;
-        atomic::remove(&session.location)
+        atomic::remove(&session.location, &self.seam)
     }
 
     /// The documents in `directory` (`""` for the root), sorted, as names relative to the
@@ -130,8 +144,13 @@ impl Repository {
     /// [`Error::LockTimeout`], and those of [`Repository::read`] about the name.
     pub fn open_session(&self, name: &str, timeout: Option<Duration>) -> Result<Session> {
         let location = resolve::document(&self.root, name)?;
-        let lock = DocumentLock::acquire(&location, timeout.unwrap_or(self.options.lock_timeout))?;
-        Ok(Session { location, _lock: lock, max_document_size: self.options.max_document_size })
+        let lock = DocumentLock::acquire(&location, timeout.unwrap_or(self.options.lock_timeout), &self.seam)?;
+        Ok(Session {
+            location,
+            _lock: lock,
+            max_document_size: self.options.max_document_size,
+            seam: self.seam.clone(),
+        })
     }
 }
 
@@ -143,6 +162,7 @@ pub struct Session {
     location: Location,
     _lock: DocumentLock,
     max_document_size: u64,
+    seam: Seam,
 }
 
 impl Session {
@@ -157,7 +177,7 @@ impl Session {
     /// [`Error::TooLarge`], [`Error::InvalidDocument`] (not UTF-8), [`Error::InvalidPath`]
     /// (a symlink), [`Error::Io`].
     pub fn current(&self) -> Result<Option<Snapshot>> {
-        read_at(&self.location, self.max_document_size)
+        read_at(&self.location, self.max_document_size, &self.seam)
     }
 
     /// Replaces the document with `content` atomically and durably, then releases the
@@ -168,23 +188,30 @@ impl Session {
     /// (nothing written), [`Error::NotDurable`] (written, durability unknown).
     pub fn commit(self, content: &str) -> Result<String> {
         content::check(&self.location.name, content, self.max_document_size)?;
-        atomic::replace(&self.location, content.as_bytes())?;
+        atomic::replace(&self.location, content.as_bytes(), &self.seam)?;
         Ok(revision::of(content.as_bytes()))
     }
 }
 
-fn read_at(location: &Location, limit: u64) -> Result<Option<Snapshot>> {
+fn read_at(location: &Location, limit: u64, seam: &Seam) -> Result<Option<Snapshot>> {
     let name = &location.name;
+    let file_name = location.file.as_str();
     let mut options = OpenOptions::new();
     // NONBLOCK: a FIFO planted at the name must not hang the reader.
     options.read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).follow(FollowSymlinks::No);
-    let file = match location.parent.open_with(&location.file, &options) {
+    let opened = seam
+        .before(Step::OpenDocument { file: file_name })
+        .and_then(|()| location.parent.open_with(file_name, &options));
+    let file = match opened {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) if resolve::is_symlink_refusal(&e) => return Err(resolve::not_a_regular_file(name, true)),
         Err(source) => return Err(Error::Io { name: name.clone(), op: "open document", source }),
     };
-    let metadata = file.metadata().context(name, "stat document")?;
+    let metadata = seam
+        .before(Step::StatDocument { file: file_name })
+        .and_then(|()| file.metadata())
+        .context(name, "stat document")?;
     if !metadata.is_file() {
         return Err(resolve::not_a_regular_file(name, false));
     }
@@ -193,7 +220,9 @@ fn read_at(location: &Location, limit: u64) -> Result<Option<Snapshot>> {
     }
     let mut bytes = Vec::with_capacity(metadata.len() as usize);
     // `take` guards against a file that grows between the stat and the read.
-    file.take(limit + 1).read_to_end(&mut bytes).context(name, "read document")?;
+    seam.before(Step::ReadDocument { file: file_name })
+        .and_then(|()| file.take(limit + 1).read_to_end(&mut bytes))
+        .context(name, "read document")?;
     if bytes.len() as u64 > limit {
         return Err(Error::TooLarge { name: name.clone(), size: bytes.len() as u64, limit });
     }

@@ -16,8 +16,8 @@ fn names(path: &std::path::Path) -> Vec<String> {
 fn replace_writes_and_leaves_no_temp_file() {
     let (tmp, dir) = root();
     let location = resolve::document(&dir, "a.json").unwrap();
-    replace(&location, b"{}\n").unwrap();
-    replace(&location, b"{\"a\":1}\n").unwrap();
+    replace(&location, b"{}\n", &Seam::default()).unwrap();
+    replace(&location, b"{\"a\":1}\n", &Seam::default()).unwrap();
     assert_eq!(std::fs::read(tmp.path().join("a.json")).unwrap(), b"{\"a\":1}\n");
     assert_eq!(names(tmp.path()), ["a.json"]);
 }
@@ -28,7 +28,7 @@ fn replace_keeps_the_document_mode() {
     let path = tmp.path().join("a.json");
     std::fs::write(&path, "{}").unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    replace(&resolve::document(&dir, "a.json").unwrap(), b"{\"a\":1}").unwrap();
+    replace(&resolve::document(&dir, "a.json").unwrap(), b"{\"a\":1}", &Seam::default()).unwrap();
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
 }
 
@@ -37,7 +37,7 @@ fn leftover_temp_files_of_the_document_are_swept() {
     let (tmp, dir) = root();
     std::fs::write(tmp.path().join(".a.json.0123456789abcdef.tmp"), "torn").unwrap();
     std::fs::write(tmp.path().join(".b.json.0123456789abcdef.tmp"), "other document").unwrap();
-    replace(&resolve::document(&dir, "a.json").unwrap(), b"{}").unwrap();
+    replace(&resolve::document(&dir, "a.json").unwrap(), b"{}", &Seam::default()).unwrap();
     assert_eq!(names(tmp.path()), [".b.json.0123456789abcdef.tmp", "a.json"]);
 }
 
@@ -47,7 +47,7 @@ fn symlink_planted_after_resolution_is_refused() {
     let location = resolve::document(&dir, "a.json").unwrap();
     std::fs::write(tmp.path().join("real.json"), "{}").unwrap();
     std::os::unix::fs::symlink("real.json", tmp.path().join("a.json")).unwrap();
-    let err = replace(&location, b"{\"x\":1}").unwrap_err();
+    let err = replace(&location, b"{\"x\":1}", &Seam::default()).unwrap_err();
     assert!(matches!(err, Error::InvalidPath { .. }), "{err}");
     assert_eq!(std::fs::read(tmp.path().join("real.json")).unwrap(), b"{}");
     assert!(std::fs::symlink_metadata(tmp.path().join("a.json")).unwrap().file_type().is_symlink());

@@ -7,19 +7,19 @@ use crate::testing::root;
 fn second_holder_in_the_same_process_times_out() {
     let (_tmp, dir) = root();
     let location = resolve::document(&dir, "a.json").unwrap();
-    let held = DocumentLock::acquire(&location, Duration::ZERO).unwrap();
+    let held = DocumentLock::acquire(&location, Duration::ZERO, &Seam::default()).unwrap();
     let again = resolve::document(&dir, "a.json").unwrap();
-    let err = DocumentLock::acquire(&again, Duration::from_millis(30)).err().unwrap();
+    let err = DocumentLock::acquire(&again, Duration::from_millis(30), &Seam::default()).err().unwrap();
     assert!(matches!(err, Error::LockTimeout { holder: Some(pid), .. } if pid == std::process::id()), "{err}");
     drop(held);
-    DocumentLock::acquire(&again, Duration::ZERO).unwrap();
+    DocumentLock::acquire(&again, Duration::ZERO, &Seam::default()).unwrap();
 }
 
 #[test]
 fn lock_file_is_created_and_kept() {
     let (tmp, dir) = root();
     let location = resolve::document(&dir, "a.json").unwrap();
-    drop(DocumentLock::acquire(&location, Duration::ZERO).unwrap());
+    drop(DocumentLock::acquire(&location, Duration::ZERO, &Seam::default()).unwrap());
     assert!(tmp.path().join("a.json.lock").is_file());
 }
 
@@ -30,7 +30,7 @@ fn symlinked_lock_file_is_refused_and_its_target_untouched() {
     std::fs::write(&victim, "precious").unwrap();
     std::os::unix::fs::symlink(&victim, tmp.path().join("a.json.lock")).unwrap();
     let location = resolve::document(&dir, "a.json").unwrap();
-    let err = DocumentLock::acquire(&location, Duration::ZERO).err().unwrap();
+    let err = DocumentLock::acquire(&location, Duration::ZERO, &Seam::default()).err().unwrap();
     assert!(matches!(err, Error::InvalidPath { .. }), "{err}");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
 }
@@ -47,6 +47,6 @@ fn fifo_at_the_lock_name_is_refused_without_blocking() {
     )
     .unwrap();
     let location = resolve::document(&dir, "a.json").unwrap();
-    let err = DocumentLock::acquire(&location, Duration::ZERO).err().unwrap();
+    let err = DocumentLock::acquire(&location, Duration::ZERO, &Seam::default()).err().unwrap();
     assert!(matches!(err, Error::InvalidPath { .. }), "{err}");
 }
