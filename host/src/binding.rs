@@ -6,7 +6,7 @@
 //! handle); the inner `Result<_, error>` is an answer the guest can act on. The mapping from
 //! [`Error`] to the WIT `error` is [`to_wit`], the one place it happens.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
@@ -31,17 +31,38 @@ pub const MAX_OPEN_SESSIONS: usize = 64;
 pub struct ConfineCtx {
     repository: Repository,
     open_sessions: usize,
+    deadline: Option<Instant>,
 }
 
 impl ConfineCtx {
     /// Grants the component the documents of `repository`, and nothing else.
     pub fn new(repository: Repository) -> ConfineCtx {
-        ConfineCtx { repository, open_sessions: 0 }
+        ConfineCtx { repository, open_sessions: 0, deadline: None }
+    }
+
+    /// Ends every wait for a lock at `deadline` (with [`Error::LockTimeout`]). A host call
+    /// that waits is not interrupted by wasmtime's epoch deadline, so a store with a
+    /// deadline should give it here too: then a component that keeps waiting for locks is
+    /// stopped on time.
+    pub fn with_deadline(self, deadline: Instant) -> ConfineCtx {
+        ConfineCtx { deadline: Some(deadline), ..self }
     }
 
     /// The repository granted.
     pub fn repository(&self) -> &Repository {
         &self.repository
+    }
+
+    /// The repository, with its lock waits cut at the deadline.
+    fn until_deadline(&self) -> Repository {
+        match self.deadline {
+            Some(deadline) => {
+                let mut options = self.repository.options();
+                options.lock_timeout = options.lock_timeout.min(deadline.saturating_duration_since(Instant::now()));
+                self.repository.with_options(options)
+            }
+            None => self.repository.clone(),
+        }
     }
 }
 
@@ -96,11 +117,11 @@ impl port::Host for ConfineView<'_> {
     }
 
     fn save(&mut self, name: String, content: String, expected: Option<String>) -> Answer<String> {
-        Ok(self.ctx.repository.save(&name, &content, expected.as_deref()).map_err(to_wit))
+        Ok(self.ctx.until_deadline().save(&name, &content, expected.as_deref()).map_err(to_wit))
     }
 
     fn remove(&mut self, name: String) -> Answer<()> {
-        Ok(self.ctx.repository.remove(&name).map_err(to_wit))
+        Ok(self.ctx.until_deadline().remove(&name).map_err(to_wit))
     }
 
     fn list_documents(&mut self, directory: String) -> Answer<Vec<String>> {
@@ -109,17 +130,19 @@ impl port::Host for ConfineView<'_> {
 }
 
 impl port::HostSession for ConfineView<'_> {
-    /// A guest's timeout is capped at the repository's lock timeout: a host call that
-    /// sleeps is not interrupted by the epoch deadline, so the host bounds it.
+    /// A guest's timeout is capped at the repository's lock timeout, and at the store's
+    /// deadline if it has one: a host call that sleeps is not interrupted by the epoch
+    /// deadline, so the host bounds it.
     fn open(&mut self, name: String, timeout_ms: Option<u32>) -> Answer<Resource<GuestSession>> {
         if self.ctx.open_sessions >= MAX_OPEN_SESSIONS {
             return Ok(Err(port::Error::Io(format!(
                 "{name}: too many open sessions (at most {MAX_OPEN_SESSIONS} per component instance)"
             ))));
         }
-        let limit = self.ctx.repository.options().lock_timeout;
+        let repository = self.ctx.until_deadline();
+        let limit = repository.options().lock_timeout;
         let timeout = timeout_ms.map_or(limit, |ms| Duration::from_millis(ms.into()).min(limit));
-        match self.ctx.repository.open_session(&name, Some(timeout)) {
+        match repository.open_session(&name, Some(timeout)) {
             Ok(session) => {
                 let handle = self.table.push(GuestSession(Some(session)))?;
                 self.ctx.open_sessions += 1;

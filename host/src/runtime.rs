@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::error::Context;
@@ -221,10 +221,11 @@ impl Runtime {
         if stdio {
             wasi.inherit_stdout().inherit_stderr();
         }
+        let deadline = repository.options().lock_timeout + self.options.call_budget;
         let state = StoreState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
-            confine: ConfineCtx::new(repository.clone()),
+            confine: ConfineCtx::new(repository.clone()).with_deadline(Instant::now() + deadline),
             limits: StoreLimitsBuilder::new()
                 .memory_size(self.options.memory_limit)
                 .instances(16)
@@ -233,7 +234,6 @@ impl Runtime {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let deadline = repository.options().lock_timeout + self.options.call_budget;
         store.set_epoch_deadline((deadline.as_millis() / TICK.as_millis()).max(1) as u64);
         store.epoch_deadline_trap();
         store
