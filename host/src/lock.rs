@@ -5,14 +5,22 @@
 //! while another locks a new one, and both would believe they hold the lock. A symlink, a
 //! FIFO or anything but a regular file at the lock file's name is refused.
 //!
+//! A lock file with more than one link is refused too: another user could have made it a
+//! hard link to a file of theirs, which stamping the holder's pid would overwrite.
+//!
 //! Locks are advisory: they exclude confine, and any program that locks the same file with
 //! `lockf`/`fcntl`, but not a program that writes the document without locking.
+//!
+//! On Linux the lock belongs to the open file description. A process forked while the
+//! descriptor is open shares it until it execs or exits, so when another thread spawns a
+//! process at the moment a session ends, the lock can outlive the session by that fork to
+//! exec window (never end early). A waiting writer's backoff absorbs this.
 
 use std::io::Read;
 use std::time::{Duration, Instant, SystemTime};
 
 use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
-use cap_std::fs::{File, OpenOptions, OpenOptionsExt};
+use cap_std::fs::{File, MetadataExt, OpenOptions, OpenOptionsExt};
 
 use crate::error::{Error, IoContext, Result};
 use crate::resolve::{self, Location};
@@ -76,22 +84,23 @@ fn open_lock_file(location: &Location, seam: &Seam) -> Result<File> {
         .follow(FollowSymlinks::No);
     let opened =
         seam.before(Step::OpenLock { file: &lock_file }).and_then(|()| location.parent.open_with(&lock_file, &options));
-    let file = opened.map_err(|source| {
-        if resolve::is_symlink_refusal(&source) {
-            Error::InvalidPath {
-                name: name.clone(),
-                reason: format!("the lock file `{lock_file}` is a symlink; refusing to follow it"),
-            }
-        } else {
-            Error::Io { name: name.clone(), op: "open lock file", source }
-        }
+    let refused =
+        |what: &str| Error::InvalidPath { name: name.clone(), reason: format!("the lock file `{lock_file}` {what}") };
+    let file = opened.map_err(|source| match source.raw_os_error().map(rustix::io::Errno::from_raw_os_error) {
+        _ if resolve::is_symlink_refusal(&source) => refused("is a symlink; refusing to follow it"),
+        // A directory, or a socket or device (ENXIO), planted at the name.
+        Some(rustix::io::Errno::ISDIR | rustix::io::Errno::NXIO) => refused("is not a regular file"),
+        _ => Error::Io { name: name.clone(), op: "open lock file", source },
     })?;
     let metadata = file.metadata().context(name, "stat lock file")?;
     if !metadata.is_file() {
-        return Err(Error::InvalidPath {
-            name: name.clone(),
-            reason: format!("the lock file `{lock_file}` is not a regular file"),
-        });
+        return Err(refused("is not a regular file"));
+    }
+    if metadata.nlink() != 1 {
+        return Err(refused(&format!(
+            "has {} hard links; refusing to write into a file shared with another name",
+            metadata.nlink()
+        )));
     }
     Ok(file)
 }

@@ -22,6 +22,9 @@ pub const MAX_FILE_NAME: usize = 200;
 /// The longest whole name, in bytes.
 const MAX_NAME: usize = 1024;
 
+/// The longest directory name, in bytes: the usual limit of a file name (NAME_MAX).
+const MAX_COMPONENT: usize = 255;
+
 /// Where a document lives: its parent directory (a capability) and its file name there.
 pub(crate) struct Location {
     /// The directory that holds the document, its lock file and its temp files.
@@ -117,6 +120,9 @@ fn open_parents(root: &Dir, name: &str, parents: &[&str]) -> Result<Dir> {
             op: "clone directory handle",
             source,
         });
+    }
+    if parents.iter().any(|parent| parent.len() > MAX_COMPONENT) {
+        return Err(invalid(name, &format!("a directory name is longer than {MAX_COMPONENT} bytes")));
     }
     let path = parents.join("/");
     root.open_dir(&path).map_err(|source| match source.kind() {
