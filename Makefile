@@ -13,7 +13,7 @@ DEMO_DIR     ?= target/demo
 export CONFINE_GUEST_WASM := $(abspath $(GUEST_WASM))
 export CONFINE_TEST_PLUGIN := $(abspath $(PROBE_WASM))
 
-.PHONY: run test build guest plugins wasm-target lint
+.PHONY: run test soak build guest plugins wasm-target lint
 
 wasm-target:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
@@ -30,9 +30,21 @@ build: guest
 run: build plugins
 	CONFINE=$(CONFINE) PROBE=$(PROBE_WASM) DEMO_DIR=$(DEMO_DIR) bash tests/demo.sh
 
+FIGURES      := target/tmp/figures
+
 test: build plugins
+	@rm -rf $(FIGURES)
 	$(CARGO) test --release --locked -p confine-guest
 	$(CARGO) test --release --locked -p confine
+	@echo "== what the suites tried (nothing lost in any) =="
+	@cat $(FIGURES)/*.txt
+
+# The same suites with CONFINE_SOAK times the trials (crashes, faults, stress).
+SOAK ?= 20
+soak: build plugins
+	@rm -rf $(FIGURES)
+	CONFINE_SOAK=$(SOAK) $(CARGO) test --release --locked -p confine
+	@cat $(FIGURES)/*.txt
 
 lint: build plugins
 	$(CARGO) clippy --release --locked -p confine -p confine-guest --all-targets -- -D warnings

@@ -38,6 +38,20 @@ fn shown(command: &Command) -> String {
     if text.len() > 300 { format!("{}...", &text[..text.floor_char_boundary(300)]) } else { text }
 }
 
+/// Records the one-line summary of a suite (trials run, faults injected, ...), which
+/// `make test` prints after the tests. One file per suite, so parallel tests do not mix.
+pub fn figure(suite: &str, line: &str) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("figures");
+    std::fs::create_dir_all(&dir).expect("create figures directory");
+    std::fs::write(dir.join(format!("{suite}.txt")), format!("{suite}: {line}\n")).expect("write figure");
+}
+
+/// `base` trials, times `CONFINE_SOAK` (set by `make soak`) when it is given.
+pub fn trials(base: usize) -> usize {
+    let factor = std::env::var("CONFINE_SOAK").ok().and_then(|f| f.parse::<usize>().ok()).unwrap_or(1);
+    base * factor.max(1)
+}
+
 pub fn cache_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
 }
