@@ -1,6 +1,8 @@
 //! A plugin component for confine's tests: it reaches documents only through the
 //! `config-repository` port, and can also misbehave on request (trap inside a session,
-//! spin forever) so the tests can show the host stays safe.
+//! spin forever, hoard sessions, offer bad content) so the tests can show the host stays
+//! safe. Errors from the port are returned as their `Debug` text (`Error::TooLarge("...")`), so
+//! a test sees which WIT error variant came back.
 //!
 //! `run(args)`: the first word picks what to do.
 //! - `incr DOC KEY N`: N read-modify-write sessions, each adding 1 to the top-level KEY.
@@ -10,8 +12,20 @@
 //! - `list DIR`: prints the documents of DIR, one a line.
 //! - `trap-in-session DOC`: opens a session, stages a change, then traps.
 //! - `hold DOC`: opens a session and then loops forever, holding the lock.
+//! - `self-deadlock DOC`: opens a session, then keeps opening a second one on DOC, each
+//!   attempt waiting for the host's lock timeout, until it is stopped.
 //! - `spin`: loops forever (the host's deadline must stop it).
-//! - `hog`: allocates memory without bound (the host's memory limit must stop it).
+//! - `hog [DOC]`: allocates memory without bound (the host's memory limit must stop it),
+//!   holding a session on DOC when one is given.
+//! - `leave-uncommitted DOC`: opens a session, stages a change, and returns `Ok` with the
+//!   session still open (its handle is leaked, so only the host's teardown ends it).
+//! - `commit-invalid DOC`, `commit-array DOC`, `commit-huge DOC BYTES`: offers text that
+//!   is not JSON, a JSON array, or a JSON object of BYTES bytes, through `save` and then
+//!   through a session's `commit`, then reopens a session on DOC without waiting. Always
+//!   returns an error: `save: <result>; commit: <result>; reopen: <result>`.
+//! - `many-sessions PREFIX N`: opens sessions on `PREFIX0.json` ... `PREFIX<N-1>.json`,
+//!   without waiting, and keeps them all (leaked handles). At the first refusal it returns
+//!   `opened K sessions, then <error>`.
 
 #[allow(unsafe_code, unreachable_pub, missing_docs)]
 mod bindings {
@@ -52,12 +66,49 @@ impl bindings::Guest for Probe {
                 println!("holding {doc}");
                 spin()
             }
+            ["self-deadlock", doc] => {
+                let _first = Session::open(doc, None).map_err(describe)?;
+                loop {
+                    if let Ok(_second) = Session::open(doc, None) {
+                        return Err(format!("a second session on {doc} opened while the first was held"));
+                    }
+                }
+            }
             ["spin"] => spin(),
-            ["hog"] => {
+            ["hog", doc @ ..] => {
+                let _session = match doc {
+                    [doc] => Some(Session::open(doc, None).map_err(describe)?),
+                    _ => None,
+                };
                 let mut chunks: Vec<Vec<u8>> = Vec::new();
                 loop {
                     chunks.push(std::hint::black_box(vec![1u8; 1 << 20]));
                 }
+            }
+            ["leave-uncommitted", doc] => {
+                let session = Session::open(doc, None).map_err(describe)?;
+                let current = session.current().map_err(describe)?.map(|s| s.content);
+                let _staged = bumped(current.as_deref(), "uncommitted")?;
+                std::mem::forget(session);
+                Ok(())
+            }
+            ["commit-invalid", doc] => offer(doc, "{\"n\": 2, not json"),
+            ["commit-array", doc] => offer(doc, "[{\"n\": 2}]"),
+            ["commit-huge", doc, bytes] => offer(doc, &object_of_size(count(bytes)? as usize)),
+            ["many-sessions", prefix, n] => {
+                let mut held = Vec::new();
+                for i in 0..count(n)? {
+                    match Session::open(&format!("{prefix}{i}.json"), Some(0)) {
+                        Ok(session) => held.push(session),
+                        Err(e) => {
+                            let opened = held.len();
+                            std::mem::forget(held);
+                            return Err(format!("opened {opened} sessions, then {}", describe(e)));
+                        }
+                    }
+                }
+                std::mem::forget(held);
+                Ok(())
             }
             _ => Err(format!("unknown arguments {args:?}")),
         }
@@ -99,6 +150,28 @@ fn bumped(content: Option<&str>, key: &str) -> Result<String, String> {
     let n = root.get(key).and_then(Value::as_i64).unwrap_or(0);
     root.insert(key.to_owned(), Value::from(n + 1));
     serde_json::to_string(&root).map_err(|e| e.to_string())
+}
+
+/// Offers `content` for `doc` through `save` (expecting the current revision, so only the
+/// content can be refused) and through a session's `commit`; then checks that the session
+/// ended by reopening one on `doc` without waiting. Reports all three results.
+fn offer(doc: &str, content: &str) -> Result<(), String> {
+    let expected = match port::read(doc) {
+        Ok(snapshot) => Some(snapshot.revision),
+        Err(port::Error::NotFound(_)) => None,
+        Err(e) => return Err(describe(e)),
+    };
+    let saved = port::save(doc, content, expected.as_deref());
+    let session = Session::open(doc, None).map_err(describe)?;
+    let committed = session.commit(content);
+    let reopened = Session::open(doc, Some(0)).map(drop);
+    Err(format!("save: {saved:?}; commit: {committed:?}; reopen: {reopened:?}"))
+}
+
+/// A valid JSON object of exactly `size` bytes (at least 10).
+fn object_of_size(size: usize) -> String {
+    let padding = size.saturating_sub(r#"{"pad":""}"#.len());
+    format!(r#"{{"pad":"{}"}}"#, "x".repeat(padding))
 }
 
 fn spin() -> Result<(), String> {
