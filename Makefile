@@ -13,7 +13,7 @@ DEMO_DIR     ?= target/demo
 export CONFINE_GUEST_WASM := $(abspath $(GUEST_WASM))
 export CONFINE_TEST_PLUGIN := $(abspath $(PROBE_WASM))
 
-.PHONY: run test soak build guest plugins wasm-target lint
+.PHONY: run test soak build guest plugins wasm-target lint fuzz
 
 wasm-target:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
@@ -50,3 +50,34 @@ lint: build plugins
 	$(CARGO) clippy --release --locked -p confine -p confine-guest --all-targets -- -D warnings
 	$(CARGO) clippy --release --locked -p confine-guest -p confine-test-plugin --target $(WASM_TARGET) -- -D warnings
 	$(CARGO) fmt --check
+
+# Fuzzing with cargo-fuzz (libFuzzer): each target runs FUZZ_SECONDS, then one line says how
+# many inputs it tried. Inputs that found new paths go to fuzz/corpus/<target> (kept between
+# runs, not committed); fuzz/seeds/<target> is read too. A failing input is saved in
+# fuzz/artifacts/<target> and the run fails. cargo-fuzz relies on nightly-only flags
+# (FUZZ_SANITIZER=address); RUSTC_BOOTSTRAP=1 lets the stable toolchain accept them.
+FUZZ_SECONDS   ?= 60
+FUZZ_SANITIZER ?= none
+FUZZ_TARGETS   := keypath merge resolve
+FUZZ_LOGS      := target/tmp/fuzz
+FUZZ           := RUSTC_BOOTSTRAP=1 $(CARGO) fuzz
+
+fuzz: guest
+	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	$(FUZZ) build -s $(FUZZ_SANITIZER) -a
+	@mkdir -p $(FUZZ_LOGS)
+	@failed=; for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t; \
+		echo "fuzzing $$t for $(FUZZ_SECONDS) s (log: $(FUZZ_LOGS)/$$t.log)"; \
+		$(FUZZ) run -s $(FUZZ_SANITIZER) -a $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) >$(FUZZ_LOGS)/$$t.log 2>&1 \
+			|| { failed="$$failed $$t"; tail -n 30 $(FUZZ_LOGS)/$$t.log; }; \
+	done; \
+	echo "== what the fuzzers tried =="; \
+	for t in $(FUZZ_TARGETS); do \
+		runs=$$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second(s)$$/\1 inputs in \2 s/p' $(FUZZ_LOGS)/$$t.log); \
+		corpus=$$(sed -n 's/.*DONE .*cov: \([0-9]*\) .*corp: \([0-9]*\)\/.*/\2 corpus entries, coverage \1/p' $(FUZZ_LOGS)/$$t.log); \
+		echo "fuzz $$t: $${runs:-stopped early}, $${corpus:-no final stats}"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzzing found failures in:$$failed (inputs in fuzz/artifacts/)"; exit 1; fi; \
+	echo "fuzz: no target crashed or failed an assertion"

@@ -291,3 +291,7 @@ fn invalid_value(detail: String) -> Error {
 #[cfg(test)]
 #[path = "tests/edit.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "tests/edit_props.rs"]
+mod props;

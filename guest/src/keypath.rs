@@ -3,11 +3,11 @@
 //! Grammar (the empty path is the whole document):
 //!
 //! ```text
-//! path    = [ first { "." key | index } ]
-//! first   = key | index
-//! key     = bare | "[" json-string "]"
+//! path    = [ first { "." bare | bracket } ]
+//! first   = bare | bracket
+//! bracket = "[" digits "]"                      -- an array index
+//!         | "[" json-string "]"                 -- a quoted key
 //! bare    = 1*( any char except . [ ] " )
-//! index   = "[" digits "]"
 //! ```
 //!
 //! `server.port`, `plugins[2].name`, `[0]`, `hosts["eu.west"].port`. A key that holds
@@ -37,7 +37,7 @@ pub struct KeyPath {
 pub struct KeyPathError {
     /// The path as given.
     pub path: String,
-    /// The character offset where parsing stopped.
+    /// The byte offset where parsing stopped.
     pub offset: usize,
     /// What was expected there.
     pub reason: &'static str,
@@ -172,3 +172,7 @@ impl Parser<'_> {
 #[cfg(test)]
 #[path = "tests/keypath.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "tests/keypath_props.rs"]
+mod props;
