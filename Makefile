@@ -13,7 +13,7 @@ DEMO_DIR     ?= target/demo
 export CONFINE_GUEST_WASM := $(abspath $(GUEST_WASM))
 export CONFINE_TEST_PLUGIN := $(abspath $(PROBE_WASM))
 
-.PHONY: run test soak build guest plugins wasm-target lint fuzz
+.PHONY: run test soak build guest plugins wasm-target lint fuzz doc
 
 wasm-target:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
@@ -32,7 +32,7 @@ run: build plugins
 
 FIGURES      := target/tmp/figures
 
-test: build plugins
+test: build plugins doc
 	@rm -rf $(FIGURES)
 	$(CARGO) test --release --locked -p confine-guest
 	$(CARGO) test --release --locked -p confine
@@ -45,6 +45,10 @@ soak: build plugins
 	@rm -rf $(FIGURES)
 	CONFINE_SOAK=$(SOAK) $(CARGO) test --release --locked -p confine
 	@cat $(FIGURES)/*.txt
+
+# The API docs build without a warning (broken links, missing docs).
+doc: guest
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --locked --no-deps -p confine -p confine-guest
 
 lint: build plugins
 	$(CARGO) clippy --release --locked -p confine -p confine-guest --all-targets -- -D warnings

@@ -1,17 +1,17 @@
 //! The wasmtime binding of the WIT port `confine:config/config-repository`, in the style
 //! of wasmtime's own `wasi-*` crates: a context, a borrowed view that implements the
-//! generated `Host` traits, and one [`add_to_linker`].
+//! generated `Host` traits, and one [`add_to_linker`] (and
+//! [`add_to_linker_async`](crate::add_to_linker_async) for async engines).
 //!
 //! Two error layers: a `wasmtime::Result` error is a trap (a host bug or a bad resource
 //! handle); the inner `Result<_, error>` is an answer the guest can act on. The mapping from
-//! [`Error`] to the WIT `error` is [`to_wit`], the one place it happens.
+//! the crate's `Error` to the WIT `error` is `port_conversions!`, the one place it happens.
 
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
-use crate::error::Error;
-use crate::repository::{Repository, Session, Snapshot};
+use crate::repository::{Repository, Session};
 
 pub(crate) mod generated {
     wasmtime::component::bindgen!({
@@ -40,10 +40,10 @@ impl ConfineCtx {
         ConfineCtx { repository, open_sessions: 0, deadline: None }
     }
 
-    /// Ends every wait for a lock at `deadline` (with [`Error::LockTimeout`]). A host call
-    /// that waits is not interrupted by wasmtime's epoch deadline, so a store with a
-    /// deadline should give it here too: then a component that keeps waiting for locks is
-    /// stopped on time.
+    /// Ends every wait for a lock at `deadline` (with
+    /// [`Error::LockTimeout`](crate::Error::LockTimeout)). A host call that waits is not
+    /// interrupted by wasmtime's epoch deadline, so a store with a deadline should give it
+    /// here too: then a component that keeps waiting for locks is stopped on time.
     pub fn with_deadline(self, deadline: Instant) -> ConfineCtx {
         ConfineCtx { deadline: Some(deadline), ..self }
     }
@@ -54,7 +54,7 @@ impl ConfineCtx {
     }
 
     /// The repository, with its lock waits cut at the deadline.
-    fn until_deadline(&self) -> Repository {
+    pub(crate) fn until_deadline(&self) -> Repository {
         match self.deadline {
             Some(deadline) => {
                 let mut options = self.repository.options();
@@ -63,6 +63,12 @@ impl ConfineCtx {
             }
             None => self.repository.clone(),
         }
+    }
+
+    /// Why an `open` is refused (an `io` error), if it would exceed [`MAX_OPEN_SESSIONS`].
+    pub(crate) fn refuse_another_session(&self, name: &str) -> Option<String> {
+        (self.open_sessions >= MAX_OPEN_SESSIONS)
+            .then(|| format!("{name}: too many open sessions (at most {MAX_OPEN_SESSIONS} per component instance)"))
     }
 }
 
@@ -76,7 +82,7 @@ pub struct ConfineView<'a> {
 }
 
 /// A session resource as the component holds it: `None` once committed or aborted.
-pub struct GuestSession(Option<Session>);
+pub struct GuestSession(pub(crate) Option<Session>);
 
 /// Adds the `confine:config/config-repository` interface to `linker`. `view` picks the
 /// port's state out of your store data.
@@ -103,13 +109,45 @@ pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, view: fn(&mut T) -> Con
     port::add_to_linker::<T, HasConfine>(linker, view)
 }
 
-struct HasConfine;
+pub(crate) struct HasConfine;
 
 impl HasData for HasConfine {
     type Data<'a> = ConfineView<'a>;
 }
 
 type Answer<T> = wasmtime::Result<Result<T, port::Error>>;
+
+/// How long `open` waits: the guest's timeout, capped at the repository's lock timeout
+/// (already cut at the store's deadline by [`ConfineCtx::until_deadline`]).
+pub(crate) fn session_limit(repository: &Repository, timeout_ms: Option<u32>) -> Duration {
+    let limit = repository.options().lock_timeout;
+    timeout_ms.map_or(limit, |ms| Duration::from_millis(ms.into()).min(limit))
+}
+
+/// The session bookkeeping shared by the sync and async bindings.
+impl ConfineView<'_> {
+    pub(crate) fn push_session(&mut self, session: Session) -> wasmtime::Result<Resource<GuestSession>> {
+        let handle = self.table.push(GuestSession(Some(session)))?;
+        self.ctx.open_sessions += 1;
+        Ok(handle)
+    }
+
+    /// Takes the session out of its resource (committed or aborted); `None` if it had ended.
+    pub(crate) fn end_session(&mut self, this: &Resource<GuestSession>) -> wasmtime::Result<Option<Session>> {
+        let session = self.table.get_mut(this)?.0.take();
+        if session.is_some() {
+            self.ctx.open_sessions -= 1;
+        }
+        Ok(session)
+    }
+
+    pub(crate) fn delete_session(&mut self, this: Resource<GuestSession>) -> wasmtime::Result<()> {
+        if self.table.delete(this)?.0.is_some() {
+            self.ctx.open_sessions -= 1;
+        }
+        Ok(())
+    }
+}
 
 impl port::Host for ConfineView<'_> {
     fn read(&mut self, name: String) -> Answer<port::Snapshot> {
@@ -134,20 +172,12 @@ impl port::HostSession for ConfineView<'_> {
     /// deadline if it has one: a host call that sleeps is not interrupted by the epoch
     /// deadline, so the host bounds it.
     fn open(&mut self, name: String, timeout_ms: Option<u32>) -> Answer<Resource<GuestSession>> {
-        if self.ctx.open_sessions >= MAX_OPEN_SESSIONS {
-            return Ok(Err(port::Error::Io(format!(
-                "{name}: too many open sessions (at most {MAX_OPEN_SESSIONS} per component instance)"
-            ))));
+        if let Some(refusal) = self.ctx.refuse_another_session(&name) {
+            return Ok(Err(port::Error::Io(refusal)));
         }
         let repository = self.ctx.until_deadline();
-        let limit = repository.options().lock_timeout;
-        let timeout = timeout_ms.map_or(limit, |ms| Duration::from_millis(ms.into()).min(limit));
-        match repository.open_session(&name, Some(timeout)) {
-            Ok(session) => {
-                let handle = self.table.push(GuestSession(Some(session)))?;
-                self.ctx.open_sessions += 1;
-                Ok(Ok(handle))
-            }
+        match repository.open_session(&name, Some(session_limit(&repository, timeout_ms))) {
+            Ok(session) => self.push_session(session).map(Ok),
             Err(e) => Ok(Err(to_wit(e))),
         }
     }
@@ -160,46 +190,50 @@ impl port::HostSession for ConfineView<'_> {
     }
 
     fn commit(&mut self, this: Resource<GuestSession>, content: String) -> Answer<String> {
-        let Some(session) = self.table.get_mut(&this)?.0.take() else {
-            return Ok(Err(ended()));
-        };
-        self.ctx.open_sessions -= 1;
-        Ok(session.commit(&content).map_err(to_wit))
+        Ok(match self.end_session(&this)? {
+            Some(session) => session.commit(&content).map_err(to_wit),
+            None => Err(ended()),
+        })
     }
 
     fn abort(&mut self, this: Resource<GuestSession>) -> wasmtime::Result<()> {
-        if self.table.get_mut(&this)?.0.take().is_some() {
-            self.ctx.open_sessions -= 1;
-        }
+        drop(self.end_session(&this)?);
         Ok(())
     }
 
     fn drop(&mut self, this: Resource<GuestSession>) -> wasmtime::Result<()> {
-        if self.table.delete(this)?.0.is_some() {
-            self.ctx.open_sessions -= 1;
+        self.delete_session(this)
+    }
+}
+
+/// The conversions from the repository's types to a generated port's: one definition for
+/// the sync and the async bindings, whose generated types are distinct.
+macro_rules! port_conversions {
+    ($port:ident) => {
+        fn ended() -> $port::Error {
+            $port::Error::Conflict("the session has already ended (committed or aborted)".into())
         }
-        Ok(())
-    }
-}
 
-fn ended() -> port::Error {
-    port::Error::Conflict("the session has already ended (committed or aborted)".into())
-}
+        fn to_wit_snapshot(snapshot: $crate::Snapshot) -> $port::Snapshot {
+            $port::Snapshot { content: snapshot.content, revision: snapshot.revision }
+        }
 
-fn to_wit_snapshot(snapshot: Snapshot) -> port::Snapshot {
-    port::Snapshot { content: snapshot.content, revision: snapshot.revision }
+        /// The one mapping from the repository's errors to the port's.
+        fn to_wit(e: $crate::Error) -> $port::Error {
+            use $crate::Error;
+            let text = e.to_string();
+            match e {
+                Error::NotFound { .. } => $port::Error::NotFound(text),
+                Error::InvalidPath { .. } => $port::Error::InvalidPath(text),
+                Error::Conflict { .. } => $port::Error::Conflict(text),
+                Error::LockTimeout { .. } => $port::Error::LockTimeout(text),
+                Error::TooLarge { .. } => $port::Error::TooLarge(text),
+                Error::InvalidDocument { .. } => $port::Error::InvalidDocument(text),
+                Error::Io { .. } | Error::NotDurable { .. } => $port::Error::Io(text),
+            }
+        }
+    };
 }
+pub(crate) use port_conversions;
 
-/// The one mapping from the repository's errors to the port's.
-pub(crate) fn to_wit(e: Error) -> port::Error {
-    let text = e.to_string();
-    match e {
-        Error::NotFound { .. } => port::Error::NotFound(text),
-        Error::InvalidPath { .. } => port::Error::InvalidPath(text),
-        Error::Conflict { .. } => port::Error::Conflict(text),
-        Error::LockTimeout { .. } => port::Error::LockTimeout(text),
-        Error::TooLarge { .. } => port::Error::TooLarge(text),
-        Error::InvalidDocument { .. } => port::Error::InvalidDocument(text),
-        Error::Io { .. } | Error::NotDurable { .. } => port::Error::Io(text),
-    }
-}
+port_conversions!(port);

@@ -6,11 +6,50 @@
 //!
 //! - [`Repository`]: JSON documents in one capability directory ([`cap_std::fs::Dir`]),
 //!   with lock-free reads, compare-and-swap saves and exclusive sessions.
-//! - [`add_to_linker`]: gives any wasmtime component the WIT port
-//!   `confine:config/config-repository` over a [`Repository`].
+//! - [`add_to_linker`] and [`add_to_linker_async`]: give any wasmtime component the WIT
+//!   port `confine:config/config-repository` over a [`Repository`], for sync and async
+//!   hosts, with a [`ConfineCtx`] in your store and a [`ConfineView`] of it.
 //! - [`Runtime`]: runs confine's domain guest (`config-service`) and plugin components.
 //! - [`StepGate`]: sees each filesystem [`Step`] of a write before it runs and may stop it;
 //!   [`StopOnSignal`] is the one the CLI uses to stop writes cleanly on SIGINT/SIGTERM.
+//!
+//! # Example
+//!
+//! ```
+//! use cap_std::{ambient_authority, fs::Dir};
+//! use confine::{Error, Options, Repository};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let tmp = tempfile::tempdir()?;
+//! # let path = tmp.path();
+//! // The one directory this repository may touch.
+//! let repository = Repository::new(Dir::open_ambient_dir(path, ambient_authority())?, Options::default());
+//!
+//! // An exclusive read-modify-write session: no writer in any process interleaves.
+//! let session = repository.open_session("app.json", None)?;
+//! assert!(session.current()?.is_none());
+//! let revision = session.commit(r#"{"server": {"port": 8080}}"#)?;
+//!
+//! // Reads take no lock and see whole versions; compare-and-swap detects a change since.
+//! assert_eq!(repository.read("app.json")?.revision, revision);
+//! repository.save("app.json", r#"{"server": {"port": 8081}}"#, Some(&revision))?;
+//! let stale = repository.save("app.json", "{}", Some(&revision));
+//! assert!(matches!(stale, Err(Error::Conflict { .. })));
+//!
+//! // Names stay inside the directory.
+//! assert!(matches!(repository.read("../secret.json"), Err(Error::InvalidPath { .. })));
+//! # Ok(()) }
+//! ```
+//!
+//! # Errors
+//!
+//! Every operation of the [`Repository`] returns an [`Error`] that names the document (as
+//! the caller named it, never a host path), the step that failed and the cause, e.g.
+//! `app.json: fsync temp file failed: No space left on device (os error 28)`. When an
+//! error is returned the document is as it was, except for [`Error::NotDurable`]. Through
+//! wasm, the same errors reach components as the WIT `error` variant, and the [`Runtime`]
+//! reports the service's answers as [`ServiceError`] and plugin failures as [`PluginError`];
+//! a `wasmtime::Error` from a binding is a trap, never an answer.
 //!
 //! # Atomicity
 //!
@@ -77,11 +116,13 @@ pub use resolve::MAX_FILE_NAME;
 pub use signal::{StopOnSignal, signal_name};
 pub use step::{Step, StepGate};
 mod binding;
+mod binding_async;
 mod cache;
 mod runtime;
 mod service;
 
 pub use binding::{ConfineCtx, ConfineView, GuestSession, MAX_OPEN_SESSIONS, add_to_linker};
+pub use binding_async::add_to_linker_async;
 pub use cache::default_cache_dir;
 pub use runtime::{PluginError, Runtime, RuntimeOptions};
 pub use service::{ServiceError, ServiceErrorKind};
