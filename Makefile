@@ -12,8 +12,11 @@ DEMO_DIR     ?= target/demo
 
 export CONFINE_GUEST_WASM := $(abspath $(GUEST_WASM))
 export CONFINE_TEST_PLUGIN := $(abspath $(PROBE_WASM))
+export CONFINE_EXAMPLE_RENAME_KEY := $(abspath $(WASM_DIR)/confine_example_rename_key.wasm)
+export CONFINE_EXAMPLE_VALIDATE := $(abspath $(WASM_DIR)/confine_example_validate.wasm)
+export CONFINE_EXAMPLE_EMBEDDER := $(abspath target/release/confine-example-embedder)
 
-.PHONY: run test soak build guest plugins wasm-target lint fuzz doc
+.PHONY: run test soak build guest plugins wasm-target lint fuzz examples doc
 
 wasm-target:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
@@ -27,12 +30,18 @@ plugins: wasm-target
 build: guest
 	$(CARGO) build --release --locked -p confine
 
+# examples/: two plugin components, and a wasmtime host that runs them (it embeds confine,
+# which embeds the guest).
+examples: guest
+	$(CARGO) build --release --locked -p confine-example-rename-key -p confine-example-validate --target $(WASM_TARGET)
+	$(CARGO) build --release --locked -p confine-example-embedder
+
 run: build plugins
 	CONFINE=$(CONFINE) PROBE=$(PROBE_WASM) DEMO_DIR=$(DEMO_DIR) bash tests/demo.sh
 
 FIGURES      := target/tmp/figures
 
-test: build plugins doc
+test: build plugins examples doc
 	@rm -rf $(FIGURES)
 	$(CARGO) test --release --locked -p confine-guest
 	$(CARGO) test --release --locked -p confine
@@ -41,7 +50,7 @@ test: build plugins doc
 
 # The same suites with CONFINE_SOAK times the trials (crashes, faults, stress).
 SOAK ?= 20
-soak: build plugins
+soak: build plugins examples
 	@rm -rf $(FIGURES)
 	CONFINE_SOAK=$(SOAK) $(CARGO) test --release --locked -p confine
 	@cat $(FIGURES)/*.txt
@@ -51,8 +60,8 @@ doc: guest
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --locked --no-deps -p confine -p confine-guest
 
 lint: build plugins
-	$(CARGO) clippy --release --locked -p confine -p confine-guest --all-targets -- -D warnings
-	$(CARGO) clippy --release --locked -p confine-guest -p confine-test-plugin --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy --release --locked -p confine -p confine-guest -p confine-example-embedder --all-targets -- -D warnings
+	$(CARGO) clippy --release --locked -p confine-guest -p confine-test-plugin -p confine-example-rename-key -p confine-example-validate --target $(WASM_TARGET) -- -D warnings
 	$(CARGO) fmt --check
 
 # Fuzzing with cargo-fuzz (libFuzzer): each target runs FUZZ_SECONDS, then one line says how
