@@ -33,7 +33,7 @@ for _ in range(times):
     except FileNotFoundError:
         doc = {}
     doc["n"] = doc.get("n", 0) + 1
-    tmp = os.path.join(folder, "python-writer.partial")
+    tmp = path + ".python-writer.partial"  # one per document: each writer holds only its own lock
     with open(tmp, "w") as f:
         json.dump(doc, f)
         f.flush()
