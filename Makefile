@@ -12,6 +12,7 @@ DEMO_DIR     ?= target/demo
 
 export CONFINE_GUEST_WASM := $(abspath $(GUEST_WASM))
 export CONFINE_TEST_PLUGIN := $(abspath $(PROBE_WASM))
+export CONFINE_CONFIG_READER := $(abspath $(WASM_DIR)/confine_test_config_reader.wasm)
 export CONFINE_EXAMPLE_RENAME_KEY := $(abspath $(WASM_DIR)/confine_example_rename_key.wasm)
 export CONFINE_EXAMPLE_VALIDATE := $(abspath $(WASM_DIR)/confine_example_validate.wasm)
 export CONFINE_EXAMPLE_EMBEDDER := $(abspath target/release/confine-example-embedder)
@@ -25,7 +26,7 @@ guest: wasm-target
 	$(CARGO) build --release --locked -p confine-guest --target $(WASM_TARGET)
 
 plugins: wasm-target
-	$(CARGO) build --release --locked -p confine-test-plugin --target $(WASM_TARGET)
+	$(CARGO) build --release --locked -p confine-test-plugin -p confine-test-config-reader --target $(WASM_TARGET)
 
 build: guest
 	$(CARGO) build --release --locked -p confine
@@ -61,7 +62,7 @@ doc: guest
 
 lint: build plugins
 	$(CARGO) clippy --release --locked -p confine -p confine-guest -p confine-example-embedder --all-targets -- -D warnings
-	$(CARGO) clippy --release --locked -p confine-guest -p confine-test-plugin -p confine-example-rename-key -p confine-example-validate --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy --release --locked -p confine-guest -p confine-test-plugin -p confine-example-rename-key -p confine-example-validate -p confine-test-config-reader --target $(WASM_TARGET) -- -D warnings
 	$(CARGO) fmt --check
 
 # Fuzzing with cargo-fuzz (libFuzzer): each target runs FUZZ_SECONDS, then one line says how

@@ -9,7 +9,10 @@
 //! - [`add_to_linker`] and [`add_to_linker_async`]: give any wasmtime component the WIT
 //!   port `confine:config/config-repository` over a [`Repository`], for sync and async
 //!   hosts, with a [`ConfineCtx`] in your store and a [`ConfineView`] of it.
-//! - [`Runtime`]: runs confine's domain guest (`config-service`) and plugin components.
+//! - [`Runtime`]: runs confine's domain guest (`config-service`), plugin components, and
+//!   standard `wasi:cli` commands ([`Runtime::run_command`]).
+//! - [`add_wasi_config_to_linker`]: gives a component the standard `wasi:config/store`
+//!   over one document, flattened to keys like `server.port` (see [`WasiConfigCtx`]).
 //! - [`StepGate`]: sees each filesystem [`Step`] of a write before it runs and may stop it;
 //!   [`StopOnSignal`] is the one the CLI uses to stop writes cleanly on SIGINT/SIGTERM.
 //!
@@ -111,6 +114,7 @@ mod sys;
 mod testing;
 
 pub use error::{Error, Result};
+pub use lock::LockStatus;
 pub use repository::{Options, Repository, Session, Snapshot};
 pub use resolve::MAX_FILE_NAME;
 pub use signal::{StopOnSignal, signal_name};
@@ -120,9 +124,11 @@ mod binding_async;
 mod cache;
 mod runtime;
 mod service;
+mod wasi_config;
 
 pub use binding::{ConfineCtx, ConfineView, GuestSession, MAX_OPEN_SESSIONS, add_to_linker};
 pub use binding_async::add_to_linker_async;
 pub use cache::default_cache_dir;
-pub use runtime::{PluginError, Runtime, RuntimeOptions};
+pub use runtime::{CommandError, PluginError, Runtime, RuntimeOptions};
 pub use service::{ServiceError, ServiceErrorKind};
+pub use wasi_config::{WasiConfigCtx, WasiConfigView, add_wasi_config_to_linker};

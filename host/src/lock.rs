@@ -16,7 +16,7 @@
 //! process at the moment a session ends, the lock can outlive the session by that fork to
 //! exec window (never end early). A waiting writer's backoff absorbs this.
 
-use std::io::Read;
+use std::io::{self, Read};
 use std::time::{Duration, Instant, SystemTime};
 
 use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
@@ -67,6 +67,54 @@ impl DocumentLock {
             }
         }
     }
+}
+
+/// Whether a document's lock is held, as far as can be told without taking it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockStatus {
+    /// Whether a process holds the lock now.
+    pub held: bool,
+    /// Who holds it: the pid the kernel reports for a classic `lockf`/`F_SETLK` holder, or
+    /// else the pid that a confine holder wrote into the lock file. `None` if unknown.
+    pub holder: Option<u32>,
+    /// When a confine holder took the lock (it stamps the lock file's modification time);
+    /// `None` if not held or not known.
+    pub since: Option<SystemTime>,
+}
+
+/// Reports on the lock of `location` without taking it, creating nothing.
+pub(crate) fn status(location: &Location) -> Result<LockStatus> {
+    let name = &location.name;
+    let lock_file = location.lock_file();
+    let free = LockStatus { held: false, holder: None, since: None };
+    let mut options = OpenOptions::new();
+    options.read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).follow(FollowSymlinks::No);
+    let file = match location.parent.open_with(&lock_file, &options) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(free),
+        Err(e) if resolve::is_symlink_refusal(&e) => {
+            return Err(Error::InvalidPath {
+                name: name.clone(),
+                reason: format!("the lock file `{lock_file}` is a symlink; refusing to follow it"),
+            });
+        }
+        Err(source) => return Err(Error::Io { name: name.clone(), op: "open lock file", source }),
+    };
+    if !file.metadata().context(name, "stat lock file")?.is_file() {
+        return Err(Error::InvalidPath {
+            name: name.clone(),
+            reason: format!("the lock file `{lock_file}` is not a regular file"),
+        });
+    }
+    Ok(match sys::holder(&file) {
+        None => free,
+        Some(Some(pid)) => LockStatus { held: true, holder: Some(pid), since: None },
+        Some(None) => LockStatus {
+            held: true,
+            holder: read_stamped_pid(&file),
+            since: file.metadata().ok().and_then(|m| m.modified().ok()).map(|t| t.into_std()),
+        },
+    })
 }
 
 /// Opens (creating if missing) the lock file, refusing anything but a regular file.

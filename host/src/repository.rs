@@ -10,7 +10,7 @@ use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt};
 
 use crate::error::{Error, IoContext, Result};
-use crate::lock::DocumentLock;
+use crate::lock::{self, DocumentLock, LockStatus};
 use crate::resolve::{self, Location};
 use crate::step::{Seam, Step, StepGate};
 use crate::{atomic, content, revision};
@@ -135,6 +135,15 @@ impl Repository {
         }
         names.sort();
         Ok(names)
+    }
+
+    /// Whether the document's lock is held, and by whom and since when where that can be
+    /// known, without taking the lock or creating anything.
+    ///
+    /// # Errors
+    /// Those of [`Repository::read`] about the name; [`Error::Io`].
+    pub fn lock_status(&self, name: &str) -> Result<LockStatus> {
+        lock::status(&resolve::document(&self.root, name)?)
     }
 
     /// Opens an exclusive session on a document, waiting up to `timeout` (`None`: the

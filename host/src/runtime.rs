@@ -27,6 +27,10 @@ use crate::cache::load_component;
 use crate::repository::Repository;
 use crate::service::{ServiceError, to_service_error};
 
+mod command;
+
+pub use command::CommandError;
+
 /// The domain guest, built from `guest/` by `make` and embedded in the binary.
 const DOMAIN_GUEST: &[u8] = include_bytes!(env!("CONFINE_GUEST_WASM"));
 

@@ -142,3 +142,13 @@ fcntl.lockf(f, fcntl.LOCK_EX)
 print("locked", os.getpid(), flush=True)
 sys.stdin.read()  # hold the lock until stdin closes
 "#;
+
+/// The `config-reader` test command built from tests/plugins/config-reader by `make plugins`:
+/// a standard wasi:cli command that knows only the published `wasi:config` WIT.
+pub fn config_reader() -> PathBuf {
+    let path = std::env::var_os("CONFINE_CONFIG_READER").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/release/confine_test_config_reader.wasm")
+    });
+    assert!(path.is_file(), "{} is missing: run `make test`, which builds it", path.display());
+    path
+}
