@@ -17,7 +17,7 @@ export CONFINE_EXAMPLE_RENAME_KEY := $(abspath $(WASM_DIR)/confine_example_renam
 export CONFINE_EXAMPLE_VALIDATE := $(abspath $(WASM_DIR)/confine_example_validate.wasm)
 export CONFINE_EXAMPLE_EMBEDDER := $(abspath target/release/confine-example-embedder)
 
-.PHONY: run test soak build guest plugins wasm-target lint fuzz examples doc
+.PHONY: run test soak build guest plugins wasm-target lint fuzz examples doc bench
 
 wasm-target:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
@@ -95,3 +95,11 @@ fuzz: guest
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzzing found failures in:$$failed (inputs in fuzz/artifacts/)"; exit 1; fi; \
 	echo "fuzz: no target crashed or failed an assertion"
+
+# Performance (issue 4): every figure in one run on the real disk (target/bench-tmp), printed
+# as one table with ratios to the bare write protocol. BENCH_SCALE=0.1 for a quick run, 2 for
+# twice the samples. Needs python3 (the lockf writer row); SQLite is compiled in.
+BENCH_SCALE ?= 1
+bench: build
+	$(CARGO) build --release --locked -p confine-bench
+	BENCH_SCALE=$(BENCH_SCALE) CONFINE=$(CONFINE) target/release/confine-bench

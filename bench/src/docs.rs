@@ -1,0 +1,57 @@
+//! The documents every case updates, and the update itself.
+
+use confine::Repository;
+use serde_json::{Map, Value};
+
+use crate::Result;
+
+/// The document's name in every case.
+pub(crate) const DOC: &str = "app.json";
+
+/// A configuration-like JSON object of about `size` bytes: a counter `n` and `size / 64`
+/// string settings.
+pub(crate) fn of_size(size: usize) -> String {
+    let mut settings = Map::new();
+    let mut length = 16;
+    let mut i = 0;
+    while length + 64 <= size {
+        settings.insert(format!("setting{i:06}"), Value::String(format!("{:x<44}", i)));
+        length += 64;
+        i += 1;
+    }
+    serde_json::json!({ "n": 0, "settings": settings }).to_string()
+}
+
+/// `text` with its counter `n` bumped, as a library user would: parse, change, serialize.
+pub(crate) fn bumped(text: Option<&str>) -> Result<String> {
+    let mut doc: Value = match text {
+        Some(text) => serde_json::from_str(text)?,
+        None => Value::Object(Map::new()),
+    };
+    let n = doc.get("n").and_then(Value::as_u64).unwrap_or(0);
+    doc["n"] = Value::from(n + 1);
+    Ok(doc.to_string())
+}
+
+/// One host-library update: lock, read, bump, atomic replace.
+pub(crate) fn host_update(repository: &Repository) -> Result<()> {
+    let session = repository.open_session(DOC, None)?;
+    let next = bumped(session.current()?.as_ref().map(|s| s.content.as_str()))?;
+    session.commit(&next)?;
+    Ok(())
+}
+
+/// The counter `n` of the document in `text`.
+pub(crate) fn counter(text: &str) -> Result<u64> {
+    let doc: Value = serde_json::from_str(text)?;
+    doc.get("n").and_then(Value::as_u64).ok_or_else(|| "the document has no counter".into())
+}
+
+/// Fails loudly unless the counter is exactly `expected`.
+pub(crate) fn check_counter(case: &str, text: &str, expected: usize) -> Result<()> {
+    let found = counter(text)?;
+    if found != expected as u64 {
+        return Err(format!("{case}: counter is {found}, expected {expected}: updates were lost").into());
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! Cases 1-3 and the in-process half of 5: the floor, the host library and the guest
+//! component, one writer and eight threads.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+use confine::{Options, Repository, Runtime, RuntimeOptions};
+
+use crate::docs::{self, DOC};
+use crate::stats::{Row, sample};
+use crate::{Result, Setup};
+
+/// The documents of the size rows reach 16 MiB plus the digits of the counter.
+pub(crate) const MAX_SIZE: u64 = 32 << 20;
+
+pub(crate) fn repository(dir: &Path) -> Result<Repository> {
+    let root = Dir::open_ambient_dir(dir, ambient_authority())?;
+    Ok(Repository::new(root, Options { lock_timeout: Duration::from_secs(120), max_document_size: MAX_SIZE }))
+}
+
+pub(crate) fn runtime(setup: &Setup) -> Result<Runtime> {
+    let options = RuntimeOptions { cache_dir: Some(setup.cache.clone()), plugin_stdio: false, ..Default::default() };
+    Runtime::new(options).map_err(|e| format!("{e:#}").into())
+}
+
+/// The same document, written by the bare protocol: temp, fsync, rename, fsync directory.
+/// No lock, no read, no parse, no wasm.
+pub(crate) fn bare_replace(dir: &Path, content: &[u8]) -> std::io::Result<()> {
+    let temp = dir.join(".app.json.floor.tmp");
+    let mut file = OpenOptions::new().write(true).create_new(true).open(&temp)?;
+    file.write_all(content)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&temp, dir.join(DOC))?;
+    File::open(dir)?.sync_all()
+}
+
+pub(crate) fn floor(setup: &Setup) -> Result<Row> {
+    let dir = setup.dir("floor")?;
+    let content = docs::of_size(1024);
+    let times = sample(setup.n(50, 2), setup.n(1000, 10), || bare_replace(&dir, content.as_bytes()))?;
+    Ok(Row::from_samples("1. floor: temp + fsync + rename + fsync dir", times))
+}
+
+pub(crate) fn single_writer(setup: &Setup) -> Result<Vec<Row>> {
+    let (warm, n) = (setup.n(50, 2), setup.n(1000, 10));
+    let mut rows = Vec::new();
+
+    let dir = setup.dir("host")?;
+    std::fs::write(dir.join(DOC), docs::of_size(1024))?;
+    let repo = repository(&dir)?;
+    let times = sample(warm, n, || docs::host_update(&repo))?;
+    docs::check_counter("host", &repo.read(DOC)?.content, warm + n)?;
+    rows.push(Row::from_samples("2. host library: lock + read + modify + replace", times));
+
+    let runtime = runtime(setup)?;
+    let dir = setup.dir("guest")?;
+    std::fs::write(dir.join(DOC), docs::of_size(1024))?;
+    let repo = repository(&dir)?;
+    let times = sample(warm, n, || runtime.incr(&repo, DOC, "n", "1").map(drop))?;
+    docs::check_counter("guest incr", &repo.read(DOC)?.content, warm + n)?;
+    rows.push(Row::from_samples("3. guest config-service.incr", times));
+    let times = sample(warm, n, || runtime.set(&repo, DOC, "server.port", "8080"))?;
+    rows.push(Row::from_samples("3. guest config-service.set", times));
+
+    // No write: a fresh store and instance, a lock-free read of a tiny document.
+    std::fs::write(dir.join("tiny.json"), r#"{"n":1}"#)?;
+    let times = sample(warm, setup.n(3000, 20), || runtime.get(&repo, "tiny.json", "n").map(drop))?;
+    rows.push(Row::from_samples("3. guest get, tiny doc (instantiation + call, no fsync)", times));
+    Ok(rows)
+}
+
+/// Eight threads of one process, each making `per` updates of one document.
+pub(crate) fn contention(setup: &Setup) -> Result<Vec<Row>> {
+    const THREADS: usize = 8;
+    let per = setup.n(200, 5);
+    let mut rows = Vec::new();
+
+    let dir = setup.dir("threads-host")?;
+    let repo = repository(&dir)?;
+    let wall = threads(THREADS, || {
+        for _ in 0..per {
+            docs::host_update(&repo)?;
+        }
+        Ok(())
+    })?;
+    docs::check_counter("host threads", &repo.read(DOC)?.content, THREADS * per)?;
+    rows.push(Row::from_total(format!("5. host library, {THREADS} threads x {per}"), THREADS * per, wall));
+
+    let runtime = runtime(setup)?;
+    let dir = setup.dir("threads-guest")?;
+    let repo = repository(&dir)?;
+    let wall = threads(THREADS, || {
+        for _ in 0..per {
+            runtime.incr(&repo, DOC, "n", "1")?;
+        }
+        Ok(())
+    })?;
+    docs::check_counter("guest threads", &repo.read(DOC)?.content, THREADS * per)?;
+    rows.push(Row::from_total(format!("5. guest incr, {THREADS} threads x {per}"), THREADS * per, wall));
+    Ok(rows)
+}
+
+/// Runs `work` on `count` threads at once; the wall time until all are done.
+pub(crate) fn threads(count: usize, work: impl Fn() -> Result<()> + Sync) -> Result<Duration> {
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..count).map(|_| scope.spawn(&work)).collect();
+        handles.into_iter().try_for_each(|h| h.join().map_err(|_| "a bench thread panicked")?)
+    })?;
+    Ok(start.elapsed())
+}

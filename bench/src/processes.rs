@@ -1,0 +1,63 @@
+//! Case 4 and the process half of 5: the CLI, one process per update, timed whole (spawn
+//! to exit).
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::docs::{self, DOC};
+use crate::inprocess::threads;
+use crate::stats::{Row, sample};
+use crate::{Result, Setup};
+
+/// `confine --dir DIR ...` with the bench's compiled-component cache (`None`: the cache
+/// off, so the guest is compiled at start).
+pub(crate) fn confine(setup: &Setup, dir: &Path, cache: Option<&Path>) -> Command {
+    let mut command = Command::new(&setup.confine);
+    command.env("CONFINE_CACHE_DIR", cache.map_or_else(Default::default, |c| c.as_os_str().to_owned()));
+    command.arg("--dir").arg(dir).args(["--timeout", "120s", "--max-size"]).arg(crate::inprocess::MAX_SIZE.to_string());
+    command
+}
+
+pub(crate) fn run(command: &mut Command) -> Result<()> {
+    let output = command.output()?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!("{command:?} failed ({}): {stderr}", output.status).into());
+    }
+    Ok(())
+}
+
+pub(crate) fn cli(setup: &Setup) -> Result<Vec<Row>> {
+    let dir = setup.dir("cli")?;
+    std::fs::write(dir.join(DOC), docs::of_size(1024))?;
+    let cache = Some(setup.cache.as_path());
+    let (warm, n) = (setup.n(10, 1), setup.n(300, 5));
+    let mut rows = Vec::new();
+
+    let times = sample(warm, n, || run(confine(setup, &dir, cache).args(["incr", DOC, "n"])))?;
+    rows.push(Row::from_samples("4. confine incr (cached component)", times));
+    let read = std::fs::read_to_string(dir.join(DOC))?;
+    docs::check_counter("cli", &read, warm + n)?;
+
+    let times = sample(warm, n, || run(confine(setup, &dir, cache).args(["get", DOC, "n"])))?;
+    rows.push(Row::from_samples("4. confine get, cold start (cached component)", times));
+    let times = sample(1, setup.n(20, 3), || run(confine(setup, &dir, None).args(["get", DOC, "n"])))?;
+    rows.push(Row::from_samples("4. confine get, compiling (CONFINE_CACHE_DIR=)", times));
+    Ok(rows)
+}
+
+/// Eight loops, each running `confine incr` `per` times, on one document.
+pub(crate) fn contention(setup: &Setup) -> Result<Vec<Row>> {
+    const WRITERS: usize = 8;
+    let per = setup.n(200, 5);
+    let dir = setup.dir("processes")?;
+    run(confine(setup, &dir, Some(&setup.cache)).args(["set", DOC, "n", "0"]))?;
+    let wall = threads(WRITERS, || {
+        for _ in 0..per {
+            run(confine(setup, &dir, Some(&setup.cache)).args(["incr", DOC, "n"]))?;
+        }
+        Ok(())
+    })?;
+    docs::check_counter("cli processes", &std::fs::read_to_string(dir.join(DOC))?, WRITERS * per)?;
+    Ok(vec![Row::from_total(format!("5. confine incr, {WRITERS} processes x {per}"), WRITERS * per, wall)])
+}
