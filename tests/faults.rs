@@ -73,6 +73,8 @@ enum Write {
     Remove,
     /// `config-service.incr` through the guest component.
     GuestIncr,
+    /// `Repository::update`, the group-commit path.
+    Update,
 }
 
 impl Write {
@@ -80,7 +82,7 @@ impl Write {
     fn states(self) -> (Option<&'static str>, Option<&'static str>) {
         const NEW: &str = "{\"n\": 2}";
         match self {
-            Write::Save => (Some(OLD), Some(NEW)),
+            Write::Save | Write::Update => (Some(OLD), Some(NEW)),
             Write::Create => (None, Some(NEW)),
             Write::Remove => (Some(OLD), None),
             Write::GuestIncr => (Some(OLD), Some("{\n  \"n\": 2\n}\n")),
@@ -101,6 +103,18 @@ impl Write {
             }
             Write::Remove => repository.remove(DOC).map_err(|e| e.to_string()),
             Write::GuestIncr => runtime.incr(repository, DOC, "n", "1").map(drop).map_err(|e| e.to_string()),
+            Write::Update => {
+                let new = new.unwrap();
+                let change = move |current: Option<&str>| {
+                    assert_eq!(current, Some(OLD), "the change sees the document as it is");
+                    Ok::<_, String>(new.to_owned())
+                };
+                match repository.update(DOC, change) {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(refusal)) => Err(refusal),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
         }
     }
 }
@@ -187,7 +201,7 @@ fn a_fault_at_any_step_of_any_write_loses_nothing() {
     let runtime = Runtime::new(RuntimeOptions { cache_dir: Some(cache_dir()), ..RuntimeOptions::default() }).unwrap();
     let mut faults = 0;
     let mut runs = 0;
-    for write in [Write::Save, Write::Create, Write::Remove, Write::GuestIncr] {
+    for write in [Write::Save, Write::Create, Write::Remove, Write::GuestIncr, Write::Update] {
         for errno in [Errno::NOSPC, Errno::IO, Errno::ACCESS, Errno::XDEV, Errno::INTR] {
             for persistent in [false, true] {
                 faults += every_step_fails_cleanly(write, errno, persistent, &runtime);
@@ -198,7 +212,7 @@ fn a_fault_at_any_step_of_any_write_loses_nothing() {
     figure(
         "faults",
         &format!(
-            "{faults} faults injected (4 kinds of write x 5 errnos x one-time/persistent, at each of their steps): \
+            "{faults} faults injected (5 kinds of write x 5 errnos x one-time/persistent, at each of their steps): \
              document old or new as reported, no temp file, lock free, {runs} loops"
         ),
     );

@@ -227,6 +227,17 @@ fn scenarios() -> Vec<(&'static str, Option<&'static str>, Vec<Op>)> {
             }),
         ),
         (
+            "update (group commit)",
+            old,
+            record(old, |r, rec| {
+                for n in [2, 3] {
+                    rec.push(Op::Begin(Some(format!("{{\"n\": {n}}}"))));
+                    r.update(DOC, move |_| Ok::<_, String>(format!("{{\"n\": {n}}}"))).unwrap().unwrap();
+                    rec.push(Op::Acknowledged);
+                }
+            }),
+        ),
+        (
             "guest incr",
             old,
             record(old, |r, rec| {

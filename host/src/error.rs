@@ -90,6 +90,31 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The same error again, for each caller of a batch that failed as one (group commit).
+    /// An OS error keeps its code and message.
+    pub(crate) fn duplicate(&self) -> Error {
+        let again = |e: &io::Error| match e.raw_os_error() {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => io::Error::new(e.kind(), e.to_string()),
+        };
+        match self {
+            Error::NotFound { name } => Error::NotFound { name: name.clone() },
+            Error::InvalidPath { name, reason } => Error::InvalidPath { name: name.clone(), reason: reason.clone() },
+            Error::Conflict { name, reason } => Error::Conflict { name: name.clone(), reason: reason.clone() },
+            Error::LockTimeout { name, lock, timeout, holder } => {
+                Error::LockTimeout { name: name.clone(), lock: lock.clone(), timeout: *timeout, holder: *holder }
+            }
+            Error::TooLarge { name, size, limit } => Error::TooLarge { name: name.clone(), size: *size, limit: *limit },
+            Error::InvalidDocument { name, reason } => {
+                Error::InvalidDocument { name: name.clone(), reason: reason.clone() }
+            }
+            Error::Io { name, op, source } => Error::Io { name: name.clone(), op, source: again(source) },
+            Error::NotDurable { name, source } => Error::NotDurable { name: name.clone(), source: again(source) },
+        }
+    }
+}
+
 fn holder_text(holder: Option<u32>) -> String {
     holder.map(|pid| format!(" (held by process {pid})")).unwrap_or_default()
 }

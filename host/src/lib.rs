@@ -5,7 +5,8 @@
 //! given.
 //!
 //! - [`Repository`]: JSON documents in one capability directory ([`cap_std::fs::Dir`]),
-//!   with lock-free reads, compare-and-swap saves and exclusive sessions.
+//!   with lock-free reads, compare-and-swap saves, exclusive sessions, and updates with
+//!   group commit ([`Repository::update`]).
 //! - [`add_to_linker`] and [`add_to_linker_async`]: give any wasmtime component the WIT
 //!   port `confine:config/config-repository` over a [`Repository`], for sync and async
 //!   hosts, with a [`ConfineCtx`] in your store and a [`ConfineView`] of it.
@@ -102,6 +103,7 @@
 mod atomic;
 mod content;
 mod error;
+mod group;
 mod lock;
 mod repository;
 mod resolve;

@@ -10,6 +10,7 @@ use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt};
 
 use crate::error::{Error, IoContext, Result};
+use crate::group::{self, Batches};
 use crate::lock::{self, DocumentLock, LockStatus};
 use crate::resolve::{self, Location};
 use crate::step::{Seam, Step, StepGate};
@@ -48,12 +49,13 @@ pub struct Repository {
     root: Arc<Dir>,
     options: Options,
     seam: Seam,
+    batches: Arc<Batches>,
 }
 
 impl Repository {
     /// A repository over `root`, the only directory it will ever touch.
     pub fn new(root: Dir, options: Options) -> Repository {
-        Repository { root: Arc::new(root), options, seam: Seam::default() }
+        Repository { root: Arc::new(root), options, seam: Seam::default(), batches: Arc::default() }
     }
 
     /// The same repository, with `gate` seeing every filesystem step of its reads and
@@ -146,6 +148,52 @@ impl Repository {
         lock::status(&resolve::document(&self.root, name)?)
     }
 
+    /// Read-modify-write with group commit: `change` gets the document's current content
+    /// (`None` if it does not exist) and returns the new content, or refuses with its own
+    /// error. Returns the new revision once it is durable, or the refusal (nothing of this
+    /// change written).
+    ///
+    /// When several threads update the same document through clones of this repository
+    /// at once, one of them takes the lock and applies every waiting change in turn, each
+    /// to the result of the one before, then writes once: one fsync pair for the whole
+    /// batch. Each caller is told its outcome only after the batch is durable. A change
+    /// that refuses, panics (the panic is resumed in its caller's thread) or returns
+    /// content that is not a document is left out, and the others stand. `change` may
+    /// run on another caller's thread, hence `Send + 'static`. Other processes are
+    /// excluded by the document's lock as for every write.
+    ///
+    /// # Errors
+    /// Those of [`Repository::open_session`] and [`Session::commit`], for every change of
+    /// the batch; [`Error::InvalidDocument`] or [`Error::TooLarge`] for a change whose new
+    /// content is not a document (that change only).
+    pub fn update<E: Send + 'static>(
+        &self,
+        name: &str,
+        change: impl FnOnce(Option<&str>) -> std::result::Result<String, E> + Send + 'static,
+    ) -> Result<std::result::Result<String, E>> {
+        let refusal = Arc::new(std::sync::Mutex::new(None));
+        let reason = Arc::clone(&refusal);
+        let change: group::Change = Box::new(move |current| match change(current) {
+            Ok(new) => Some(new),
+            Err(e) => {
+                *reason.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
+                None
+            }
+        });
+        Ok(match group::update(self, name, change)? {
+            Some(revision) => Ok(revision),
+            None => Err(refusal
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+                .expect("a refused change leaves its reason")),
+        })
+    }
+
+    pub(crate) fn batches(&self) -> &Batches {
+        &self.batches
+    }
+
     /// Opens an exclusive session on a document, waiting up to `timeout` (`None`: the
     /// repository's lock timeout) for its lock. The document need not exist.
     ///
@@ -197,6 +245,11 @@ impl Session {
     /// (nothing written), [`Error::NotDurable`] (written, durability unknown).
     pub fn commit(self, content: &str) -> Result<String> {
         content::check(&self.location.name, content, self.max_document_size)?;
+        self.write_checked(content)
+    }
+
+    /// [`Session::commit`] of content already checked (group commit checks each change).
+    pub(crate) fn write_checked(self, content: &str) -> Result<String> {
         atomic::replace(&self.location, content.as_bytes(), &self.seam)?;
         Ok(revision::of(content.as_bytes()))
     }
