@@ -9,8 +9,8 @@ use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
-use confine::{Error, Repository, Step, StepGate};
-use support::{assert_no_temp_files, figure, repository};
+use confine::{Error, Repository, Runtime, RuntimeOptions, Step, StepGate};
+use support::{assert_no_temp_files, cache_dir, figure, repository};
 
 const DOC: &str = "n.json";
 
@@ -86,6 +86,32 @@ fn concurrent_updates_are_all_applied_with_fewer_fsyncs_than_updates() {
             "{updates} concurrent updates from {threads} threads, all applied, in {syncs} writes \
              ({:.1} updates per fsync pair)",
             updates as f64 / syncs as f64
+        ),
+    );
+}
+
+#[test]
+fn concurrent_guest_calls_share_writes_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = Arc::new(Counter::default());
+    let repository = repository(dir.path()).with_gate(gate.clone());
+    let runtime =
+        Arc::new(Runtime::new(RuntimeOptions { cache_dir: Some(cache_dir()), ..RuntimeOptions::default() }).unwrap());
+    let (threads, per) = (8, support::trials(25));
+    let results = concurrently(threads, per, &repository, move |r, _| runtime.incr(r, DOC, "n", "1").unwrap());
+    let updates = threads * per;
+    // Each caller's answer is the value its own change produced: all distinct, 1..=updates.
+    let mut answers: Vec<u64> = results.into_iter().flatten().map(|n| n.parse().unwrap()).collect();
+    answers.sort_unstable();
+    assert_eq!(answers, (1..=updates as u64).collect::<Vec<_>>());
+    assert_eq!(counter_of(Some(&repository.read(DOC).unwrap().content)), updates as u64);
+    let syncs = gate.temp_syncs.load(Ordering::SeqCst);
+    assert!(syncs < updates, "no batch formed: {syncs} fsyncs for {updates} guest updates");
+    figure(
+        "group_commit_guest",
+        &format!(
+            "{updates} concurrent guest incr calls from {threads} threads, all applied, each answer its own, \
+             in {syncs} writes"
         ),
     );
 }

@@ -34,6 +34,21 @@ impl Guest for Component {
     fn cat(document: String) -> Result<String, exported::Error> {
         service::cat(&Port, &document).map_err(to_wit)
     }
+    fn apply(
+        document: String,
+        current: Option<String>,
+        change: exported::Change,
+    ) -> Result<exported::Applied, exported::Error> {
+        use exported::Change as C;
+        let change = match change {
+            C::Set((key, value)) => service::Change::Set { key, value },
+            C::Unset(key) => service::Change::Unset { key },
+            C::Incr((key, delta)) => service::Change::Incr { key, delta },
+            C::Merge((key, patch)) => service::Change::Merge { key, patch },
+        };
+        let (content, answer) = service::apply(&document, current.as_deref(), change).map_err(to_wit)?;
+        Ok(exported::Applied { content, answer })
+    }
 }
 
 /// The imported `config-repository`, seen through the domain's trait.

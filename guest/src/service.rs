@@ -1,8 +1,9 @@
 //! The service operations, written against the storage port as a plain trait so that they
 //! run natively in unit tests with an in-memory repository.
 //!
-//! Reads (`get`, `cat`) take a lock-free snapshot. Every change runs inside one exclusive
-//! session: open (waits for the document's lock), read the current document, apply the
+//! Reads (`get`, `cat`) take a lock-free snapshot. [`apply`] is pure: it changes a text
+//! given to it, and the host writes the result (with group commit). The other changes run
+//! inside one exclusive session: open (waits for the document's lock), read the current document, apply the
 //! change in memory, commit. A failure anywhere before `commit` drops the session, which
 //! writes nothing and releases the lock. Because every writer holds the lock from its read
 //! to its commit, no change can be lost; there is nothing to retry.
@@ -49,31 +50,87 @@ pub fn cat(repo: &impl Repository, document: &str) -> Result<String, Error> {
     Ok(document::render(&load(repo, document)?))
 }
 
+/// A change to a document's content, as the caller gave it (JSON as text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Set `key` to the JSON `value`, creating missing parents.
+    Set { key: String, value: String },
+    /// Remove `key`.
+    Unset { key: String },
+    /// Add the JSON number `delta` to the number at `key`.
+    Incr { key: String, delta: String },
+    /// Apply the JSON Merge Patch `patch` at `key`.
+    Merge { key: String, patch: String },
+}
+
+/// A change checked and ready to apply to a root; returns its answer (`incr`'s new value).
+type Edit = Box<dyn FnOnce(&mut Root) -> Result<String, Error>>;
+
+/// Parses the key and the JSON of `change`, before any document is read or locked.
+fn prepare(document: &str, change: Change) -> Result<Edit, Error> {
+    let json = |what: &str, text: &str| document::parse_value(what, text).map_err(|e| in_document(document, e));
+    Ok(match change {
+        Change::Set { key, value } => {
+            let (path, value) = (parse_key(document, &key)?, json("the value", &value)?);
+            Box::new(move |root| edit::set(root, &path, value).map(|()| String::new()))
+        }
+        Change::Unset { key } => {
+            let path = parse_key(document, &key)?;
+            Box::new(move |root| edit::unset(root, &path).map(|_| String::new()))
+        }
+        Change::Incr { key, delta } => {
+            let (path, delta) = (parse_key(document, &key)?, json("the increment", &delta)?);
+            Box::new(move |root| edit::incr(root, &path, &delta).map(|n| n.to_string()))
+        }
+        Change::Merge { key, patch } => {
+            let (path, patch) = (parse_key(document, &key)?, json("the patch", &patch)?);
+            Box::new(move |root| edit::merge(root, &path, patch).map(|()| String::new()))
+        }
+    })
+}
+
+/// Checks the key and the JSON of `change` without applying it: a host refuses a bad
+/// change with this before it queues the change or takes any lock.
+pub fn check(document: &str, change: &Change) -> Result<(), Error> {
+    prepare(document, change.clone()).map(drop)
+}
+
+/// Applies `change` to `current` (the document's text, `None` if it does not exist) and
+/// returns the new text and the change's answer, touching no storage.
+pub fn apply(document: &str, current: Option<&str>, change: Change) -> Result<(String, String), Error> {
+    let edit = prepare(document, change)?;
+    let mut root = match current {
+        Some(text) => document::parse(document, text)?,
+        None => Root::new(),
+    };
+    let answer = edit(&mut root).map_err(|e| in_document(document, e))?;
+    Ok((document::render(&root), answer))
+}
+
+/// Applies `change` in one session on `document` and returns its answer.
+pub fn change(repo: &impl Repository, document: &str, change: Change) -> Result<String, Error> {
+    let edit = prepare(document, change)?;
+    update(repo, document, edit)
+}
+
 /// Sets `key` to the JSON `value`.
 pub fn set(repo: &impl Repository, document: &str, key: &str, value: &str) -> Result<(), Error> {
-    let path = parse_key(document, key)?;
-    let value = document::parse_value("the value", value).map_err(|e| in_document(document, e))?;
-    update(repo, document, |root| edit::set(root, &path, value))
+    change(repo, document, Change::Set { key: key.into(), value: value.into() }).map(drop)
 }
 
 /// Removes `key`.
 pub fn unset(repo: &impl Repository, document: &str, key: &str) -> Result<(), Error> {
-    let path = parse_key(document, key)?;
-    update(repo, document, |root| edit::unset(root, &path).map(drop))
+    change(repo, document, Change::Unset { key: key.into() }).map(drop)
 }
 
 /// Adds the JSON number `delta` to `key`, returning the new value as JSON.
 pub fn incr(repo: &impl Repository, document: &str, key: &str, delta: &str) -> Result<String, Error> {
-    let path = parse_key(document, key)?;
-    let delta = document::parse_value("the increment", delta).map_err(|e| in_document(document, e))?;
-    update(repo, document, |root| edit::incr(root, &path, &delta)).map(|n| n.to_string())
+    change(repo, document, Change::Incr { key: key.into(), delta: delta.into() })
 }
 
 /// Applies the JSON Merge Patch `patch` at `key`.
 pub fn merge(repo: &impl Repository, document: &str, key: &str, patch: &str) -> Result<(), Error> {
-    let path = parse_key(document, key)?;
-    let patch = document::parse_value("the patch", patch).map_err(|e| in_document(document, e))?;
-    update(repo, document, |root| edit::merge(root, &path, patch))
+    change(repo, document, Change::Merge { key: key.into(), patch: patch.into() }).map(drop)
 }
 
 fn load(repo: &impl Repository, document: &str) -> Result<Root, Error> {

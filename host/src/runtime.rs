@@ -9,8 +9,8 @@
 //! dropped with it, which releases every lock and writes nothing.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Linker, ResourceTable};
@@ -19,13 +19,14 @@ use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::binding::generated::exports::confine::config::config_service::{
-    Error as ServiceAnswer, Guest as ServiceExports,
+    Change, Error as ServiceAnswer, Guest as ServiceExports,
 };
 use crate::binding::generated::{Domain, DomainPre};
 use crate::binding::{ConfineCtx, ConfineView, add_to_linker};
 use crate::cache::load_component;
 use crate::repository::Repository;
-use crate::service::{ServiceError, to_service_error};
+use crate::service::{ServiceError, from_domain, from_repository, to_service_error};
+use confine_guest::service::Change as Edit;
 
 mod command;
 
@@ -75,11 +76,17 @@ impl Default for RuntimeOptions {
 /// Runs the domain guest and plugins. Create one per process and reuse it: it holds the
 /// compiled guest.
 pub struct Runtime {
-    engine: Engine,
-    linker: Linker<StoreState>,
-    domain: DomainPre<StoreState>,
-    options: RuntimeOptions,
+    core: Arc<Core>,
     _ticker: Ticker,
+}
+
+/// What a guest call needs, shared with the changes that group commit runs on another
+/// caller's thread.
+pub(crate) struct Core {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<StoreState>,
+    domain: DomainPre<StoreState>,
+    pub(crate) options: RuntimeOptions,
 }
 
 /// Why a plugin run failed.
@@ -96,7 +103,7 @@ pub enum PluginError {
     Reported(String),
 }
 
-struct StoreState {
+pub(crate) struct StoreState {
     wasi: WasiCtx,
     table: ResourceTable,
     confine: ConfineCtx,
@@ -127,7 +134,7 @@ impl Runtime {
         let domain = DomainPre::new(linker.instantiate_pre(&component).context("link the domain guest")?)
             .context("check the domain guest's exports")?;
         let ticker = Ticker::start(&engine);
-        Ok(Runtime { engine, linker, domain, options, _ticker: ticker })
+        Ok(Runtime { core: Arc::new(Core { engine, linker, domain, options }), _ticker: ticker })
     }
 
     /// The value at `key` of `document`, as compact JSON. See the WIT `config-service`.
@@ -135,7 +142,7 @@ impl Runtime {
     /// # Errors
     /// See [`ServiceError`].
     pub fn get(&self, repository: &Repository, document: &str, key: &str) -> Result<String, ServiceError> {
-        self.call(repository, |svc, store| svc.call_get(store, document, key))
+        self.core.call(repository, |svc, store| svc.call_get(store, document, key))
     }
 
     /// Sets `key` of `document` to the JSON `value`.
@@ -143,7 +150,7 @@ impl Runtime {
     /// # Errors
     /// See [`ServiceError`].
     pub fn set(&self, repository: &Repository, document: &str, key: &str, value: &str) -> Result<(), ServiceError> {
-        self.call(repository, |svc, store| svc.call_set(store, document, key, value))
+        self.change(repository, document, Edit::Set { key: key.into(), value: value.into() }).map(drop)
     }
 
     /// Removes `key` of `document`.
@@ -151,7 +158,7 @@ impl Runtime {
     /// # Errors
     /// See [`ServiceError`].
     pub fn unset(&self, repository: &Repository, document: &str, key: &str) -> Result<(), ServiceError> {
-        self.call(repository, |svc, store| svc.call_unset(store, document, key))
+        self.change(repository, document, Edit::Unset { key: key.into() }).map(drop)
     }
 
     /// Adds the JSON number `delta` to `key` of `document`; returns the new value.
@@ -165,7 +172,7 @@ impl Runtime {
         key: &str,
         delta: &str,
     ) -> Result<String, ServiceError> {
-        self.call(repository, |svc, store| svc.call_incr(store, document, key, delta))
+        self.change(repository, document, Edit::Incr { key: key.into(), delta: delta.into() })
     }
 
     /// Applies the JSON Merge Patch `patch` at `key` of `document`.
@@ -173,7 +180,7 @@ impl Runtime {
     /// # Errors
     /// See [`ServiceError`].
     pub fn merge(&self, repository: &Repository, document: &str, key: &str, patch: &str) -> Result<(), ServiceError> {
-        self.call(repository, |svc, store| svc.call_merge(store, document, key, patch))
+        self.change(repository, document, Edit::Merge { key: key.into(), patch: patch.into() }).map(drop)
     }
 
     /// The whole `document`, pretty-printed.
@@ -181,7 +188,35 @@ impl Runtime {
     /// # Errors
     /// See [`ServiceError`].
     pub fn cat(&self, repository: &Repository, document: &str) -> Result<String, ServiceError> {
-        self.call(repository, |svc, store| svc.call_cat(store, document))
+        self.core.call(repository, |svc, store| svc.call_cat(store, document))
+    }
+
+    /// A change with group commit ([`Repository::update`]): the guest's pure `apply` runs on
+    /// the document's current text inside the batch that writes it, so that concurrent
+    /// changes of this process share lock holds and fsyncs. Returns the change's answer.
+    /// A change whose key or JSON does not parse is refused first, natively with the
+    /// guest's own code, before anything is queued or locked.
+    fn change(&self, repository: &Repository, document: &str, edit: Edit) -> Result<String, ServiceError> {
+        confine_guest::service::check(document, &edit).map_err(from_domain)?;
+        let change = match edit {
+            Edit::Set { key, value } => Change::Set((key, value)),
+            Edit::Unset { key } => Change::Unset(key),
+            Edit::Incr { key, delta } => Change::Incr((key, delta)),
+            Edit::Merge { key, patch } => Change::Merge((key, patch)),
+        };
+        let (core, granted, name) = (Arc::clone(&self.core), repository.clone(), document.to_owned());
+        let answer = Arc::new(Mutex::new(String::new()));
+        let slot = Arc::clone(&answer);
+        let updated = repository.update(document, move |current| {
+            let applied = core.call(&granted, |svc, store| svc.call_apply(store, &name, current, &change))?;
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = applied.answer;
+            Ok(applied.content)
+        });
+        match updated {
+            Ok(Ok(_revision)) => Ok(std::mem::take(&mut *answer.lock().unwrap_or_else(PoisonError::into_inner))),
+            Ok(Err(refused)) => Err(refused),
+            Err(e) => Err(from_repository(e)),
+        }
     }
 
     /// Runs a plugin component (world `plugin`) with `args`, granting it `repository` and
@@ -190,20 +225,22 @@ impl Runtime {
     /// # Errors
     /// See [`PluginError`].
     pub fn run_plugin(&self, repository: &Repository, wasm: &[u8], args: &[String]) -> Result<(), PluginError> {
-        let component =
-            load_component(&self.engine, wasm, self.options.cache_dir.as_deref()).map_err(PluginError::Load)?;
-        let mut store = self.store(repository, self.options.plugin_stdio);
-        let plugin = plugin_bindings::Plugin::instantiate(&mut store, &component, &self.linker)
+        let component = load_component(&self.core.engine, wasm, self.core.options.cache_dir.as_deref())
+            .map_err(PluginError::Load)?;
+        let mut store = self.core.store(repository, self.core.options.plugin_stdio);
+        let plugin = plugin_bindings::Plugin::instantiate(&mut store, &component, &self.core.linker)
             .context("instantiate (is it built for the `plugin` world of wit/confine.wit?)")
             .map_err(PluginError::Load)?;
         match plugin.call_run(&mut store, args) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(PluginError::Reported(message)),
-            Err(trap) => Err(PluginError::Trap(describe_failure(&trap, &self.options))),
+            Err(trap) => Err(PluginError::Trap(describe_failure(&trap, &self.core.options))),
         }
     }
+}
 
-    fn call<T>(
+impl Core {
+    pub(crate) fn call<T>(
         &self,
         repository: &Repository,
         f: impl FnOnce(&ServiceExports, &mut Store<StoreState>) -> wasmtime::Result<Result<T, ServiceAnswer>>,
@@ -220,7 +257,7 @@ impl Runtime {
         }
     }
 
-    fn store(&self, repository: &Repository, stdio: bool) -> Store<StoreState> {
+    pub(crate) fn store(&self, repository: &Repository, stdio: bool) -> Store<StoreState> {
         let mut wasi = WasiCtx::builder();
         if stdio {
             wasi.inherit_stdout().inherit_stderr();

@@ -70,3 +70,38 @@ pub(crate) fn to_service_error(e: WitError) -> ServiceError {
     };
     ServiceError::Answer { kind, detail }
 }
+
+/// A repository error met by a change the host writes (group commit), as the service's.
+pub(crate) fn from_repository(e: crate::Error) -> ServiceError {
+    use crate::Error as E;
+    use ServiceErrorKind as K;
+    let kind = match &e {
+        E::NotFound { .. } => K::NotFound,
+        E::InvalidPath { .. } => K::InvalidPath,
+        E::Conflict { .. } => K::Conflict,
+        E::LockTimeout { .. } => K::LockTimeout,
+        E::TooLarge { .. } => K::TooLarge,
+        E::InvalidDocument { .. } => K::InvalidDocument,
+        E::Io { .. } | E::NotDurable { .. } => K::Io,
+    };
+    ServiceError::Answer { kind, detail: e.to_string() }
+}
+
+/// An error of the guest's domain code run natively (the host checks a change with it).
+pub(crate) fn from_domain(e: confine_guest::error::Error) -> ServiceError {
+    use ServiceErrorKind as K;
+    use confine_guest::error::ErrorKind as D;
+    let kind = match e.kind {
+        D::NotFound => K::NotFound,
+        D::InvalidPath => K::InvalidPath,
+        D::InvalidKey => K::InvalidKey,
+        D::InvalidValue => K::InvalidValue,
+        D::TypeMismatch => K::TypeMismatch,
+        D::Conflict => K::Conflict,
+        D::LockTimeout => K::LockTimeout,
+        D::TooLarge => K::TooLarge,
+        D::InvalidDocument => K::InvalidDocument,
+        D::Io => K::Io,
+    };
+    ServiceError::Answer { kind, detail: e.detail }
+}

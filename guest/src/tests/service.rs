@@ -119,3 +119,37 @@ fn cat_pretty_prints() {
     merge(&repo, "m.json", "", r#"{"a": {"b": 1}}"#).unwrap();
     assert_eq!(cat(&repo, "m.json").unwrap(), "{\n  \"a\": {\n    \"b\": 1\n  }\n}\n");
 }
+
+#[test]
+fn apply_changes_a_given_text_and_touches_no_storage() {
+    let incr = |key: &str, delta: &str| Change::Incr { key: key.into(), delta: delta.into() };
+    let (content, answer) = apply("d.json", None, incr("n", "2")).unwrap();
+    assert_eq!((content.as_str(), answer.as_str()), ("{\n  \"n\": 2\n}\n", "2"));
+    let (content, answer) = apply("d.json", Some(&content), incr("n", "3")).unwrap();
+    assert_eq!(answer, "5");
+    let set = Change::Set { key: "a.b".into(), value: "[1]".into() };
+    let (content, answer) = apply("d.json", Some(&content), set).unwrap();
+    assert_eq!(
+        (content.as_str(), answer.as_str()),
+        ("{\n  \"n\": 5,\n  \"a\": {\n    \"b\": [\n      1\n    ]\n  }\n}\n", "")
+    );
+    let (content, _) =
+        apply("d.json", Some(&content), Change::Merge { key: String::new(), patch: r#"{"a":null}"#.into() }).unwrap();
+    let (content, _) = apply("d.json", Some(&content), Change::Unset { key: "n".into() }).unwrap();
+    assert_eq!(content, "{}\n");
+}
+
+#[test]
+fn apply_refuses_like_the_session_operations() {
+    let kind = |current: Option<&str>, change: Change| apply("d.json", current, change).unwrap_err().kind;
+    assert_eq!(kind(None, Change::Unset { key: "a..b".into() }), ErrorKind::InvalidKey);
+    assert_eq!(kind(None, Change::Incr { key: "n".into(), delta: "x".into() }), ErrorKind::InvalidValue);
+    assert_eq!(kind(Some("[1]"), Change::Unset { key: "a".into() }), ErrorKind::InvalidDocument);
+    assert_eq!(
+        kind(Some(r#"{"s":"x"}"#), Change::Incr { key: "s".into(), delta: "1".into() }),
+        ErrorKind::TypeMismatch
+    );
+    assert_eq!(kind(Some("{}"), Change::Unset { key: "gone".into() }), ErrorKind::NotFound);
+    let e = apply("d.json", Some("{}"), Change::Unset { key: "gone".into() }).unwrap_err();
+    assert!(e.detail.starts_with("d.json: "), "{}", e.detail);
+}

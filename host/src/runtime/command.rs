@@ -60,12 +60,12 @@ impl Runtime {
     /// # Errors
     /// See [`CommandError`]; [`CommandError::NotACommand`] is returned before anything runs.
     pub fn run_command(&self, wasm: &[u8], args: &[String], config: WasiConfigCtx) -> Result<u8, CommandError> {
-        let component = load_component(&self.engine, wasm, self.options.cache_dir.as_deref())
+        let component = load_component(&self.core.engine, wasm, self.core.options.cache_dir.as_deref())
             .map_err(|e| CommandError::NotACommand(format!("{e:#}")))?;
-        if !exports_cli_run(&self.engine, &component) {
+        if !exports_cli_run(&self.core.engine, &component) {
             return Err(CommandError::NotACommand("it exports no wasi:cli/run".into()));
         }
-        let linker = command_linker(&self.engine).map_err(CommandError::Load)?;
+        let linker = command_linker(&self.core.engine).map_err(CommandError::Load)?;
         let mut store = self.command_store(args, config);
         let command = Command::instantiate(&mut store, &component, &linker)
             .context("instantiate (a command may import WASI 0.2 and wasi:config/store only)")
@@ -75,7 +75,7 @@ impl Runtime {
             Ok(Err(())) => Ok(1),
             Err(e) => match e.downcast_ref::<I32Exit>() {
                 Some(I32Exit(status)) => Ok(u8::try_from(*status).unwrap_or(1)),
-                None => Err(CommandError::Trap(describe_command_failure(&e, &self.options))),
+                None => Err(CommandError::Trap(describe_command_failure(&e, &self.core.options))),
             },
         }
     }
@@ -83,7 +83,7 @@ impl Runtime {
     fn command_store(&self, args: &[String], config: WasiConfigCtx) -> Store<CommandState> {
         let mut wasi = WasiCtx::builder();
         wasi.args(args).allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
-        if self.options.plugin_stdio {
+        if self.core.options.plugin_stdio {
             wasi.inherit_stdout().inherit_stderr();
         }
         let state = CommandState {
@@ -91,14 +91,14 @@ impl Runtime {
             table: ResourceTable::new(),
             config,
             limits: StoreLimitsBuilder::new()
-                .memory_size(self.options.memory_limit)
+                .memory_size(self.core.options.memory_limit)
                 .instances(16)
                 .trap_on_grow_failure(true)
                 .build(),
         };
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(&self.core.engine, state);
         store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline((self.options.call_budget.as_millis() / TICK.as_millis()).max(1) as u64);
+        store.set_epoch_deadline((self.core.options.call_budget.as_millis() / TICK.as_millis()).max(1) as u64);
         store.epoch_deadline_trap();
         store
     }
