@@ -41,6 +41,11 @@ pub(crate) fn host_update(repository: &Repository) -> Result<()> {
     Ok(())
 }
 
+/// The same update through `Repository::update`, which group-commits concurrent callers.
+pub(crate) fn grouped_update(repository: &Repository) -> Result<()> {
+    repository.update(DOC, |current| bumped(current).map_err(|e| e.to_string()))?.map_err(|e| e.into()).map(drop)
+}
+
 /// The counter `n` of the document in `text`.
 pub(crate) fn counter(text: &str) -> Result<u64> {
     let doc: Value = serde_json::from_str(text)?;

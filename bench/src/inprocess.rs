@@ -56,6 +56,9 @@ pub(crate) fn single_writer(setup: &Setup) -> Result<Vec<Row>> {
     let times = sample(warm, n, || docs::host_update(&repo))?;
     docs::check_counter("host", &repo.read(DOC)?.content, warm + n)?;
     rows.push(Row::from_samples("2. host library: lock + read + modify + replace", times));
+    let times = sample(warm, n, || docs::grouped_update(&repo))?;
+    docs::check_counter("host update()", &repo.read(DOC)?.content, 2 * (warm + n))?;
+    rows.push(Row::from_samples("2. host library update() (group commit), alone", times));
 
     let runtime = runtime(setup)?;
     let dir = setup.dir("guest")?;
@@ -90,6 +93,21 @@ pub(crate) fn contention(setup: &Setup) -> Result<Vec<Row>> {
     })?;
     docs::check_counter("host threads", &repo.read(DOC)?.content, THREADS * per)?;
     rows.push(Row::from_total(format!("5. host library, {THREADS} threads x {per}"), THREADS * per, wall));
+
+    let dir = setup.dir("threads-grouped")?;
+    let repo = repository(&dir)?;
+    let wall = threads(THREADS, || {
+        for _ in 0..per {
+            docs::grouped_update(&repo)?;
+        }
+        Ok(())
+    })?;
+    docs::check_counter("grouped threads", &repo.read(DOC)?.content, THREADS * per)?;
+    rows.push(Row::from_total(
+        format!("5. host library update() (group commit), {THREADS} threads x {per}"),
+        THREADS * per,
+        wall,
+    ));
 
     let runtime = runtime(setup)?;
     let dir = setup.dir("threads-guest")?;
