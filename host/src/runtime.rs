@@ -25,7 +25,7 @@ use crate::binding::generated::{Domain, DomainPre};
 use crate::binding::{ConfineCtx, ConfineView, add_to_linker};
 use crate::cache::load_component;
 use crate::repository::Repository;
-use crate::service::{ServiceError, from_domain, from_repository, to_service_error};
+use crate::service::{ServiceError, from_domain, to_service_error};
 use confine_guest::service::Change as Edit;
 
 mod command;
@@ -215,7 +215,7 @@ impl Runtime {
         match updated {
             Ok(Ok(_revision)) => Ok(std::mem::take(&mut *answer.lock().unwrap_or_else(PoisonError::into_inner))),
             Ok(Err(refused)) => Err(refused),
-            Err(e) => Err(from_repository(e)),
+            Err(e) => Err(ServiceError::from(e)),
         }
     }
 

@@ -71,20 +71,23 @@ pub(crate) fn to_service_error(e: WitError) -> ServiceError {
     ServiceError::Answer { kind, detail }
 }
 
-/// A repository error met by a change the host writes (group commit), as the service's.
-pub(crate) fn from_repository(e: crate::Error) -> ServiceError {
-    use crate::Error as E;
-    use ServiceErrorKind as K;
-    let kind = match &e {
-        E::NotFound { .. } => K::NotFound,
-        E::InvalidPath { .. } => K::InvalidPath,
-        E::Conflict { .. } => K::Conflict,
-        E::LockTimeout { .. } => K::LockTimeout,
-        E::TooLarge { .. } => K::TooLarge,
-        E::InvalidDocument { .. } => K::InvalidDocument,
-        E::Io { .. } | E::NotDurable { .. } => K::Io,
-    };
-    ServiceError::Answer { kind, detail: e.to_string() }
+/// A repository error as the service reports it: the same kind, the same sentence. The
+/// runtime meets these when it writes a change itself (group commit).
+impl From<crate::Error> for ServiceError {
+    fn from(e: crate::Error) -> ServiceError {
+        use crate::Error as E;
+        use ServiceErrorKind as K;
+        let kind = match &e {
+            E::NotFound { .. } => K::NotFound,
+            E::InvalidPath { .. } => K::InvalidPath,
+            E::Conflict { .. } => K::Conflict,
+            E::LockTimeout { .. } => K::LockTimeout,
+            E::TooLarge { .. } => K::TooLarge,
+            E::InvalidDocument { .. } => K::InvalidDocument,
+            E::Io { .. } | E::NotDurable { .. } => K::Io,
+        };
+        ServiceError::Answer { kind, detail: e.to_string() }
+    }
 }
 
 /// An error of the guest's domain code run natively (the host checks a change with it).

@@ -119,17 +119,8 @@ pub(crate) fn plugin_failure(plugin: &Path, e: PluginError) -> Failure {
     Failure::new(code, kind, format!("{}: {e}", plugin.display()))
 }
 
-/// The failure of a repository call made by the CLI itself (lock-status).
+/// The failure of a repository call made by the CLI itself (lock-status): classified as
+/// the service classifies the same error.
 pub(crate) fn repository_failure(e: confine::Error) -> Failure {
-    use confine::Error as E;
-    let (code, kind) = match e {
-        E::NotFound { .. } => (status::NOT_FOUND, "not-found"),
-        E::InvalidPath { .. } => (status::BAD_INPUT, "invalid-path"),
-        E::Conflict { .. } => (status::BUSY, "conflict"),
-        E::LockTimeout { .. } => (status::BUSY, "lock-timeout"),
-        E::TooLarge { .. } => (status::BAD_INPUT, "too-large"),
-        E::InvalidDocument { .. } => (status::BAD_INPUT, "invalid-document"),
-        E::Io { .. } | E::NotDurable { .. } => (status::IO, "io"),
-    };
-    Failure::new(code, kind, e.to_string())
+    service_failure(ServiceError::from(e))
 }
