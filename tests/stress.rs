@@ -16,34 +16,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use confine::{Error, Options, Repository, Runtime, RuntimeOptions};
-use support::{PYTHON_LOCKF, cache_dir, confine, figure, probe_plugin, repository_with, run_ok, trials};
-
-/// Another program sharing confine's convention: `lockf` on `<doc>.lock`, then read,
-/// change, write a temp file, fsync, rename, fsync the directory.
-const PYTHON_WRITER: &str = r#"
-import fcntl, json, os, sys
-path, times = sys.argv[1], int(sys.argv[2])
-folder = os.path.dirname(path)
-lock = open(path + ".lock", "a+")
-for _ in range(times):
-    fcntl.lockf(lock, fcntl.LOCK_EX)
-    try:
-        with open(path) as f:
-            doc = json.load(f)
-    except FileNotFoundError:
-        doc = {}
-    doc["n"] = doc.get("n", 0) + 1
-    tmp = path + ".python-writer.partial"  # one per document: each writer holds only its own lock
-    with open(tmp, "w") as f:
-        json.dump(doc, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.rename(tmp, path)
-    d = os.open(folder, os.O_RDONLY)
-    os.fsync(d)
-    os.close(d)
-    fcntl.lockf(lock, fcntl.LOCK_UN)
-"#;
+use support::{
+    PYTHON_LOCKF, PYTHON_LOCKF_WRITER, cache_dir, confine, figure, probe_plugin, repository_with, run_ok, trials,
+};
 
 fn counter(repository: &Repository, doc: &str) -> u64 {
     let text = repository.read(doc).unwrap().content;
@@ -120,7 +95,12 @@ fn every_kind_of_writer_at_once_loses_no_update() {
         // The outside program, taking lockf on the lock file.
         let p = path.join(doc);
         spawn(Box::new(move || {
-            let status = Command::new("python3").args(["-c", PYTHON_WRITER]).arg(&p).arg(per.to_string()).status();
+            let status = Command::new("python3")
+                .args(["-c", PYTHON_LOCKF_WRITER])
+                .arg(&p)
+                .arg(per.to_string())
+                .stdout(Stdio::null())
+                .status();
             assert!(status.unwrap().success());
             per
         }));

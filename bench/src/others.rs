@@ -14,32 +14,9 @@ use crate::stats::{Row, sample};
 use crate::{Result, Setup};
 
 /// `python3 -c PYTHON_WRITER DOC TIMES`: the lockf + temp + fsync + rename + directory
-/// fsync protocol a Python program would write; prints each update's time in ns.
-const PYTHON_WRITER: &str = r#"
-import fcntl, json, os, sys, time
-path, times = sys.argv[1], int(sys.argv[2])
-folder = os.path.dirname(path)
-lock = open(path + ".lock", "a+")
-spent = []
-for _ in range(times):
-    start = time.perf_counter_ns()
-    fcntl.lockf(lock, fcntl.LOCK_EX)
-    with open(path) as f:
-        doc = json.load(f)
-    doc["n"] = doc.get("n", 0) + 1
-    tmp = path + ".python-writer.partial"
-    with open(tmp, "w") as f:
-        json.dump(doc, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.rename(tmp, path)
-    d = os.open(folder, os.O_RDONLY)
-    os.fsync(d)
-    os.close(d)
-    fcntl.lockf(lock, fcntl.LOCK_UN)
-    spent.append(time.perf_counter_ns() - start)
-print("\n".join(map(str, spent)))
-"#;
+/// fsync protocol a Python program would write; prints each update's time in ns. The same
+/// writer the stress test runs.
+const PYTHON_WRITER: &str = include_str!("../../tests/support/lockf_writer.py");
 
 pub(crate) fn all(setup: &Setup) -> Result<Vec<Row>> {
     let (warm, n) = (setup.n(50, 2), setup.n(1000, 10));

@@ -124,6 +124,9 @@ pub fn assert_no_temp_files(root: &Path) {
     }
 }
 
+/// Another program's read-modify-write under `lockf` on `<doc>.lock` (see the script).
+pub const PYTHON_LOCKF_WRITER: &str = include_str!("lockf_writer.py");
+
 /// A Python program that takes `lockf(LOCK_EX)` on a file, as other programs that share
 /// confine's convention do.
 pub const PYTHON_LOCKF: &str = r#"
