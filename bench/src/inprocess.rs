@@ -79,49 +79,34 @@ pub(crate) fn single_writer(setup: &Setup) -> Result<Vec<Row>> {
 
 /// Eight threads of one process, each making `per` updates of one document.
 pub(crate) fn contention(setup: &Setup) -> Result<Vec<Row>> {
-    const THREADS: usize = 8;
-    let per = setup.n(200, 5);
-    let mut rows = Vec::new();
-
-    let dir = setup.dir("threads-host")?;
-    let repo = repository(&dir)?;
-    let wall = threads(THREADS, || {
-        for _ in 0..per {
-            docs::host_update(&repo)?;
-        }
-        Ok(())
-    })?;
-    docs::check_counter("host threads", &repo.read(DOC)?.content, THREADS * per)?;
-    rows.push(Row::from_total(format!("5. host library, {THREADS} threads x {per}"), THREADS * per, wall));
-
-    let dir = setup.dir("threads-grouped")?;
-    let repo = repository(&dir)?;
-    let wall = threads(THREADS, || {
-        for _ in 0..per {
-            docs::grouped_update(&repo)?;
-        }
-        Ok(())
-    })?;
-    docs::check_counter("grouped threads", &repo.read(DOC)?.content, THREADS * per)?;
-    rows.push(Row::from_total(
-        format!("5. host library update() (group commit), {THREADS} threads x {per}"),
-        THREADS * per,
-        wall,
-    ));
-
     let runtime = runtime(setup)?;
-    let dir = setup.dir("threads-guest")?;
-    let repo = repository(&dir)?;
-    let wall = threads(THREADS, || {
-        for _ in 0..per {
-            runtime.incr(&repo, DOC, "n", "1")?;
-        }
-        Ok(())
-    })?;
-    docs::check_counter("guest threads", &repo.read(DOC)?.content, THREADS * per)?;
-    rows.push(Row::from_total(format!("5. guest incr, {THREADS} threads x {per}"), THREADS * per, wall));
-    Ok(rows)
+    let per = setup.n(200, 5);
+    Ok(vec![
+        contended(setup, per, "threads-host", "host library", docs::host_update)?,
+        contended(setup, per, "threads-grouped", "host library update() (group commit)", docs::grouped_update)?,
+        contended(setup, per, "threads-guest", "guest incr", |repo| {
+            runtime.incr(repo, DOC, "n", "1").map(drop).map_err(Into::into)
+        })?,
+    ])
 }
+
+/// [`THREADS`] threads each making `per` updates of one fresh document with `update`; the
+/// counter must come out exact.
+fn contended(
+    setup: &Setup,
+    per: usize,
+    case: &str,
+    label: &str,
+    update: impl Fn(&Repository) -> Result<()> + Sync,
+) -> Result<Row> {
+    let repo = repository(&setup.dir(case)?)?;
+    let wall = threads(THREADS, || (0..per).try_for_each(|_| update(&repo)))?;
+    docs::check_counter(label, &repo.read(DOC)?.content, THREADS * per)?;
+    Ok(Row::from_total(format!("5. {label}, {THREADS} threads x {per}"), THREADS * per, wall))
+}
+
+/// How many threads the contention rows run.
+const THREADS: usize = 8;
 
 /// Runs `work` on `count` threads at once; the wall time until all are done.
 pub(crate) fn threads(count: usize, work: impl Fn() -> Result<()> + Sync) -> Result<Duration> {
