@@ -7,6 +7,8 @@
 //! The host checks every document offered for writing with these same rules, so what one
 //! side accepts the other can read back.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -31,8 +33,29 @@ impl fmt::Display for SyntaxError {
 
 /// Parses `text` as one JSON value under the rules above.
 pub fn parse(text: &str) -> Result<Value, SyntaxError> {
+    run(Strict, text)
+}
+
+/// What [`check`] learns of a text it accepts, without building it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Whether the text is a JSON object (the only thing a document may be).
+    pub is_object: bool,
+    /// How deeply it nests: a scalar is 0, `[]` and `{}` are 1.
+    pub depth: usize,
+}
+
+/// Checks `text` under the same rules as [`parse`] (same errors, same positions) without
+/// building a `Value`: the memory it needs is the keys of the objects it is inside, not a
+/// tree of the whole text. Writers check every document they store with it.
+pub fn check(text: &str) -> Result<Shape, SyntaxError> {
+    let is_object = text.trim_start().starts_with('{');
+    run(Check, text).map(|depth| Shape { is_object, depth })
+}
+
+fn run<'de, S: DeserializeSeed<'de>>(seed: S, text: &'de str) -> Result<S::Value, SyntaxError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let value = Strict.deserialize(&mut deserializer).and_then(|value| deserializer.end().map(|()| value));
+    let value = seed.deserialize(&mut deserializer).and_then(|value| deserializer.end().map(|()| value));
     let value = value.map_err(|e| SyntaxError { line: e.line(), column: e.column(), reason: reason(&e) })?;
     match oversized_integer(text) {
         Some((offset, literal)) => {
@@ -108,6 +131,97 @@ impl<'de> Visitor<'de> for Strict {
             map.insert(key, value);
         }
         Ok(Value::Object(map))
+    }
+}
+
+/// Walks a value as [`Strict`] does, keeping nothing but the keys of the objects it is in
+/// (borrowed from the text unless they hold escapes), and returns its depth.
+struct Check;
+
+impl<'de> DeserializeSeed<'de> for Check {
+    type Value = usize;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Check {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<usize, E> {
+        Ok(0)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<usize, E> {
+        Ok(0)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<usize, E> {
+        Ok(0)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<usize, E> {
+        Ok(0)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<usize, E> {
+        Ok(0)
+    }
+
+    fn visit_unit<E>(self) -> Result<usize, E> {
+        Ok(0)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+        let mut deepest = 0;
+        while let Some(depth) = seq.next_element_seed(Check)? {
+            deepest = deepest.max(depth);
+        }
+        Ok(deepest + 1)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<usize, A::Error> {
+        let mut keys = HashSet::new();
+        let mut deepest = 0;
+        while let Some(key) = access.next_key_seed(Key)? {
+            if let Some(key) = keys.replace(key) {
+                return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
+            }
+            deepest = deepest.max(access.next_value_seed(Check)?);
+        }
+        Ok(deepest + 1)
+    }
+}
+
+/// An object key, borrowed from the text when it has no escapes.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Cow<'de, str>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v.to_owned()))
     }
 }
 

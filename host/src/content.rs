@@ -17,7 +17,8 @@ pub(crate) fn check(name: &str, content: &str, limit: u64) -> Result<()> {
             reason: "the content offered is not a JSON object (its root must be `{...}`)".into(),
         });
     }
-    confine_guest::strict::parse(content)
+    // `check`, not `parse`: the same rules without a tree of the whole document in memory.
+    confine_guest::strict::check(content)
         .map(drop)
         .map_err(|e| Error::InvalidDocument { name: name.to_owned(), reason: format!("the content offered is {e}") })
 }

@@ -136,8 +136,8 @@ fn write_batch(repository: &Repository, name: &str, jobs: Vec<Job>) {
         Ok(session) => session,
         Err(e) => return fail_all(jobs, e),
     };
-    let mut content = match session.current() {
-        Ok(current) => current.map(|snapshot| snapshot.content),
+    let mut content = match session.current_content() {
+        Ok(current) => current,
         Err(e) => return fail_all(jobs, e),
     };
     let limit = repository.options().max_document_size;

@@ -237,6 +237,12 @@ impl Session {
         read_at(&self.location, self.max_document_size, &self.seam)
     }
 
+    /// [`Session::current`] without the revision, for group commit, which only needs the
+    /// revision of what it writes: hashing costs as much as a parse on a large document.
+    pub(crate) fn current_content(&self) -> Result<Option<String>> {
+        read_content_at(&self.location, self.max_document_size, &self.seam)
+    }
+
     /// Replaces the document with `content` atomically and durably, then releases the
     /// lock. Returns the new revision.
     ///
@@ -256,6 +262,11 @@ impl Session {
 }
 
 fn read_at(location: &Location, limit: u64, seam: &Seam) -> Result<Option<Snapshot>> {
+    let content = read_content_at(location, limit, seam)?;
+    Ok(content.map(|content| Snapshot { revision: revision::of(content.as_bytes()), content }))
+}
+
+fn read_content_at(location: &Location, limit: u64, seam: &Seam) -> Result<Option<String>> {
     let name = &location.name;
     let file_name = location.file.as_str();
     let mut options = OpenOptions::new();
@@ -288,7 +299,5 @@ fn read_at(location: &Location, limit: u64, seam: &Seam) -> Result<Option<Snapsh
     if bytes.len() as u64 > limit {
         return Err(Error::TooLarge { name: name.clone(), size: bytes.len() as u64, limit });
     }
-    let content = content::decode(name, bytes)?;
-    let revision = revision::of(content.as_bytes());
-    Ok(Some(Snapshot { content, revision }))
+    content::decode(name, bytes).map(Some)
 }
