@@ -241,7 +241,7 @@ fn scenarios() -> Vec<(&'static str, Option<&'static str>, Vec<Op>)> {
             "guest incr",
             old,
             record(old, |r, rec| {
-                rec.push(Op::Begin(Some("{\n  \"n\": 2\n}\n".into())));
+                rec.push(Op::Begin(Some("{\"n\": 2}".into()))); // the layout of `old` is kept
                 runtime.incr(r, DOC, "n", "1").unwrap();
                 rec.push(Op::Acknowledged);
             }),

@@ -46,8 +46,8 @@ impl Guest for Component {
             C::Incr((key, delta)) => service::Change::Incr { key, delta },
             C::Merge((key, patch)) => service::Change::Merge { key, patch },
         };
-        let (content, answer) = service::apply(&document, current.as_deref(), change).map_err(to_wit)?;
-        Ok(exported::Applied { content, answer })
+        let (splice, answer) = service::apply(&document, current.as_deref(), change).map_err(to_wit)?;
+        Ok(exported::Applied { start: splice.start as u64, end: splice.end as u64, text: splice.text, answer })
     }
 }
 

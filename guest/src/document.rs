@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind};
-use crate::strict;
+use crate::strict::{self, Shape};
 
 /// A document's root: always a JSON object.
 pub type Root = Map<String, Value>;
@@ -21,13 +21,33 @@ pub fn parse(name: &str, text: &str) -> Result<Root, Error> {
     }
 }
 
+/// Checks the stored text of `name` as [`parse`] does (the same errors), without building
+/// it: for changes made on the text itself ([`crate::inplace`]).
+pub fn check(name: &str, text: &str) -> Result<Shape, Error> {
+    match strict::check(text) {
+        Ok(shape) if shape.is_object => Ok(shape),
+        Ok(_) => {
+            let found = text.trim_start().chars().next().map_or("nothing", |first| match first {
+                '[' => "an array",
+                '"' => "a string",
+                't' | 'f' => "a boolean",
+                'n' => "null",
+                _ => "a number",
+            });
+            Err(Error::new(ErrorKind::InvalidDocument, format!("{name}: the root must be a JSON object, found {found}")))
+        }
+        Err(e) => Err(Error::new(ErrorKind::InvalidDocument, format!("{name}: {e}"))),
+    }
+}
+
 /// Parses a value given by a caller (`set`, `merge`, `incr`); `what` names it in errors.
 pub fn parse_value(what: &str, text: &str) -> Result<Value, Error> {
     strict::parse(text).map_err(|e| Error::new(ErrorKind::InvalidValue, format!("{what} is {e}")))
 }
 
-/// The text a document is stored as: pretty-printed with two spaces, keys in their
-/// original order, ending in a newline, so that people can read and diff it.
+/// The text a new document is stored as, and what `cat` shows: pretty-printed with two
+/// spaces, keys in their original order, ending in a newline, so that people can read and
+/// diff it. Changes to an existing document keep its layout ([`crate::inplace`]).
 pub fn render(root: &Root) -> String {
     let mut text = serde_json::to_string_pretty(root).unwrap_or_else(|_| String::from("{}"));
     text.push('\n');

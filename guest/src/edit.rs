@@ -238,7 +238,7 @@ fn descend_existing<'a>(doc: &'a mut Value, path: &KeyPath, parents: &[Segment])
     Ok(value)
 }
 
-fn add(path: &KeyPath, current: &Number, delta: &Number) -> Result<Number, Error> {
+pub(crate) fn add(path: &KeyPath, current: &Number, delta: &Number) -> Result<Number, Error> {
     let exact = |n: &Number| n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
     if let (Some(a), Some(b)) = (exact(current), exact(delta)) {
         let sum = a + b;

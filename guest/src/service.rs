@@ -12,6 +12,8 @@ use serde_json::Value;
 
 use crate::document::{self, Root};
 use crate::edit;
+use crate::inplace;
+use crate::splice::Splice;
 use crate::error::{Error, ErrorKind};
 use crate::keypath::KeyPath;
 
@@ -63,29 +65,48 @@ pub enum Change {
     Merge { key: String, patch: String },
 }
 
-/// A change checked and ready to apply to a root; returns its answer (`incr`'s new value).
-type Edit = Box<dyn FnOnce(&mut Root) -> Result<String, Error>>;
+/// A change whose key and JSON parsed.
+enum Prepared {
+    Set(KeyPath, Value),
+    Unset(KeyPath),
+    Incr(KeyPath, Value),
+    Merge(KeyPath, Value),
+}
+
+impl Prepared {
+    /// Applies the change to a parsed tree: for a new document, and for what
+    /// [`inplace`] leaves to the tree (refusals, and documents nested near the limit).
+    fn to_tree(self, root: &mut Root) -> Result<String, Error> {
+        match self {
+            Prepared::Set(path, value) => edit::set(root, &path, value).map(|()| String::new()),
+            Prepared::Unset(path) => edit::unset(root, &path).map(|_| String::new()),
+            Prepared::Incr(path, delta) => edit::incr(root, &path, &delta).map(|n| n.to_string()),
+            Prepared::Merge(path, patch) => edit::merge(root, &path, patch).map(|()| String::new()),
+        }
+    }
+
+    /// Applies the change to the text itself; `None` where [`inplace`] leaves it to the tree.
+    fn to_text(&self, doc: inplace::Text<'_>) -> Option<Result<(Splice, String), Error>> {
+        let unanswered = |splice: Splice| Ok((splice, String::new()));
+        match self {
+            Prepared::Set(path, value) => inplace::set(doc, path, value).map(unanswered),
+            Prepared::Unset(path) => inplace::unset(doc, path).map(unanswered),
+            Prepared::Incr(path, delta) => {
+                inplace::incr(doc, path, delta).map(|done| done.map(|(splice, n)| (splice, n.to_string())))
+            }
+            Prepared::Merge(path, patch) => inplace::merge(doc, path, patch).map(unanswered),
+        }
+    }
+}
 
 /// Parses the key and the JSON of `change`, before any document is read or locked.
-fn prepare(document: &str, change: Change) -> Result<Edit, Error> {
+fn prepare(document: &str, change: Change) -> Result<Prepared, Error> {
     let json = |what: &str, text: &str| document::parse_value(what, text).map_err(|e| in_document(document, e));
     Ok(match change {
-        Change::Set { key, value } => {
-            let (path, value) = (parse_key(document, &key)?, json("the value", &value)?);
-            Box::new(move |root| edit::set(root, &path, value).map(|()| String::new()))
-        }
-        Change::Unset { key } => {
-            let path = parse_key(document, &key)?;
-            Box::new(move |root| edit::unset(root, &path).map(|_| String::new()))
-        }
-        Change::Incr { key, delta } => {
-            let (path, delta) = (parse_key(document, &key)?, json("the increment", &delta)?);
-            Box::new(move |root| edit::incr(root, &path, &delta).map(|n| n.to_string()))
-        }
-        Change::Merge { key, patch } => {
-            let (path, patch) = (parse_key(document, &key)?, json("the patch", &patch)?);
-            Box::new(move |root| edit::merge(root, &path, patch).map(|()| String::new()))
-        }
+        Change::Set { key, value } => Prepared::Set(parse_key(document, &key)?, json("the value", &value)?),
+        Change::Unset { key } => Prepared::Unset(parse_key(document, &key)?),
+        Change::Incr { key, delta } => Prepared::Incr(parse_key(document, &key)?, json("the increment", &delta)?),
+        Change::Merge { key, patch } => Prepared::Merge(parse_key(document, &key)?, json("the patch", &patch)?),
     })
 }
 
@@ -95,22 +116,43 @@ pub fn check(document: &str, change: &Change) -> Result<(), Error> {
     prepare(document, change.clone()).map(drop)
 }
 
-/// Applies `change` to `current` (the document's text, `None` if it does not exist) and
-/// returns the new text and the change's answer, touching no storage.
-pub fn apply(document: &str, current: Option<&str>, change: Change) -> Result<(String, String), Error> {
-    let edit = prepare(document, change)?;
-    let mut root = match current {
-        Some(text) => document::parse(document, text)?,
-        None => Root::new(),
+/// Applies `change` to `current` (the document's text, `None` if it does not exist),
+/// touching no storage. Returns the change as a [`Splice`] of `current` (of `""` for a new
+/// document), and the change's answer.
+///
+/// The change is made on the text in place ([`inplace`]): the rest of the file keeps its
+/// bytes, and no tree of the whole document is built. Refusals come from the tree, with
+/// the same words as ever.
+pub fn apply(document: &str, current: Option<&str>, change: Change) -> Result<(Splice, String), Error> {
+    apply_prepared(document, current, prepare(document, change)?)
+}
+
+fn apply_prepared(document: &str, current: Option<&str>, change: Prepared) -> Result<(Splice, String), Error> {
+    let Some(text) = current else {
+        let mut root = Root::new();
+        let answer = change.to_tree(&mut root).map_err(|e| in_document(document, e))?;
+        return Ok((Splice { start: 0, end: 0, text: document::render(&root) }, answer));
     };
-    let answer = edit(&mut root).map_err(|e| in_document(document, e))?;
-    Ok((document::render(&root), answer))
+    let shape = document::check(document, text)?;
+    if let Some(done) = change.to_text(inplace::Text::new(text, shape)) {
+        return done.map_err(|e| in_document(document, e));
+    }
+    let mut root = document::parse(document, text)?;
+    let answer = change.to_tree(&mut root).map_err(|e| in_document(document, e))?;
+    Ok((Splice::between(text, &document::render(&root)), answer))
 }
 
 /// Applies `change` in one session on `document` and returns its answer.
 pub fn change(repo: &impl Repository, document: &str, change: Change) -> Result<String, Error> {
-    let edit = prepare(document, change)?;
-    update(repo, document, edit)
+    let change = prepare(document, change)?;
+    let session = repo.open(document)?;
+    let current = session.current()?;
+    let (splice, answer) = apply_prepared(document, current.as_deref(), change)?;
+    let content = splice.apply_to(current.as_deref().unwrap_or_default()).ok_or_else(|| {
+        Error::new(ErrorKind::InvalidDocument, format!("{document}: an edit did not fit the document's text"))
+    })?;
+    session.commit(content)?;
+    Ok(answer)
 }
 
 /// Sets `key` to the JSON `value`.
@@ -135,23 +177,6 @@ pub fn merge(repo: &impl Repository, document: &str, key: &str, patch: &str) -> 
 
 fn load(repo: &impl Repository, document: &str) -> Result<Root, Error> {
     document::parse(document, &repo.read(document)?)
-}
-
-/// One read-modify-write inside a session. A missing document starts empty, so a first
-/// change creates it.
-fn update<T>(
-    repo: &impl Repository,
-    document: &str,
-    change: impl FnOnce(&mut Root) -> Result<T, Error>,
-) -> Result<T, Error> {
-    let session = repo.open(document)?;
-    let mut root = match session.current()? {
-        Some(text) => document::parse(document, &text)?,
-        None => Root::new(),
-    };
-    let out = change(&mut root).map_err(|e| in_document(document, e))?;
-    session.commit(document::render(&root))?;
-    Ok(out)
 }
 
 fn parse_key(document: &str, key: &str) -> Result<KeyPath, Error> {

@@ -19,7 +19,7 @@ use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::binding::generated::exports::confine::config::config_service::{
-    Change, Error as ServiceAnswer, Guest as ServiceExports,
+    Applied, Change, Error as ServiceAnswer, Guest as ServiceExports,
 };
 use crate::binding::generated::{Domain, DomainPre};
 use crate::binding::{ConfineCtx, ConfineView, add_to_linker};
@@ -27,6 +27,7 @@ use crate::cache::load_component;
 use crate::repository::Repository;
 use crate::service::{ServiceError, from_domain, to_service_error};
 use confine_guest::service::Change as Edit;
+use confine_guest::splice::Splice;
 
 mod command;
 
@@ -209,8 +210,9 @@ impl Runtime {
         let slot = Arc::clone(&answer);
         let updated = repository.update(document, move |current| {
             let applied = core.call(&granted, |svc, store| svc.call_apply(store, &name, current, &change))?;
-            *slot.lock().unwrap_or_else(PoisonError::into_inner) = applied.answer;
-            Ok(applied.content)
+            let (content, answer) = splice_into(current, applied)?;
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = answer;
+            Ok(content)
         });
         match updated {
             Ok(Ok(_revision)) => Ok(std::mem::take(&mut *answer.lock().unwrap_or_else(PoisonError::into_inner))),
@@ -278,6 +280,26 @@ impl Core {
         store.set_epoch_deadline((deadline.as_millis() / TICK.as_millis()).max(1) as u64);
         store.epoch_deadline_trap();
         store
+    }
+}
+
+/// The new content that the guest's splice makes of `current`, and the change's answer.
+/// The host checks that the splice fits: the guest is trusted with the document's rules
+/// (which the host checks again on the result), not with the host's memory.
+fn splice_into(current: Option<&str>, applied: Applied) -> Result<(String, String), ServiceError> {
+    let text = current.unwrap_or_default();
+    let (start, end) = (applied.start, applied.end);
+    let splice = usize::try_from(start).ok().zip(usize::try_from(end).ok()).map(|(start, end)| Splice {
+        start,
+        end,
+        text: applied.text,
+    });
+    match splice.and_then(|splice| splice.apply_to(text)) {
+        Some(content) => Ok((content, applied.answer)),
+        None => Err(ServiceError::Guest(format!(
+            "it answered with the bytes {start}..{end} of a text of {} bytes, which do not fit it",
+            text.len()
+        ))),
     }
 }
 

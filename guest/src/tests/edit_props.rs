@@ -1,5 +1,6 @@
 //! Property tests of `edit.rs`: merge is RFC 7396 (checked against a transcription of its
-//! pseudocode), set/unset agree with get, and incr is exact 64-bit arithmetic.
+//! pseudocode), set/unset agree with get, and incr is exact 64-bit arithmetic. And the
+//! same changes made on the text in place (`inplace.rs`) give what these give on the tree.
 //!
 //! Documents and paths draw keys from a small set so that patches and paths meet what is
 //! there. Results are compared as text, so the order of members counts too.
@@ -25,6 +26,8 @@ static SUITE: properties::Suite = properties::Suite::new(
         "set_succeeds_exactly_when_the_path_can_be_made_and_get_finds_the_value",
         "unset_succeeds_exactly_when_get_finds_a_value_and_removes_it",
         "incr_by_a_then_b_is_incr_by_a_plus_b_unless_it_overflows",
+        "changes_in_place_on_confines_own_text_are_the_tree_rendered_byte_for_byte",
+        "changes_in_place_on_any_layout_give_the_tree_s_document",
     ],
 );
 
@@ -261,6 +264,108 @@ fn incr_by_a_then_b_is_incr_by_a_plus_b_unless_it_overflows() {
                 prop_assert!(err.detail.contains("overflows"), "{}", err.detail);
                 prop_assert_eq!(get(&root, &path), Some(&Value::Number(a_number)), "a refused incr changed the value");
             }
+        }
+        Ok(())
+    });
+}
+
+/// Any change, at the path drawn with the document (or at the root, for `MergeRoot`).
+#[derive(Debug, Clone)]
+enum Op {
+    Set(Value),
+    Unset,
+    Incr(Value),
+    Merge(Value),
+    MergeRoot(Value),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let delta = prop_oneof![
+        3 => integer().prop_filter_map("fits 64 bits", number).prop_map(Value::Number),
+        1 => (-1e3f64..1e3).prop_map(Value::from),
+        1 => value(),
+    ];
+    prop_oneof![
+        value().prop_map(Op::Set),
+        Just(Op::Unset),
+        delta.prop_map(Op::Incr),
+        value().prop_map(Op::Merge),
+        object_patch().prop_map(Op::MergeRoot),
+    ]
+}
+
+/// The change made on the tree, and the document rendered whole: what confine wrote
+/// before changes were made in place.
+fn on_tree(root: &Root, path: &KeyPath, op: &Op) -> Result<(String, String), Error> {
+    let mut root = root.clone();
+    let none = |()| String::new();
+    let answer = match op {
+        Op::Set(value) => set(&mut root, path, value.clone()).map(none),
+        Op::Unset => unset(&mut root, path).map(|_| String::new()),
+        Op::Incr(delta) => incr(&mut root, path, delta).map(|n| n.to_string()),
+        Op::Merge(patch) => merge(&mut root, path, patch.clone()).map(none),
+        Op::MergeRoot(patch) => merge(&mut root, &KeyPath::default(), patch.clone()).map(none),
+    }?;
+    Ok((crate::document::render(&root), answer))
+}
+
+/// The change made on `text` in place; `None` where it is left to the tree.
+fn in_place(text: &str, path: &KeyPath, op: &Op) -> Option<Result<(String, String), Error>> {
+    use crate::inplace;
+    let doc = inplace::Text::new(text, crate::strict::check(text).unwrap());
+    let unanswered = |splice| Ok((splice, String::new()));
+    let done = match op {
+        Op::Set(value) => inplace::set(doc, path, value).map(unanswered),
+        Op::Unset => inplace::unset(doc, path).map(unanswered),
+        Op::Incr(delta) => inplace::incr(doc, path, delta).map(|r| r.map(|(splice, n)| (splice, n.to_string()))),
+        Op::Merge(patch) => inplace::merge(doc, path, patch).map(unanswered),
+        Op::MergeRoot(patch) => inplace::merge(doc, &KeyPath::default(), patch).map(unanswered),
+    }?;
+    Some(done.map(|(splice, answer)| (splice.apply_to(text).expect("the splice fits the text"), answer)))
+}
+
+/// Other ways a person or a program lays a document out.
+fn layout(root: &Root, style: usize) -> String {
+    use serde::Serialize;
+    let indent: &[u8] = match style {
+        0 => return serde_json::to_string(root).unwrap(),
+        1 => b"\t",
+        _ => b"    ",
+    };
+    let mut out = Vec::new();
+    let mut serializer =
+        serde_json::Serializer::with_formatter(&mut out, serde_json::ser::PrettyFormatter::with_indent(indent));
+    root.serialize(&mut serializer).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn changes_in_place_on_confines_own_text_are_the_tree_rendered_byte_for_byte() {
+    let name = "changes_in_place_on_confines_own_text_are_the_tree_rendered_byte_for_byte";
+    SUITE.check(name, (root_and_path(), op()), |((root, path), op)| {
+        let text = crate::document::render(&root);
+        let expected = on_tree(&root, &path, &op);
+        match in_place(&text, &path, &op) {
+            Some(done) => prop_assert_eq!(done, expected),
+            None => prop_assert!(expected.is_err(), "a change that succeeds was left to the tree"),
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn changes_in_place_on_any_layout_give_the_tree_s_document() {
+    let name = "changes_in_place_on_any_layout_give_the_tree_s_document";
+    SUITE.check(name, (root_and_path(), op(), 0usize..3), |((root, path), op, style)| {
+        let text = layout(&root, style);
+        let expected = on_tree(&root, &path, &op);
+        match in_place(&text, &path, &op) {
+            Some(Ok((done, answer))) => {
+                let reparsed = crate::document::render(&crate::document::parse("d.json", &done).unwrap());
+                prop_assert_eq!(Ok((reparsed, answer)), expected);
+            }
+            Some(Err(refused)) => prop_assert_eq!(Err(refused), expected),
+            None => prop_assert!(expected.is_err(), "a change that succeeds was left to the tree"),
         }
         Ok(())
     });

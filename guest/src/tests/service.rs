@@ -122,21 +122,31 @@ fn cat_pretty_prints() {
 
 #[test]
 fn apply_changes_a_given_text_and_touches_no_storage() {
+    let apply = |current: Option<&str>, change: Change| {
+        let (splice, answer) = apply("d.json", current, change).unwrap();
+        (splice.apply_to(current.unwrap_or_default()).unwrap(), answer)
+    };
     let incr = |key: &str, delta: &str| Change::Incr { key: key.into(), delta: delta.into() };
-    let (content, answer) = apply("d.json", None, incr("n", "2")).unwrap();
+    let (content, answer) = apply(None, incr("n", "2"));
     assert_eq!((content.as_str(), answer.as_str()), ("{\n  \"n\": 2\n}\n", "2"));
-    let (content, answer) = apply("d.json", Some(&content), incr("n", "3")).unwrap();
+    let (content, answer) = apply(Some(&content), incr("n", "3"));
     assert_eq!(answer, "5");
     let set = Change::Set { key: "a.b".into(), value: "[1]".into() };
-    let (content, answer) = apply("d.json", Some(&content), set).unwrap();
+    let (content, answer) = apply(Some(&content), set);
     assert_eq!(
         (content.as_str(), answer.as_str()),
         ("{\n  \"n\": 5,\n  \"a\": {\n    \"b\": [\n      1\n    ]\n  }\n}\n", "")
     );
-    let (content, _) =
-        apply("d.json", Some(&content), Change::Merge { key: String::new(), patch: r#"{"a":null}"#.into() }).unwrap();
-    let (content, _) = apply("d.json", Some(&content), Change::Unset { key: "n".into() }).unwrap();
+    let (content, _) = apply(Some(&content), Change::Merge { key: String::new(), patch: r#"{"a":null}"#.into() });
+    let (content, _) = apply(Some(&content), Change::Unset { key: "n".into() });
     assert_eq!(content, "{}\n");
+}
+
+#[test]
+fn apply_answers_with_a_splice_of_the_changed_bytes_only() {
+    let big = format!("{{\"n\": 1, \"pad\": \"{}\"}}", "x".repeat(10_000));
+    let (splice, answer) = apply("d.json", Some(&big), Change::Incr { key: "n".into(), delta: "1".into() }).unwrap();
+    assert_eq!((splice.start, splice.end, splice.text.as_str(), answer.as_str()), (6, 7, "2", "2"));
 }
 
 #[test]
