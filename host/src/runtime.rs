@@ -10,12 +10,14 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::error::Context;
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, Trap,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::binding::generated::exports::confine::config::config_service::{
@@ -84,10 +86,73 @@ pub struct Runtime {
 /// What a guest call needs, shared with the changes that group commit runs on another
 /// caller's thread.
 pub(crate) struct Core {
+    /// Plugins' and commands' engine (default allocator), and its linker.
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<StoreState>,
+    /// The domain guest's engine (pooling allocator), and the guest linked on it.
+    domain_engine: Engine,
     domain: DomainPre<StoreState>,
+    /// The pool's instance slots: a domain call waits for one rather than fail.
+    slots: Slots,
     pub(crate) options: RuntimeOptions,
+}
+
+/// How many domain guest instances a runtime runs at once; more calls wait for a slot.
+const DOMAIN_SLOTS: u32 = 64;
+
+/// The domain guest's pool: [`DOMAIN_SLOTS`] instances, each with linear memory up to the
+/// runtime's memory limit. A slot is only address space until an instance uses it.
+fn domain_pool(options: &RuntimeOptions) -> PoolingAllocationConfig {
+    // A wasm32-wasip2 component of Rust instantiates a few core modules, each with at most
+    // one memory and one table.
+    const CORE_MODULES: u32 = 8;
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(DOMAIN_SLOTS)
+        .total_core_instances(DOMAIN_SLOTS * CORE_MODULES)
+        .total_memories(DOMAIN_SLOTS * CORE_MODULES)
+        .total_tables(DOMAIN_SLOTS * CORE_MODULES)
+        .total_stacks(DOMAIN_SLOTS)
+        .max_memory_size(options.memory_limit);
+    pool
+}
+
+fn linker_on(engine: &Engine) -> wasmtime::Result<Linker<StoreState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).context("link WASI")?;
+    add_to_linker(&mut linker, |s: &mut StoreState| ConfineView { ctx: &mut s.confine, table: &mut s.table })
+        .context("link config-repository")?;
+    Ok(linker)
+}
+
+/// A counting semaphore over the pool's slots.
+struct Slots {
+    free: Mutex<u32>,
+    freed: Condvar,
+}
+
+impl Slots {
+    fn new(count: u32) -> Slots {
+        Slots { free: Mutex::new(count), freed: Condvar::new() }
+    }
+
+    /// Waits for a free slot; it is given back when the guard drops.
+    fn take(&self) -> SlotGuard<'_> {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        SlotGuard(self)
+    }
+}
+
+struct SlotGuard<'a>(&'a Slots);
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 /// Why a plugin run failed.
@@ -126,16 +191,21 @@ impl Runtime {
         let mut config = Config::new();
         config.epoch_interruption(true);
         let engine = Engine::new(&config).context("configure the wasm engine")?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).context("link WASI")?;
-        add_to_linker(&mut linker, |s: &mut StoreState| ConfineView { ctx: &mut s.confine, table: &mut s.table })
-            .context("link config-repository")?;
-        let component =
-            load_component(&engine, DOMAIN_GUEST, options.cache_dir.as_deref()).context("load the domain guest")?;
-        let domain = DomainPre::new(linker.instantiate_pre(&component).context("link the domain guest")?)
-            .context("check the domain guest's exports")?;
-        let ticker = Ticker::start(&engine);
-        Ok(Runtime { core: Arc::new(Core { engine, linker, domain, options }), _ticker: ticker })
+        let linker = linker_on(&engine)?;
+        // The domain guest gets an engine of its own with a pooling allocator: its
+        // instances come from slots reserved once, instead of a fresh mapping of linear
+        // memory per call (and the unmapping, which interrupts every core). Plugins stay
+        // on the default allocator, so that no pool limit constrains what they may be.
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(domain_pool(&options)));
+        let domain_engine = Engine::new(&config).context("configure the domain guest's engine")?;
+        let component = load_component(&domain_engine, DOMAIN_GUEST, options.cache_dir.as_deref())
+            .context("load the domain guest")?;
+        let domain =
+            DomainPre::new(linker_on(&domain_engine)?.instantiate_pre(&component).context("link the domain guest")?)
+                .context("check the domain guest's exports")?;
+        let ticker = Ticker::start(&[&engine, &domain_engine]);
+        let core = Core { engine, linker, domain_engine, domain, slots: Slots::new(DOMAIN_SLOTS), options };
+        Ok(Runtime { core: Arc::new(core), _ticker: ticker })
     }
 
     /// The value at `key` of `document`, as compact JSON. See the WIT `config-service`.
@@ -247,7 +317,8 @@ impl Core {
         repository: &Repository,
         f: impl FnOnce(&ServiceExports, &mut Store<StoreState>) -> wasmtime::Result<Result<T, ServiceAnswer>>,
     ) -> Result<T, ServiceError> {
-        let mut store = self.store(repository, false);
+        let _slot = self.slots.take();
+        let mut store = self.store_on(&self.domain_engine, repository, false);
         let domain: Domain = self
             .domain
             .instantiate(&mut store)
@@ -259,7 +330,12 @@ impl Core {
         }
     }
 
+    /// A store for a plugin or command.
     pub(crate) fn store(&self, repository: &Repository, stdio: bool) -> Store<StoreState> {
+        self.store_on(&self.engine, repository, stdio)
+    }
+
+    fn store_on(&self, engine: &Engine, repository: &Repository, stdio: bool) -> Store<StoreState> {
         let mut wasi = WasiCtx::builder();
         if stdio {
             wasi.inherit_stdout().inherit_stderr();
@@ -275,7 +351,7 @@ impl Core {
                 .trap_on_grow_failure(true)
                 .build(),
         };
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline((deadline.as_millis() / TICK.as_millis()).max(1) as u64);
         store.epoch_deadline_trap();
@@ -324,15 +400,17 @@ struct Ticker {
 }
 
 impl Ticker {
-    fn start(engine: &Engine) -> Ticker {
+    fn start(engines: &[&Engine]) -> Ticker {
         let stop = Arc::new(AtomicBool::new(false));
-        let (flag, weak) = (Arc::clone(&stop), engine.weak());
+        let (flag, weak) = (Arc::clone(&stop), engines.iter().map(|e| e.weak()).collect::<Vec<_>>());
         std::thread::spawn(move || {
             while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(TICK);
-                match weak.upgrade() {
-                    Some(engine) => engine.increment_epoch(),
-                    None => break,
+                for engine in &weak {
+                    match engine.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => return,
+                    }
                 }
             }
         });
@@ -345,3 +423,7 @@ impl Drop for Ticker {
         self.stop.store(true, Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+#[path = "tests/runtime.rs"]
+mod tests;
