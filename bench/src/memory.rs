@@ -34,11 +34,16 @@ pub(crate) fn sizes(setup: &Setup) -> Result<Vec<Row>> {
         row.rss = Some(peak(setup, &dir, "host")?);
         rows.push(row);
 
+        let times = sample(1, samples, || docs::host_update_in_text(&repo))?;
+        let mut row = Row::from_samples(format!("7. host library, text edit, {label}"), times);
+        row.rss = Some(peak(setup, &dir, "host-text")?);
+        rows.push(row);
+
         let times = sample(1, samples, || runtime.incr(&repo, DOC, "n", "1").map(drop))?;
         let mut row = Row::from_samples(format!("7. guest incr, {label}"), times);
         row.rss = Some(peak(setup, &dir, "guest")?);
         rows.push(row);
-        docs::check_counter(label, &repo.read(DOC)?.content, 2 * (samples + 1) + 2)?;
+        docs::check_counter(label, &repo.read(DOC)?.content, 3 * (samples + 1) + 3)?;
     }
     Ok(rows)
 }
@@ -71,7 +76,8 @@ pub(crate) fn child(args: &[String]) -> Result<()> {
     let repo = repository(Path::new(dir))?;
     match mode.as_str() {
         "host" => (0..times).try_for_each(|_| docs::host_update(&repo))?,
-        "host-noop" => {}
+        "host-text" => (0..times).try_for_each(|_| docs::host_update_in_text(&repo))?,
+        "host-noop" | "host-text-noop" => {}
         "guest" => {
             let runtime = runtime(&setup)?;
             (0..times).try_for_each(|_| runtime.incr(&repo, DOC, "n", "1").map(drop))?;

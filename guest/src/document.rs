@@ -34,7 +34,10 @@ pub fn check(name: &str, text: &str) -> Result<Shape, Error> {
                 'n' => "null",
                 _ => "a number",
             });
-            Err(Error::new(ErrorKind::InvalidDocument, format!("{name}: the root must be a JSON object, found {found}")))
+            Err(Error::new(
+                ErrorKind::InvalidDocument,
+                format!("{name}: the root must be a JSON object, found {found}"),
+            ))
         }
         Err(e) => Err(Error::new(ErrorKind::InvalidDocument, format!("{name}: {e}"))),
     }

@@ -89,9 +89,10 @@ pub fn incr(doc: Text<'_>, path: &KeyPath, delta: &Value) -> Option<Result<(Spli
                 return None; // not a number: the tree gives the refusal
             }
             let current: Number = serde_json::from_str(literal).ok()?;
-            Some(edit::add(path, &current, delta).map(|sum| {
-                (Splice { start: item.value.start, end: item.value.end, text: sum.to_string() }, sum)
-            }))
+            Some(
+                edit::add(path, &current, delta)
+                    .map(|sum| (Splice { start: item.value.start, end: item.value.end, text: sum.to_string() }, sum)),
+            )
         }
         Walk::Missing { .. } => set(doc, path, &Value::Number(delta.clone())).map(|s| Ok((s, delta.clone()))),
         Walk::Other => None,
@@ -121,7 +122,9 @@ fn merge_at(doc: Text<'_>, draft: &mut Draft<'_>, path: &mut Vec<Segment>, patch
             Some(remove(here, container, prev, &item, next))
         }
         (Value::Null, _) => None, // nothing there: nothing to remove
-        (Value::Object(members), Walk::Found { item, .. }) if here.text.as_bytes().get(item.value.start) == Some(&b'{') => {
+        (Value::Object(members), Walk::Found { item, .. })
+            if here.text.as_bytes().get(item.value.start) == Some(&b'{') =>
+        {
             for (key, member) in members {
                 path.push(Segment::Key(key.clone()));
                 merge_at(doc, draft, path, member)?;

@@ -12,10 +12,10 @@ use serde_json::Value;
 
 use crate::document::{self, Root};
 use crate::edit;
-use crate::inplace;
-use crate::splice::Splice;
 use crate::error::{Error, ErrorKind};
+use crate::inplace;
 use crate::keypath::KeyPath;
+use crate::splice::Splice;
 
 /// The storage port, as the domain needs it.
 pub trait Repository {
@@ -76,7 +76,7 @@ enum Prepared {
 impl Prepared {
     /// Applies the change to a parsed tree: for a new document, and for what
     /// [`inplace`] leaves to the tree (refusals, and documents nested near the limit).
-    fn to_tree(self, root: &mut Root) -> Result<String, Error> {
+    fn apply_to_tree(self, root: &mut Root) -> Result<String, Error> {
         match self {
             Prepared::Set(path, value) => edit::set(root, &path, value).map(|()| String::new()),
             Prepared::Unset(path) => edit::unset(root, &path).map(|_| String::new()),
@@ -86,7 +86,7 @@ impl Prepared {
     }
 
     /// Applies the change to the text itself; `None` where [`inplace`] leaves it to the tree.
-    fn to_text(&self, doc: inplace::Text<'_>) -> Option<Result<(Splice, String), Error>> {
+    fn apply_to_text(&self, doc: inplace::Text<'_>) -> Option<Result<(Splice, String), Error>> {
         let unanswered = |splice: Splice| Ok((splice, String::new()));
         match self {
             Prepared::Set(path, value) => inplace::set(doc, path, value).map(unanswered),
@@ -130,15 +130,15 @@ pub fn apply(document: &str, current: Option<&str>, change: Change) -> Result<(S
 fn apply_prepared(document: &str, current: Option<&str>, change: Prepared) -> Result<(Splice, String), Error> {
     let Some(text) = current else {
         let mut root = Root::new();
-        let answer = change.to_tree(&mut root).map_err(|e| in_document(document, e))?;
+        let answer = change.apply_to_tree(&mut root).map_err(|e| in_document(document, e))?;
         return Ok((Splice { start: 0, end: 0, text: document::render(&root) }, answer));
     };
     let shape = document::check(document, text)?;
-    if let Some(done) = change.to_text(inplace::Text::new(text, shape)) {
+    if let Some(done) = change.apply_to_text(inplace::Text::new(text, shape)) {
         return done.map_err(|e| in_document(document, e));
     }
     let mut root = document::parse(document, text)?;
-    let answer = change.to_tree(&mut root).map_err(|e| in_document(document, e))?;
+    let answer = change.apply_to_tree(&mut root).map_err(|e| in_document(document, e))?;
     Ok((Splice::between(text, &document::render(&root)), answer))
 }
 

@@ -21,8 +21,7 @@ impl Splice {
             start -= 1;
         }
         let longest_tail = old.len().min(new.len()) - start;
-        let mut tail =
-            old.bytes().rev().zip(new.bytes().rev()).take(longest_tail).take_while(|(a, b)| a == b).count();
+        let mut tail = old.bytes().rev().zip(new.bytes().rev()).take(longest_tail).take_while(|(a, b)| a == b).count();
         while !(old.is_char_boundary(old.len() - tail) && new.is_char_boundary(new.len() - tail)) {
             tail -= 1;
         }

@@ -8,8 +8,10 @@
 //! side accepts the other can read back.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -50,7 +52,15 @@ pub struct Shape {
 /// tree of the whole text. Writers check every document they store with it.
 pub fn check(text: &str) -> Result<Shape, SyntaxError> {
     let is_object = text.trim_start().starts_with('{');
-    run(Check, text).map(|depth| Shape { is_object, depth })
+    let hashes = RandomState::new();
+    let repeated = Cell::new(false);
+    match run(Check { keys: Keys::Hashes(&hashes, &repeated) }, text) {
+        // Two keys of one object hashed alike: most likely a duplicate. Walk again with the
+        // keys themselves, to tell a collision from a duplicate and to name it.
+        Err(_) if repeated.get() => run(Check { keys: Keys::Exact }, text),
+        checked => checked,
+    }
+    .map(|depth| Shape { is_object, depth })
 }
 
 fn run<'de, S: DeserializeSeed<'de>>(seed: S, text: &'de str) -> Result<S::Value, SyntaxError> {
@@ -134,11 +144,24 @@ impl<'de> Visitor<'de> for Strict {
     }
 }
 
-/// Walks a value as [`Strict`] does, keeping nothing but the keys of the objects it is in
-/// (borrowed from the text unless they hold escapes), and returns its depth.
-struct Check;
+/// Walks a value as [`Strict`] does, keeping nothing but the keys of the objects it is in,
+/// and returns its depth.
+#[derive(Clone, Copy)]
+struct Check<'a> {
+    keys: Keys<'a>,
+}
 
-impl<'de> DeserializeSeed<'de> for Check {
+/// How [`Check`] keeps the keys of an object to find a duplicate.
+#[derive(Clone, Copy)]
+enum Keys<'a> {
+    /// A 64-bit hash per key (a third of the memory of the keys themselves). A repeated
+    /// hash stops the walk and is reported in the flag.
+    Hashes(&'a RandomState, &'a Cell<bool>),
+    /// The keys, borrowed from the text unless they hold escapes.
+    Exact,
+}
+
+impl<'de> DeserializeSeed<'de> for Check<'_> {
     type Value = usize;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
@@ -146,7 +169,7 @@ impl<'de> DeserializeSeed<'de> for Check {
     }
 }
 
-impl<'de> Visitor<'de> for Check {
+impl<'de> Visitor<'de> for Check<'_> {
     type Value = usize;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -179,20 +202,30 @@ impl<'de> Visitor<'de> for Check {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
         let mut deepest = 0;
-        while let Some(depth) = seq.next_element_seed(Check)? {
+        while let Some(depth) = seq.next_element_seed(self)? {
             deepest = deepest.max(depth);
         }
         Ok(deepest + 1)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<usize, A::Error> {
-        let mut keys = HashSet::new();
+        let (mut hashes, mut exact) = (HashSet::new(), HashSet::new());
         let mut deepest = 0;
         while let Some(key) = access.next_key_seed(Key)? {
-            if let Some(key) = keys.replace(key) {
-                return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
+            match self.keys {
+                Keys::Hashes(state, repeated) => {
+                    if !hashes.insert(state.hash_one(&key)) {
+                        repeated.set(true);
+                        return Err(de::Error::custom("a key hashed like another"));
+                    }
+                }
+                Keys::Exact => {
+                    if let Some(key) = exact.replace(key) {
+                        return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
+                    }
+                }
             }
-            deepest = deepest.max(access.next_value_seed(Check)?);
+            deepest = deepest.max(access.next_value_seed(self)?);
         }
         Ok(deepest + 1)
     }

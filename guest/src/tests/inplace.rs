@@ -30,7 +30,10 @@ fn a_hand_formatted_file_keeps_its_layout() {
         "{\n    \"name\" :  \"web\",   \"port\": 80,\n\t\"tags\": [ \"a\" ],\n\t\"debug\": true\n}\n"
     );
     assert_eq!(edited(text, |d| unset(d, &path("name"))), "{\n    \"port\": 80,\n\t\"tags\": [ \"a\" ]\n}\n");
-    assert_eq!(edited(text, |d| unset(d, &path("tags[0]"))), "{\n    \"name\" :  \"web\",   \"port\": 80,\n\t\"tags\": []\n}\n");
+    assert_eq!(
+        edited(text, |d| unset(d, &path("tags[0]"))),
+        "{\n    \"name\" :  \"web\",   \"port\": 80,\n\t\"tags\": []\n}\n"
+    );
 }
 
 #[test]

@@ -41,3 +41,22 @@ fn floats_beyond_doubles_and_syntax_errors_are_refused() {
 fn order_of_keys_is_kept() {
     assert_eq!(parse(r#"{"b": 1, "a": 2}"#).unwrap().to_string(), r#"{"b":1,"a":2}"#);
 }
+
+#[test]
+fn check_agrees_with_parse_and_builds_nothing() {
+    for text in [
+        "{\"a\": 1,\n \"a\": 2}",
+        r#"{"x": {"b": [1, {"c": 0, "c": 0}]}}"#,
+        r#"{"a": {"a": 1}, "b": {"a": 2}}"#,
+        r#"{"\u0061": 1, "a": 2}"#,
+        "{\n  \"n\": 123456789012345678901234567890}",
+        "{\"a\": 1,}",
+        "[[[]], {}]",
+        "7",
+    ] {
+        assert_eq!(check(text).map(drop), parse(text).map(drop), "{text}");
+    }
+    assert_eq!(check(r#"{"a": [[1], {"b": {}}]}"#).unwrap(), Shape { is_object: true, depth: 4 });
+    assert_eq!(check("[1]").unwrap(), Shape { is_object: false, depth: 1 });
+    assert_eq!(check("\"s\"").unwrap().depth, 0);
+}
