@@ -35,7 +35,8 @@ impl fmt::Display for SyntaxError {
 
 /// Parses `text` as one JSON value under the rules above.
 pub fn parse(text: &str) -> Result<Value, SyntaxError> {
-    run(Strict, text)
+    let doubles = Cell::new(false);
+    run(Strict { doubles: &doubles }, text, &doubles)
 }
 
 /// What [`check`] learns of a text it accepts, without building it.
@@ -52,21 +53,26 @@ pub struct Shape {
 /// tree of the whole text. Writers check every document they store with it.
 pub fn check(text: &str) -> Result<Shape, SyntaxError> {
     let is_object = text.trim_start().starts_with('{');
-    let hashes = RandomState::new();
-    let repeated = Cell::new(false);
-    match run(Check { keys: Keys::Hashes(&hashes, &repeated) }, text) {
+    let (hashes, repeated, doubles) = (RandomState::new(), Cell::new(false), Cell::new(false));
+    match run(Check { keys: Keys::Hashes(&hashes, &repeated), doubles: &doubles }, text, &doubles) {
         // Two keys of one object hashed alike: most likely a duplicate. Walk again with the
         // keys themselves, to tell a collision from a duplicate and to name it.
-        Err(_) if repeated.get() => run(Check { keys: Keys::Exact }, text),
+        Err(_) if repeated.get() => run(Check { keys: Keys::Exact, doubles: &doubles }, text, &doubles),
         checked => checked,
     }
     .map(|depth| Shape { is_object, depth })
 }
 
-fn run<'de, S: DeserializeSeed<'de>>(seed: S, text: &'de str) -> Result<S::Value, SyntaxError> {
+/// Runs `seed` over `text`, then looks for an integer beyond 64 bits if the seed met a
+/// double (`doubles`): serde_json reads such an integer as a double, so a text without
+/// doubles (most configuration) needs no second pass.
+fn run<'de, S: DeserializeSeed<'de>>(seed: S, text: &'de str, doubles: &Cell<bool>) -> Result<S::Value, SyntaxError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = seed.deserialize(&mut deserializer).and_then(|value| deserializer.end().map(|()| value));
     let value = value.map_err(|e| SyntaxError { line: e.line(), column: e.column(), reason: reason(&e) })?;
+    if !doubles.get() {
+        return Ok(value);
+    }
     match oversized_integer(text) {
         Some((offset, literal)) => {
             let (line, column) = position(text, offset);
@@ -76,10 +82,13 @@ fn run<'de, S: DeserializeSeed<'de>>(seed: S, text: &'de str) -> Result<S::Value
     }
 }
 
-/// Builds a `Value` like serde_json's own, refusing duplicate keys.
-struct Strict;
+/// Builds a `Value` like serde_json's own, refusing duplicate keys; notes any double.
+#[derive(Clone, Copy)]
+struct Strict<'a> {
+    doubles: &'a Cell<bool>,
+}
 
-impl<'de> DeserializeSeed<'de> for Strict {
+impl<'de> DeserializeSeed<'de> for Strict<'_> {
     type Value = Value;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
@@ -87,7 +96,7 @@ impl<'de> DeserializeSeed<'de> for Strict {
     }
 }
 
-impl<'de> Visitor<'de> for Strict {
+impl<'de> Visitor<'de> for Strict<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -107,6 +116,7 @@ impl<'de> Visitor<'de> for Strict {
     }
 
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        self.doubles.set(true);
         Ok(Value::from(v))
     }
 
@@ -124,7 +134,7 @@ impl<'de> Visitor<'de> for Strict {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(Strict)? {
+        while let Some(item) = seq.next_element_seed(self)? {
             items.push(item);
         }
         Ok(Value::Array(items))
@@ -137,7 +147,7 @@ impl<'de> Visitor<'de> for Strict {
                 // serde_json adds the line and column of the key.
                 return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
             }
-            let value = access.next_value_seed(Strict)?;
+            let value = access.next_value_seed(self)?;
             map.insert(key, value);
         }
         Ok(Value::Object(map))
@@ -149,6 +159,7 @@ impl<'de> Visitor<'de> for Strict {
 #[derive(Clone, Copy)]
 struct Check<'a> {
     keys: Keys<'a>,
+    doubles: &'a Cell<bool>,
 }
 
 /// How [`Check`] keeps the keys of an object to find a duplicate.
@@ -189,6 +200,7 @@ impl<'de> Visitor<'de> for Check<'_> {
     }
 
     fn visit_f64<E>(self, _: f64) -> Result<usize, E> {
+        self.doubles.set(true);
         Ok(0)
     }
 
@@ -209,25 +221,60 @@ impl<'de> Visitor<'de> for Check<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<usize, A::Error> {
-        let (mut hashes, mut exact) = (HashSet::new(), HashSet::new());
+        let mut seen = Seen::default();
         let mut deepest = 0;
         while let Some(key) = access.next_key_seed(Key)? {
-            match self.keys {
-                Keys::Hashes(state, repeated) => {
-                    if !hashes.insert(state.hash_one(&key)) {
-                        repeated.set(true);
-                        return Err(de::Error::custom("a key hashed like another"));
-                    }
-                }
-                Keys::Exact => {
-                    if let Some(key) = exact.replace(key) {
-                        return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
-                    }
-                }
+            match seen.insert(key, self.keys) {
+                Ok(()) => {}
+                Err(Some(key)) => return Err(de::Error::custom(format_args!("duplicate key {key:?}"))),
+                Err(None) => return Err(de::Error::custom("a key hashed like another")),
             }
             deepest = deepest.max(access.next_value_seed(self)?);
         }
         Ok(deepest + 1)
+    }
+}
+
+/// Up to this many keys of an object are compared one by one: cheaper than hashing.
+const FEW_KEYS: usize = 16;
+
+/// The keys of one object met so far: the first [`FEW_KEYS`] as they are, then in the set
+/// that [`Keys`] asks for.
+#[derive(Default)]
+struct Seen<'de> {
+    few: Vec<Cow<'de, str>>,
+    hashes: HashSet<u64>,
+    exact: HashSet<Cow<'de, str>>,
+}
+
+impl<'de> Seen<'de> {
+    /// Adds `key`; `Err(Some(key))` if the object has it already, `Err(None)` if its hash
+    /// repeats one (which the caller tells apart by walking again with [`Keys::Exact`]).
+    fn insert(&mut self, key: Cow<'de, str>, keys: Keys<'_>) -> Result<(), Option<Cow<'de, str>>> {
+        let in_sets = !(self.hashes.is_empty() && self.exact.is_empty());
+        if !in_sets && self.few.len() < FEW_KEYS {
+            if self.few.contains(&key) {
+                return Err(Some(key));
+            }
+            self.few.push(key);
+            return Ok(());
+        }
+        match keys {
+            Keys::Hashes(state, repeated) => {
+                self.hashes.extend(self.few.drain(..).map(|k| state.hash_one(k)));
+                if !self.hashes.insert(state.hash_one(&key)) {
+                    repeated.set(true);
+                    return Err(None);
+                }
+            }
+            Keys::Exact => {
+                self.exact.extend(self.few.drain(..));
+                if let Some(key) = self.exact.replace(key) {
+                    return Err(Some(key));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

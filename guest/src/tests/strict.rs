@@ -60,3 +60,19 @@ fn check_agrees_with_parse_and_builds_nothing() {
     assert_eq!(check("[1]").unwrap(), Shape { is_object: false, depth: 1 });
     assert_eq!(check("\"s\"").unwrap().depth, 0);
 }
+
+#[test]
+fn duplicates_in_large_objects_are_found_and_named_where_they_stand() {
+    let members: Vec<String> = (0..40).map(|i| format!("\"k{i}\": {i}")).collect();
+    let fine = format!("{{{}}}", members.join(",\n"));
+    assert_eq!(check(&fine).map(drop), Ok(()));
+    for (at, repeat) in [(30, "\"k3\""), (16, "\"k0\""), (39, "\"k\\u0033\"")] {
+        let mut members = members.clone();
+        members[at] = format!("{repeat}: 0");
+        let text = format!("{{{}}}", members.join(",\n"));
+        let (checked, parsed) = (check(&text).unwrap_err(), parse(&text).unwrap_err());
+        assert_eq!(checked, parsed, "{repeat} at {at}");
+        assert_eq!(checked.line, at + 1);
+        assert!(checked.reason.starts_with("duplicate key \"k"), "{}", checked.reason);
+    }
+}
