@@ -72,7 +72,7 @@ pub fn set(doc: Text<'_>, path: &KeyPath, value: &Value) -> Option<Splice> {
 pub fn unset(doc: Text<'_>, path: &KeyPath) -> Option<Splice> {
     fits_depth(doc, 0)?;
     match walk(doc, &path.segments) {
-        Walk::Found { container, prev, item, next, .. } => Some(remove(doc, container, prev, &item, next)),
+        Walk::Found { container, prev, item, .. } => Some(remove(doc, container, prev, &item)),
         _ => None,
     }
 }
@@ -118,9 +118,7 @@ pub fn merge(doc: Text<'_>, path: &KeyPath, patch: &Value) -> Option<Splice> {
 fn merge_at(doc: Text<'_>, draft: &mut Draft<'_>, path: &mut Vec<Segment>, patch: &Value) -> Option<()> {
     let here = doc.with(draft.text());
     let splice = match (patch, walk(here, path)) {
-        (Value::Null, Walk::Found { container, prev, item, next, .. }) => {
-            Some(remove(here, container, prev, &item, next))
-        }
+        (Value::Null, Walk::Found { container, prev, item, .. }) => Some(remove(here, container, prev, &item)),
         (Value::Null, _) => None, // nothing there: nothing to remove
         (Value::Object(members), Walk::Found { item, .. })
             if here.text.as_bytes().get(item.value.start) == Some(&b'{') =>
@@ -162,7 +160,7 @@ struct Container {
 /// Where a path leads in a text.
 enum Walk {
     /// Every step exists. `depth` is the last step's index in the path.
-    Found { container: Container, prev: Option<Item>, item: Item, next: Option<Item>, depth: usize },
+    Found { container: Container, prev: Option<Item>, item: Item, depth: usize },
     /// The steps before `depth` exist, and step `depth` is a key the object `container`
     /// lacks, or the append slot of the array `container`. `last` is its last item.
     Missing { container: Container, last: Option<Item>, depth: usize },
@@ -200,7 +198,7 @@ fn walk(doc: Text<'_>, path: &[Segment]) -> Walk {
             };
         };
         if depth + 1 == path.len() {
-            return Walk::Found { container, prev, item, next: items.next(), depth };
+            return Walk::Found { container, prev, item, depth };
         }
         container = match bytes.get(item.value.start) {
             Some(b'{') => Container { open: item.value.start, object: true },
@@ -260,14 +258,17 @@ fn insert(doc: Text<'_>, container: Container, last: Option<&Item>, segment: &Se
 }
 
 /// Removes `item` of `container`, with the comma and whitespace that separated it.
-fn remove(doc: Text<'_>, container: Container, prev: Option<Item>, item: &Item, next: Option<Item>) -> Splice {
-    let (start, end, text) = match (prev, next) {
-        (Some(prev), _) => (prev.value.end, item.value.end, ""),
-        (None, Some(next)) => (item.start(), next.start(), ""),
-        (None, None) => {
-            let end = scan::value_end(doc.text.as_bytes(), container.open);
-            (container.open, end, if container.object { "{}" } else { "[]" })
-        }
+fn remove(doc: Text<'_>, container: Container, prev: Option<Item>, item: &Item) -> Splice {
+    // The next item is looked for only when needed: scanning past a large value costs.
+    let (start, end, text) = match prev {
+        Some(prev) => (prev.value.end, item.value.end, ""),
+        None => match scan::item_after(doc.text, item.value.end, container.object) {
+            Some(next) => (item.start(), next.start(), ""),
+            None => {
+                let end = scan::value_end(doc.text.as_bytes(), container.open);
+                (container.open, end, if container.object { "{}" } else { "[]" })
+            }
+        },
     };
     Splice { start, end, text: text.to_owned() }
 }

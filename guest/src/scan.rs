@@ -84,6 +84,11 @@ pub fn items(text: &str, open: usize) -> Items<'_> {
     Items { bytes, at: open + 1, object: bytes.get(open) == Some(&b'{'), done: false }
 }
 
+/// The item after the one that ends at `end` in an object (`object`) or an array, if any.
+pub fn item_after(text: &str, end: usize, object: bool) -> Option<Item> {
+    Items { bytes: text.as_bytes(), at: end, object, done: false }.next()
+}
+
 /// See [`items`].
 pub struct Items<'t> {
     bytes: &'t [u8],
