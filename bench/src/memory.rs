@@ -77,7 +77,8 @@ pub(crate) fn child(args: &[String]) -> Result<()> {
     match mode.as_str() {
         "host" => (0..times).try_for_each(|_| docs::host_update(&repo))?,
         "host-text" => (0..times).try_for_each(|_| docs::host_update_in_text(&repo))?,
-        "host-noop" | "host-text-noop" => {}
+        "host-grouped" => (0..times).try_for_each(|_| docs::grouped_update(&repo))?,
+        "host-noop" | "host-text-noop" | "host-grouped-noop" => {}
         "guest" => {
             let runtime = runtime(&setup)?;
             (0..times).try_for_each(|_| runtime.incr(&repo, DOC, "n", "1").map(drop))?;
