@@ -1,5 +1,5 @@
 //! Cases 1-3 and the in-process half of 5: the floor, the host library and the guest
-//! component, one writer and eight threads.
+//! component, one writer (measured in turn) and eight threads.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -11,7 +11,7 @@ use cap_std::fs::Dir;
 use confine::{Options, Repository, Runtime, RuntimeOptions};
 
 use crate::docs::{self, DOC};
-use crate::stats::{Row, sample};
+use crate::stats::{Row, sample, sample_in_turn};
 use crate::{Result, Setup};
 
 /// The documents of the size rows reach 16 MiB plus the digits of the counter.
@@ -39,36 +39,33 @@ pub(crate) fn bare_replace(dir: &Path, content: &[u8]) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-pub(crate) fn floor(setup: &Setup) -> Result<Row> {
-    let dir = setup.dir("floor")?;
-    let content = docs::of_size(1024);
-    let times = sample(setup.n(50, 2), setup.n(1000, 10), || bare_replace(&dir, content.as_bytes()))?;
-    Ok(Row::from_samples("1. floor: temp + fsync + rename + fsync dir", times))
-}
-
+/// Rows 1-3: the floor, the host library and the guest, measured in turn (see
+/// [`sample_in_turn`]); the floor's row comes first.
 pub(crate) fn single_writer(setup: &Setup) -> Result<Vec<Row>> {
     let (warm, n) = (setup.n(50, 2), setup.n(1000, 10));
-    let mut rows = Vec::new();
-
-    let dir = setup.dir("host")?;
-    std::fs::write(dir.join(DOC), docs::of_size(1024))?;
-    let repo = repository(&dir)?;
-    let times = sample(warm, n, || docs::host_update(&repo))?;
-    docs::check_counter("host", &repo.read(DOC)?.content, warm + n)?;
-    rows.push(Row::from_samples("2. host library: lock + read + modify + replace", times));
-    let times = sample(warm, n, || docs::grouped_update(&repo))?;
-    docs::check_counter("host update()", &repo.read(DOC)?.content, 2 * (warm + n))?;
-    rows.push(Row::from_samples("2. host library update() (group commit), alone", times));
-
+    let content = docs::of_size(1024);
+    let bare = setup.dir("floor")?;
+    let host_dir = setup.dir("host")?;
+    std::fs::write(host_dir.join(DOC), &content)?;
+    let host = repository(&host_dir)?;
     let runtime = runtime(setup)?;
     let dir = setup.dir("guest")?;
-    std::fs::write(dir.join(DOC), docs::of_size(1024))?;
+    std::fs::write(dir.join(DOC), &content)?;
     let repo = repository(&dir)?;
-    let times = sample(warm, n, || runtime.incr(&repo, DOC, "n", "1").map(drop))?;
+
+    let cases: [(&str, &mut dyn FnMut() -> Result<()>); 5] = [
+        ("1. floor: temp + fsync + rename + fsync dir", &mut || Ok(bare_replace(&bare, content.as_bytes())?)),
+        ("2. host library: lock + read + modify + replace", &mut || docs::host_update(&host)),
+        ("2. host library update() (group commit), alone", &mut || docs::grouped_update(&host)),
+        ("3. guest config-service.incr", &mut || Ok(runtime.incr(&repo, DOC, "n", "1").map(drop)?)),
+        ("3. guest config-service.set", &mut || Ok(runtime.set(&repo, DOC, "server.port", "8080")?)),
+    ];
+    let (names, mut calls): (Vec<&str>, Vec<&mut dyn FnMut() -> Result<()>>) = cases.into_iter().unzip();
+    let times = sample_in_turn(warm, n, &mut calls)?;
+    drop(calls);
+    docs::check_counter("host", &host.read(DOC)?.content, 2 * (warm + n))?;
     docs::check_counter("guest incr", &repo.read(DOC)?.content, warm + n)?;
-    rows.push(Row::from_samples("3. guest config-service.incr", times));
-    let times = sample(warm, n, || runtime.set(&repo, DOC, "server.port", "8080"))?;
-    rows.push(Row::from_samples("3. guest config-service.set", times));
+    let mut rows: Vec<Row> = names.into_iter().zip(times).map(|(name, times)| Row::from_samples(name, times)).collect();
 
     // No write: a fresh store and instance, a lock-free read of a tiny document.
     std::fs::write(dir.join("tiny.json"), r#"{"n":1}"#)?;

@@ -48,6 +48,30 @@ pub(crate) fn sample<E>(
     Ok(times)
 }
 
+/// Times each of `cases` `samples` times after `warm_up` untimed rounds, taking turns (one
+/// call of each per round), so that a slow spell of the disk falls on every case alike and
+/// their ratios stay fair. Returns each case's times, in the order of `cases`.
+pub(crate) fn sample_in_turn<E>(
+    warm_up: usize,
+    samples: usize,
+    cases: &mut [&mut dyn FnMut() -> Result<(), E>],
+) -> Result<Vec<Vec<Duration>>, E> {
+    for _ in 0..warm_up {
+        for case in cases.iter_mut() {
+            case()?;
+        }
+    }
+    let mut times = vec![Vec::with_capacity(samples); cases.len()];
+    for _ in 0..samples {
+        for (case, times) in cases.iter_mut().zip(&mut times) {
+            let start = Instant::now();
+            case()?;
+            times.push(start.elapsed());
+        }
+    }
+    Ok(times)
+}
+
 enum Line {
     Section(String),
     Row(Row),
