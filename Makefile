@@ -72,7 +72,7 @@ lint: build plugins
 # (FUZZ_SANITIZER=address); RUSTC_BOOTSTRAP=1 lets the stable toolchain accept them.
 FUZZ_SECONDS   ?= 60
 FUZZ_SANITIZER ?= none
-FUZZ_TARGETS   := keypath merge resolve
+FUZZ_TARGETS   := keypath merge resolve inplace
 FUZZ_LOGS      := target/tmp/fuzz
 FUZZ           := RUSTC_BOOTSTRAP=1 $(CARGO) fuzz
 
