@@ -245,13 +245,20 @@ fn insert(doc: Text<'_>, container: Container, last: Option<&Item>, segment: &Se
         let indent = scan::line_indent(doc.text, container.open);
         return Splice { start: container.open, end, text: render(&only, doc.pretty, indent) };
     };
-    let lead = scan::whitespace_before(doc.text, last.start());
+    let mut lead = scan::whitespace_before(doc.text, last.start());
     let pretty = lead.contains('\n');
     let indent = &lead[lead.rfind('\n').map_or(0, |n| n + 1)..];
+    let colon = last.key.as_ref().map_or("", |last_key| &doc.text[last_key.end..last.value.start]);
+    // Before an object's only member the whitespace follows `{`, not a comma: on one line,
+    // a file that spaces its colons (`{"a": 1}`) is taken to space its commas too.
+    let first = doc.text[..last.start() - lead.len()].ends_with('{');
+    if first && lead.is_empty() && colon.ends_with(' ') {
+        lead = " ";
+    }
     let mut text = format!(",{lead}");
-    if let (Some(k), Some(last_key)) = (key, &last.key) {
+    if let Some(k) = key {
         text.push_str(&Value::from(k).to_string());
-        text.push_str(&doc.text[last_key.end..last.value.start]); // the `:` and its spacing
+        text.push_str(colon);
     }
     text.push_str(&render(&value, pretty, indent));
     Splice { start: last.value.end, end: last.value.end, text }

@@ -45,6 +45,13 @@ fn a_file_on_one_line_stays_on_one_line() {
 }
 
 #[test]
+fn a_one_line_file_that_spaces_its_colons_gets_a_spaced_comma() {
+    assert_eq!(edited(r#"{"a": 1}"#, |d| set(d, &path("b"), &json("2"))), r#"{"a": 1, "b": 2}"#);
+    assert_eq!(edited(r#"{"a":1}"#, |d| set(d, &path("b"), &json("2"))), r#"{"a":1,"b":2}"#);
+    assert_eq!(edited(r#"{ "a": 1 }"#, |d| set(d, &path("b"), &json("2"))), r#"{ "a": 1, "b": 2 }"#);
+}
+
+#[test]
 fn confines_own_layout_comes_out_as_a_full_render_would() {
     let text = "{\n  \"a\": {\n    \"b\": [\n      1\n    ]\n  }\n}\n";
     assert_eq!(
