@@ -36,26 +36,28 @@ pub(crate) fn bumped(text: Option<&str>) -> Result<String> {
 /// `text` with its counter bumped by a user who edits the text: the digits after `"n":`
 /// are replaced, and nothing else is parsed. What this costs beyond the new text is
 /// confine's own share of an update.
-pub(crate) fn bumped_in_text(text: &str) -> Result<String> {
+pub(crate) fn bumped_in_text(text: Option<&str>) -> Result<String> {
+    let text = text.ok_or("the document is missing")?;
     let at = text.find("\"n\":").ok_or("the document has no counter")? + 4;
     let digits = text[at..].bytes().take_while(u8::is_ascii_digit).count();
     let n: u64 = text[at..at + digits].parse()?;
     Ok(format!("{}{}{}", &text[..at], n + 1, &text[at + digits..]))
 }
 
-/// One host-library update: lock, read, bump, atomic replace.
+/// One host-library update: lock, read, bump (with [`bumped`]), atomic replace.
 pub(crate) fn host_update(repository: &Repository) -> Result<()> {
-    let session = repository.open_session(DOC, None)?;
-    let next = bumped(session.current()?.as_ref().map(|s| s.content.as_str()))?;
-    session.commit(&next)?;
-    Ok(())
+    session_update(repository, bumped)
 }
 
 /// [`host_update`] with the counter bumped in the text ([`bumped_in_text`]).
 pub(crate) fn host_update_in_text(repository: &Repository) -> Result<()> {
+    session_update(repository, bumped_in_text)
+}
+
+fn session_update(repository: &Repository, bump: fn(Option<&str>) -> Result<String>) -> Result<()> {
     let session = repository.open_session(DOC, None)?;
-    let current = session.current()?.ok_or("the document is missing")?;
-    session.commit(&bumped_in_text(&current.content)?)?;
+    let next = bump(session.current()?.as_ref().map(|s| s.content.as_str()))?;
+    session.commit(&next)?;
     Ok(())
 }
 
