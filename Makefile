@@ -4,18 +4,27 @@
 
 CARGO        ?= cargo
 WASM_TARGET  := wasm32-wasip2
-WASM_DIR     := target/$(WASM_TARGET)/release
+# Cargo's own answer to where it builds: ./target, or $CARGO_TARGET_DIR, or what a
+# .cargo/config.toml says.
+TARGET_DIR   := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+ifeq ($(TARGET_DIR),)
+$(error cannot ask cargo for its target directory: is `$(CARGO)` installed and the workspace's Cargo.toml valid?)
+endif
+WASM_DIR     := $(TARGET_DIR)/$(WASM_TARGET)/release
 GUEST_WASM   := $(WASM_DIR)/confine_guest.wasm
 PROBE_WASM   := $(WASM_DIR)/confine_test_plugin.wasm
-CONFINE      := target/release/confine
-DEMO_DIR     ?= target/demo
+CONFINE      := $(TARGET_DIR)/release/confine
+DEMO_DIR     ?= $(TARGET_DIR)/demo
+# The crates of the layers, bottom up; the store's conformance suite is a feature.
+CRATES       := -p confine-domain -p confine-store -p confine -p confine-cli
+FEATURES     := --features confine-store/conformance
 
 export CONFINE_GUEST_WASM := $(abspath $(GUEST_WASM))
 export CONFINE_TEST_PLUGIN := $(abspath $(PROBE_WASM))
 export CONFINE_CONFIG_READER := $(abspath $(WASM_DIR)/confine_test_config_reader.wasm)
 export CONFINE_EXAMPLE_RENAME_KEY := $(abspath $(WASM_DIR)/confine_example_rename_key.wasm)
 export CONFINE_EXAMPLE_VALIDATE := $(abspath $(WASM_DIR)/confine_example_validate.wasm)
-export CONFINE_EXAMPLE_EMBEDDER := $(abspath target/release/confine-example-embedder)
+export CONFINE_EXAMPLE_EMBEDDER := $(abspath $(TARGET_DIR)/release/confine-example-embedder)
 
 .PHONY: run test soak build guest plugins wasm-target lint fuzz examples doc bench
 
@@ -29,7 +38,7 @@ plugins: wasm-target
 	$(CARGO) build --release --locked -p confine-test-plugin -p confine-test-config-reader --target $(WASM_TARGET)
 
 build: guest
-	$(CARGO) build --release --locked -p confine
+	$(CARGO) build --release --locked -p confine-cli
 
 # examples/: two plugin components, and a wasmtime host that runs them (it embeds confine,
 # which embeds the guest).
@@ -40,12 +49,15 @@ examples: guest
 run: build plugins
 	CONFINE=$(CONFINE) PROBE=$(PROBE_WASM) DEMO_DIR=$(DEMO_DIR) bash tests/demo.sh
 
-FIGURES      := target/tmp/figures
+# Where every suite writes its line of figures (cargo's CARGO_TARGET_TMPDIR/figures).
+FIGURES      := $(TARGET_DIR)/tmp/figures
+export CONFINE_FIGURES := $(FIGURES)
 
+# Unit tests of every layer, the store's conformance suite (tests/store) on each backend,
+# and the integration suites (tests/it), in one cargo run.
 test: build plugins examples doc
 	@rm -rf $(FIGURES)
-	$(CARGO) test --release --locked -p confine-guest
-	$(CARGO) test --release --locked -p confine
+	$(CARGO) test --release --locked $(CRATES) $(FEATURES)
 	@echo "== what the suites tried (nothing lost in any) =="
 	@cat $(FIGURES)/*.txt
 
@@ -53,15 +65,15 @@ test: build plugins examples doc
 SOAK ?= 20
 soak: build plugins examples
 	@rm -rf $(FIGURES)
-	CONFINE_SOAK=$(SOAK) $(CARGO) test --release --locked -p confine
+	CONFINE_SOAK=$(SOAK) $(CARGO) test --release --locked -p confine-cli
 	@cat $(FIGURES)/*.txt
 
 # The API docs build without a warning (broken links, missing docs).
 doc: guest
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --locked --no-deps -p confine -p confine-guest
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --locked --no-deps $(CRATES) $(FEATURES)
 
 lint: build plugins
-	$(CARGO) clippy --release --locked -p confine -p confine-guest -p confine-example-embedder --all-targets -- -D warnings
+	$(CARGO) clippy --release --locked $(CRATES) $(FEATURES) -p confine-example-embedder -p confine-bench --all-targets -- -D warnings
 	$(CARGO) clippy --release --locked -p confine-guest -p confine-test-plugin -p confine-example-rename-key -p confine-example-validate -p confine-test-config-reader --target $(WASM_TARGET) -- -D warnings
 	$(CARGO) fmt --check
 
@@ -73,7 +85,7 @@ lint: build plugins
 FUZZ_SECONDS   ?= 60
 FUZZ_SANITIZER ?= none
 FUZZ_TARGETS   := keypath merge resolve inplace
-FUZZ_LOGS      := target/tmp/fuzz
+FUZZ_LOGS      := $(TARGET_DIR)/tmp/fuzz
 FUZZ           := RUSTC_BOOTSTRAP=1 $(CARGO) fuzz
 
 fuzz: guest
@@ -96,10 +108,10 @@ fuzz: guest
 	if [ -n "$$failed" ]; then echo "fuzzing found failures in:$$failed (inputs in fuzz/artifacts/)"; exit 1; fi; \
 	echo "fuzz: no target crashed or failed an assertion"
 
-# Performance (issue 4): every figure in one run on the real disk (target/bench-tmp), printed
+# Performance: every figure in one run on the real disk (target/bench-tmp), printed
 # as one table with ratios to the bare write protocol. BENCH_SCALE=0.1 for a quick run, 2 for
 # twice the samples. Needs python3 (the lockf writer row); SQLite is compiled in.
 BENCH_SCALE ?= 1
 bench: build
 	$(CARGO) build --release --locked -p confine-bench
-	BENCH_SCALE=$(BENCH_SCALE) CONFINE=$(CONFINE) target/release/confine-bench
+	BENCH_SCALE=$(BENCH_SCALE) CONFINE=$(CONFINE) $(TARGET_DIR)/release/confine-bench

@@ -16,7 +16,7 @@ use crate::{Result, Setup};
 /// `python3 -c PYTHON_WRITER DOC TIMES`: the lockf + temp + fsync + rename + directory
 /// fsync protocol a Python program would write; prints each update's time in ns. The same
 /// writer the stress test runs.
-const PYTHON_WRITER: &str = include_str!("../../tests/support/lockf_writer.py");
+const PYTHON_WRITER: &str = include_str!("../../tests/it/support/lockf_writer.py");
 
 pub(crate) fn all(setup: &Setup) -> Result<Vec<Row>> {
     let (warm, n) = (setup.n(50, 2), setup.n(1000, 10));

@@ -7,12 +7,12 @@
 
 #![no_main]
 
-use confine_guest::document::{self, Root};
-use confine_guest::edit;
-use confine_guest::error::Error;
-use confine_guest::keypath::KeyPath;
-use confine_guest::service::{Change, apply};
-use confine_guest::strict;
+use confine_domain::document::{self, Root};
+use confine_domain::edit;
+use confine_domain::error::Error;
+use confine_domain::keypath::KeyPath;
+use confine_domain::service::{Change, apply};
+use confine_domain::strict;
 use libfuzzer_sys::fuzz_target;
 
 const DOC: &str = "d.json";

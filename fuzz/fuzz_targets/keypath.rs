@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use confine_guest::keypath::KeyPath;
+use confine_domain::keypath::KeyPath;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,17 +1,17 @@
 //! A document and a merge patch, as JSON text separated by the first newline: merging at the
-//! root never panics, agrees with RFC 7396 (its pseudocode, in guest/src/tests/rfc7396.rs) member order
+//! root never panics, agrees with RFC 7396 (its pseudocode, in guest/domain/src/tests/rfc7396.rs) member order
 //! included, is refused exactly when the result would nest deeper than `MAX_DEPTH`, and
 //! merging the same patch again changes nothing.
 
 #![no_main]
 
-use confine_guest::document::Root;
-use confine_guest::edit::{self, MAX_DEPTH};
-use confine_guest::keypath::KeyPath;
+use confine_domain::document::Root;
+use confine_domain::edit::{self, MAX_DEPTH};
+use confine_domain::keypath::KeyPath;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
-#[path = "../../guest/src/tests/rfc7396.rs"]
+#[path = "../../guest/domain/src/tests/rfc7396.rs"]
 mod rfc7396;
 use rfc7396::reference_merge;
 

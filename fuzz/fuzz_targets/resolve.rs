@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use cap_std::fs::Dir;
-use confine::{Options, Repository};
+use confine_store::{Options, Repository};
 use libfuzzer_sys::fuzz_target;
 
 const PREFIX: &str = "confine-fuzz-resolve-";

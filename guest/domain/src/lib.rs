@@ -1,0 +1,25 @@
+//! # confine-domain
+//!
+//! The domain layer of confine: the rules of reading and changing JSON configuration
+//! documents, with no I/O and no wasm. The domain guest component (`confine-guest`) binds
+//! these modules to the WIT `config-service`; the store (`confine-store`) checks every
+//! document it writes with [`strict`]; the wasmtime host checks a change's key and JSON with
+//! [`service::check`] before it queues the change.
+//!
+//! - [`keypath`]: key paths (`server.port`, `hosts["eu.west"]`, `[0]`).
+//! - [`strict`]: what JSON is accepted (no duplicate keys, no integer beyond 64 bits).
+//! - [`document`]: parsing a document's text into an object, and rendering one.
+//! - [`edit`]: set/unset/incr/merge on a parsed tree; [`inplace`] the same on the text
+//!   itself, with [`scan`] (offsets of a checked text) and [`splice`] (the change as bytes).
+//! - [`service`]: the operations of `config-service` (`get`, `cat`, `apply`).
+//! - [`error`]: the domain's error kinds.
+
+pub mod document;
+pub mod edit;
+pub mod error;
+pub mod inplace;
+pub mod keypath;
+pub mod scan;
+pub mod service;
+pub mod splice;
+pub mod strict;

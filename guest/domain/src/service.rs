@@ -1,0 +1,146 @@
+//! The service operations, written against the storage port as a plain trait so that they
+//! run natively in unit tests with an in-memory repository.
+//!
+//! Reads (`get`, `cat`) take a lock-free snapshot through [`Repository`]. Changes are
+//! [`apply`], which is pure: it changes a text given to it and touches no storage. The host
+//! reads the document under its lock, runs `apply` (in the guest), and writes the result
+//! with group commit; because it holds the lock from the read to the write, no change can
+//! be lost, and a refused change writes nothing.
+
+use serde_json::Value;
+
+use crate::document::{self, Root};
+use crate::edit;
+use crate::error::{Error, ErrorKind};
+use crate::inplace;
+use crate::keypath::KeyPath;
+use crate::splice::Splice;
+
+/// The storage port, as the domain's reads need it.
+pub trait Repository {
+    /// A lock-free read: the document's whole text, `NotFound` if it does not exist.
+    fn read(&self, name: &str) -> Result<String, Error>;
+}
+
+/// The value at `key` in `document` as compact JSON.
+pub fn get(repo: &impl Repository, document: &str, key: &str) -> Result<String, Error> {
+    let path = parse_key(document, key)?;
+    let root = load(repo, document)?;
+    if path.segments.is_empty() {
+        return Ok(Value::Object(root).to_string());
+    }
+    edit::get(&root, &path)
+        .map(Value::to_string)
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("{document}: key `{path}` not found")))
+}
+
+/// The whole document, pretty-printed.
+pub fn cat(repo: &impl Repository, document: &str) -> Result<String, Error> {
+    Ok(document::render(&load(repo, document)?))
+}
+
+/// A change to a document's content, as the caller gave it (JSON as text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Set `key` to the JSON `value`, creating missing parents.
+    Set { key: String, value: String },
+    /// Remove `key`.
+    Unset { key: String },
+    /// Add the JSON number `delta` to the number at `key`.
+    Incr { key: String, delta: String },
+    /// Apply the JSON Merge Patch `patch` at `key`.
+    Merge { key: String, patch: String },
+}
+
+/// A change whose key and JSON parsed.
+enum Prepared {
+    Set(KeyPath, Value),
+    Unset(KeyPath),
+    Incr(KeyPath, Value),
+    Merge(KeyPath, Value),
+}
+
+impl Prepared {
+    /// Applies the change to a parsed tree: for a new document, and for what
+    /// [`inplace`] leaves to the tree (refusals, and documents nested near the limit).
+    fn apply_to_tree(self, root: &mut Root) -> Result<String, Error> {
+        match self {
+            Prepared::Set(path, value) => edit::set(root, &path, value).map(|()| String::new()),
+            Prepared::Unset(path) => edit::unset(root, &path).map(|_| String::new()),
+            Prepared::Incr(path, delta) => edit::incr(root, &path, &delta).map(|n| n.to_string()),
+            Prepared::Merge(path, patch) => edit::merge(root, &path, patch).map(|()| String::new()),
+        }
+    }
+
+    /// Applies the change to the text itself; `None` where [`inplace`] leaves it to the tree.
+    fn apply_to_text(&self, doc: inplace::Text<'_>) -> Option<Result<(Splice, String), Error>> {
+        let unanswered = |splice: Splice| Ok((splice, String::new()));
+        match self {
+            Prepared::Set(path, value) => inplace::set(doc, path, value).map(unanswered),
+            Prepared::Unset(path) => inplace::unset(doc, path).map(unanswered),
+            Prepared::Incr(path, delta) => {
+                inplace::incr(doc, path, delta).map(|done| done.map(|(splice, n)| (splice, n.to_string())))
+            }
+            Prepared::Merge(path, patch) => inplace::merge(doc, path, patch).map(unanswered),
+        }
+    }
+}
+
+/// Parses the key and the JSON of `change`, before any document is read or locked.
+fn prepare(document: &str, change: Change) -> Result<Prepared, Error> {
+    let json = |what: &str, text: &str| document::parse_value(what, text).map_err(|e| in_document(document, e));
+    Ok(match change {
+        Change::Set { key, value } => Prepared::Set(parse_key(document, &key)?, json("the value", &value)?),
+        Change::Unset { key } => Prepared::Unset(parse_key(document, &key)?),
+        Change::Incr { key, delta } => Prepared::Incr(parse_key(document, &key)?, json("the increment", &delta)?),
+        Change::Merge { key, patch } => Prepared::Merge(parse_key(document, &key)?, json("the patch", &patch)?),
+    })
+}
+
+/// Checks the key and the JSON of `change` without applying it: a host refuses a bad
+/// change with this before it queues the change or takes any lock.
+pub fn check(document: &str, change: &Change) -> Result<(), Error> {
+    prepare(document, change.clone()).map(drop)
+}
+
+/// Applies `change` to `current` (the document's text, `None` if it does not exist),
+/// touching no storage. Returns the change as a [`Splice`] of `current` (of `""` for a new
+/// document), and the change's answer.
+///
+/// The change is made on the text in place ([`inplace`]): the rest of the file keeps its
+/// bytes, and no tree of the whole document is built. Refusals come from the tree, with
+/// the same words as ever.
+pub fn apply(document: &str, current: Option<&str>, change: Change) -> Result<(Splice, String), Error> {
+    apply_prepared(document, current, prepare(document, change)?)
+}
+
+fn apply_prepared(document: &str, current: Option<&str>, change: Prepared) -> Result<(Splice, String), Error> {
+    let Some(text) = current else {
+        let mut root = Root::new();
+        let answer = change.apply_to_tree(&mut root).map_err(|e| in_document(document, e))?;
+        return Ok((Splice { start: 0, end: 0, text: document::render(&root) }, answer));
+    };
+    let shape = document::check(document, text)?;
+    if let Some(done) = change.apply_to_text(inplace::Text::new(text, shape)) {
+        return done.map_err(|e| in_document(document, e));
+    }
+    let mut root = document::parse(document, text)?;
+    let answer = change.apply_to_tree(&mut root).map_err(|e| in_document(document, e))?;
+    Ok((Splice::between(text, &document::render(&root)), answer))
+}
+
+fn load(repo: &impl Repository, document: &str) -> Result<Root, Error> {
+    document::parse(document, &repo.read(document)?)
+}
+
+fn parse_key(document: &str, key: &str) -> Result<KeyPath, Error> {
+    KeyPath::parse(key).map_err(|e| Error::new(ErrorKind::InvalidKey, format!("{document}: {e}")))
+}
+
+fn in_document(document: &str, e: Error) -> Error {
+    Error::new(e.kind, format!("{document}: {}", e.detail))
+}
+
+#[cfg(test)]
+#[path = "tests/service.rs"]
+mod tests;

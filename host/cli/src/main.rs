@@ -1,0 +1,304 @@
+//! # confine-cli
+//!
+//! The `confine` command, the top layer: read and change JSON configuration documents from
+//! the shell, safely next to other processes and plugins doing the same. It parses the
+//! command line (clap), stops writes cleanly on SIGINT/SIGTERM (`signal`), chooses where
+//! compiled components are cached (`cache`), and prints outcomes and failures (`report`);
+//! the work is the `confine` crate's runtime over a `confine-store` repository.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+use clap::{Parser, Subcommand};
+use confine::{CommandError, Runtime, RuntimeOptions, WasiConfigCtx};
+use confine_store::{Filesystem, Options, Repository};
+use report::{Failure, Outcome, failure_json, outcome_text, plugin_failure, service_failure, status};
+use signal::StopOnSignal;
+
+mod cache;
+mod report;
+mod signal;
+
+const ABOUT: &str = "Read and change JSON configuration documents, safely shared by many processes and plugins.";
+
+const GUARANTEES: &str = "\
+Read and change JSON configuration documents, safely shared by many processes and plugins.
+
+Guarantees: every change (set, unset, incr, merge, and plugins' writes) is a read-modify-write \
+under an exclusive fcntl lock on `<doc>.lock` beside the document (compatible with programs \
+that lockf(3) the same file), so concurrent changes from any number of processes are all \
+applied and none is lost. The new content goes to a temp file in the same directory, which \
+is fsynced, renamed over the document, and the directory is fsynced before success is \
+reported: readers never see a torn file, and a reported change survives a crash or power \
+loss. Names cannot leave --dir: absolute paths, `..`, and symlinks leading out are refused, \
+and nothing is written on any error. Limits: locks are advisory (a program that writes \
+without locking is not excluded); use a local filesystem, not NFS.";
+
+const AFTER_HELP: &str = "\
+KEY is a dotted path: server.port, plugins[2].name, [0]. Keys holding . [ ] or \" are \
+quoted in brackets: hosts[\"eu.west\"].port. An empty or missing KEY is the whole document.
+
+VALUE is JSON (8080, true, {\"a\":1}, \"text\"); anything else is taken as a string, so \
+`set app.json name web` stores \"web\". A VALUE that starts with { [ or \" must be valid JSON. \
+To store the string \"true\", quote it: '\"true\"'.
+
+Exit status: 0 success; 1 the guest or plugin failed (trap, deadline, memory) or a plugin \
+reported an error; 2 bad input (usage, name, key, value, document not valid JSON, too large); \
+3 document or key not found; 4 lock timeout or conflict; 5 I/O error; 130 or 143 stopped by \
+SIGINT or SIGTERM before the change was made (nothing written; a second signal ends confine at \
+once, which leaves the old or the new document, never a mix). `run` of a wasi:cli command exits \
+with the command's own status.
+
+Examples:
+  confine --dir /etc/myapp set app.json server.port 8080
+  confine --dir /etc/myapp incr app.json stats.restarts
+  confine --dir /etc/myapp merge app.json '{\"log\": {\"level\": \"debug\"}}'
+  confine --dir /etc/myapp get app.json server
+  confine --dir /etc/myapp --json get app.json server.port
+  confine --dir /etc/myapp lock-status app.json
+  confine --dir /etc/myapp run migrate.wasm v2
+  confine --dir /etc/myapp run --config app.json prog.wasm";
+
+#[derive(Parser)]
+#[command(name = "confine", version, about = ABOUT, long_about = GUARANTEES, after_help = AFTER_HELP)]
+struct Cli {
+    /// The directory that holds the documents; confine touches nothing outside it.
+    #[arg(long, short = 'd', value_name = "DIR", default_value = ".", env = "CONFINE_DIR")]
+    dir: PathBuf,
+
+    /// How long to wait for a document's lock before giving up (e.g. 5s, 250ms, 1m).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    timeout: Duration,
+
+    /// How long a guest or plugin call may run, beyond its waits for locks, before it is
+    /// stopped (e.g. 10s).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    budget: Duration,
+
+    /// The most memory, in MiB, a guest or plugin instance may use.
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
+    memory: usize,
+
+    /// The largest document, in bytes, that is read or written.
+    #[arg(long, value_name = "BYTES", default_value_t = Options::default().max_document_size)]
+    max_size: u64,
+
+    /// Print exactly one JSON object on stdout, for scripts: {"ok":true,...} with "value",
+    /// "document" or the lock's state, or {"ok":false,"exit":N,"error":{"kind":...,
+    /// "message":...}}. The exit status and the message on stderr stay as without it.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the value at KEY (the whole document without KEY) as compact JSON.
+    Get { doc: String, key: Option<String> },
+    /// Set KEY to VALUE, creating the document and missing parents.
+    Set {
+        doc: String,
+        key: String,
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
+    /// Remove KEY (an array element: the ones after it move down).
+    Unset { doc: String, key: String },
+    /// Add DELTA (default 1) to the number at KEY (missing counts as 0); print the result.
+    Incr {
+        doc: String,
+        key: String,
+        #[arg(allow_hyphen_values = true, default_value = "1")]
+        delta: String,
+    },
+    /// Apply a JSON Merge Patch (RFC 7396) at KEY, or to the whole document without KEY.
+    Merge {
+        doc: String,
+        /// [KEY] PATCH
+        #[arg(num_args = 1..=2, required = true, value_names = ["KEY", "PATCH"], allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Print the whole document, pretty-printed (two-space indent, keys in their order).
+    Cat { doc: String },
+    /// Tell whether DOC's lock is held, by which process and since when where that can be
+    /// known, without taking it or creating anything. The holder is the process the kernel
+    /// reports for a lockf holder, or the pid a confine holder wrote into DOC.lock.
+    LockStatus { doc: String },
+    /// Run a plugin component with access to DIR only, or a wasi:cli command with --config.
+    ///
+    /// A plugin (world `plugin` of wit/confine.wit) gets ARGS and the documents of DIR
+    /// through config-repository. A standard wasi:cli command (a component that exports
+    /// wasi:cli/run, e.g. a Rust `fn main` built for wasm32-wasip2) gets its file name and
+    /// ARGS as arguments, stdout and stderr, and wasi:config/store over --config DOC (keys
+    /// flattened: server.port, hosts["eu.west"], plugins[0].name; no DOC: no keys). Nothing
+    /// else: no files, no environment, no network, no stdin. Its exit status is confine's.
+    /// Both run under --budget and --memory.
+    Run {
+        /// The document a wasi:cli command reads through wasi:config/store (refused for a plugin).
+        #[arg(long, value_name = "DOC")]
+        config: Option<String>,
+        /// The component (.wasm): a plugin or a wasi:cli command.
+        component: PathBuf,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        // A usage error is still one JSON object on stdout for a script that asked for it.
+        if e.use_stderr() && std::env::args_os().any(|arg| arg == "--json") {
+            print!("{}", failure_json(&Failure::new(status::BAD_INPUT, "usage", e.to_string().trim())));
+        }
+        e.exit()
+    });
+    let json = cli.json;
+    match run(cli) {
+        Ok(outcome) => {
+            if let Some(text) = outcome_text(&outcome, json) {
+                print!("{text}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            if json {
+                print!("{}", failure_json(&failure));
+            }
+            eprintln!("confine: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<Outcome, Failure> {
+    let dir = Dir::open_ambient_dir(&cli.dir, ambient_authority()).map_err(|e| {
+        let (code, kind) = if e.kind() == std::io::ErrorKind::NotFound {
+            (status::NOT_FOUND, "not-found")
+        } else {
+            (status::IO, "io")
+        };
+        Failure::new(code, kind, format!("cannot open directory {}: {e}", cli.dir.display()))
+    })?;
+    let options = Options { lock_timeout: cli.timeout, max_document_size: cli.max_size };
+    let stop = Arc::new(
+        StopOnSignal::install()
+            .map_err(|e| Failure::new(status::IO, "io", format!("cannot install signal handlers: {e}")))?,
+    );
+    let repository = Repository::with_backend(Filesystem::new(dir).with_gate(stop.clone()), options);
+    let stopped = |failure: Failure| match stop.received() {
+        Some(signal) => Failure::new(
+            u8::try_from(128 + signal).unwrap_or(u8::MAX),
+            "interrupted",
+            format!(
+                "stopped by {}; the change in progress was not made: {}",
+                signal::signal_name(signal),
+                failure.message
+            ),
+        ),
+        None => failure,
+    };
+    if let Command::LockStatus { doc } = &cli.command {
+        let status = repository.lock_status(doc).map_err(report::repository_failure)?;
+        return Ok(Outcome::Lock { doc: doc.clone(), status });
+    }
+    let runtime = Runtime::new(RuntimeOptions {
+        call_budget: cli.budget,
+        memory_limit: cli.memory.saturating_mul(1 << 20),
+        cache_dir: cache::default_cache_dir(),
+        plugin_stdio: true,
+    })
+    .map_err(|e| Failure::new(status::GUEST, "guest", format!("cannot start the wasm runtime: {e:#}")))?;
+    let done = |()| Outcome::Done;
+    let answer = match cli.command {
+        Command::Get { doc, key } => runtime.get(&repository, &doc, key.as_deref().unwrap_or("")).map(Outcome::Value),
+        Command::Set { doc, key, value } => runtime.set(&repository, &doc, &key, &json_or_string(value)).map(done),
+        Command::Unset { doc, key } => runtime.unset(&repository, &doc, &key).map(done),
+        Command::Incr { doc, key, delta } => runtime.incr(&repository, &doc, &key, &delta).map(Outcome::Value),
+        Command::Merge { doc, args } => {
+            let (key, patch) = match args.as_slice() {
+                [patch] => ("", patch),
+                [key, patch] => (key.as_str(), patch),
+                _ => return Err(Failure::new(status::BAD_INPUT, "usage", "merge takes [KEY] PATCH")),
+            };
+            runtime.merge(&repository, &doc, key, patch).map(done)
+        }
+        Command::Cat { doc } => runtime.cat(&repository, &doc).and_then(|pretty| {
+            // The compact form for --json comes from the same guest, with key order kept.
+            let compact = if cli.json { runtime.get(&repository, &doc, "")? } else { String::new() };
+            Ok(Outcome::Document { pretty, compact })
+        }),
+        Command::Run { config, component, args } => {
+            return run_component(&runtime, &repository, config, &component, &args).map_err(stopped);
+        }
+        Command::LockStatus { .. } => unreachable!("answered above, without the wasm runtime"),
+    };
+    answer.map_err(|e| stopped(service_failure(e)))
+}
+
+/// `confine run`: a wasi:cli command (with `--config`), or else a plugin.
+fn run_component(
+    runtime: &Runtime,
+    repository: &Repository,
+    config: Option<String>,
+    component: &Path,
+    args: &[String],
+) -> Result<Outcome, Failure> {
+    let shown = component.display();
+    let wasm =
+        std::fs::read(component).map_err(|e| Failure::new(status::IO, "io", format!("cannot read {shown}: {e}")))?;
+    // The command sees its file name, never the host path it was found at.
+    let program = component.file_name().map_or_else(|| "command".into(), |n| n.to_string_lossy().into_owned());
+    let argv: Vec<String> = std::iter::once(program).chain(args.iter().cloned()).collect();
+    let store = match &config {
+        Some(doc) => WasiConfigCtx::new(repository.clone(), doc),
+        None => WasiConfigCtx::empty(),
+    };
+    match runtime.run_command(&wasm, &argv, store) {
+        Ok(0) => Ok(Outcome::Done),
+        Ok(code) => Err(Failure::new(code, "command-exit", format!("{shown}: the command exited with status {code}"))),
+        Err(e @ CommandError::NotACommand(_)) if config.is_some() => Err(Failure::new(
+            status::BAD_INPUT,
+            "usage",
+            format!("{shown}: {e}; --config is for commands (plugins use config-repository)"),
+        )),
+        Err(CommandError::NotACommand(_)) => runtime
+            .run_plugin(repository, &wasm, args)
+            .map(|()| Outcome::Done)
+            .map_err(|e| plugin_failure(component, e)),
+        Err(e @ CommandError::Load(_)) => {
+            Err(Failure::new(status::BAD_INPUT, "invalid-component", format!("{shown}: {e}")))
+        }
+        Err(e @ CommandError::Trap(_)) => Err(Failure::new(status::GUEST, "trap", format!("{shown}: {e}"))),
+    }
+}
+
+/// A VALUE that is not JSON is taken as a string, unless it starts like a JSON object,
+/// array or string: then it was meant as JSON, and the guest reports where it breaks.
+fn json_or_string(value: String) -> String {
+    let meant_as_json = value.trim_start().starts_with(['{', '[', '"']);
+    if meant_as_json || serde_json::from_str::<serde::de::IgnoredAny>(&value).is_ok() {
+        value
+    } else {
+        serde_json::Value::String(value).to_string()
+    }
+}
+
+/// Parses `250ms`, `5s`, `2m`, or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 250ms, 5s or 1m"))?;
+    let seconds = match unit {
+        "ms" => number / 1000.0,
+        "" | "s" => number,
+        "m" => number * 60.0,
+        _ => return Err(format!("unknown unit {unit:?} in {text:?}: use ms, s or m")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
+}

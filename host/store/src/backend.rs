@@ -1,0 +1,141 @@
+//! The backend seam: what a store must do for [`Repository`](crate::Repository) to keep the
+//! port's promises over it. Everything above it (group commit, the wasmtime binding, the
+//! runtime, the CLI) works over any backend unchanged.
+//!
+//! The trait is synchronous and object-safe. A backend is handed only names that passed
+//! the rules of [`crate::name`], and content that passed [`crate::content`]'s checks; it
+//! stores and returns bytes. Revisions are computed above the seam, as the digest of the
+//! content ([`crate::revision`]), so equal revisions mean equal content on every backend.
+//!
+//! What a backend promises, and the conformance suite checks
+//! (`confine_store::conformance`, feature `conformance`):
+//! - [`Backend::read`] returns one whole committed version, without waiting for writers.
+//! - A session from [`Backend::open_session`] is exclusive against every other session and
+//!   every [`Backend::save`] and [`Backend::remove`] of the same document, from any thread
+//!   (and process, and machine, where the backend is shared that widely), until it is
+//!   committed, aborted or dropped; it then releases at once.
+//! - [`BackendSession::commit`] replaces the document atomically: readers see the old or the
+//!   new content, never a mix, and the new one from the moment it returns `Ok`.
+//! - Waits for a session end at the timeout given, with [`Error::LockTimeout`].
+
+use std::time::{Duration, SystemTime};
+
+use crate::error::{Error, Result};
+use crate::name::{DirectoryName, DocumentName};
+use crate::revision;
+
+/// A store of documents: the filesystem ([`Filesystem`](crate::Filesystem)), memory
+/// ([`Memory`](crate::Memory)), or one of another crate.
+pub trait Backend: Send + Sync {
+    /// The document's content, `None` if it does not exist. Takes no lock.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] over `limit` bytes; [`Error::InvalidDocument`] if not UTF-8; the
+    /// backend's own refusals of the name ([`Error::InvalidPath`]); [`Error::Io`].
+    fn read(&self, name: &DocumentName, limit: u64) -> Result<Option<String>>;
+
+    /// Opens an exclusive session on the document (which need not exist), waiting up to
+    /// `timeout` for the sessions of others to end. Its reads refuse content over `limit`.
+    ///
+    /// # Errors
+    /// [`Error::LockTimeout`]; the backend's own refusals of the name; [`Error::Io`].
+    fn open_session(&self, name: &DocumentName, timeout: Duration, limit: u64) -> Result<Box<dyn BackendSession>>;
+
+    /// Compare-and-swap: writes `content` if the current revision is `expected` (`None`: if
+    /// the document does not exist), excluded from every session as one would be. The
+    /// provided method does it in a session; a backend with a cheaper atomic primitive
+    /// (a transaction) overrides it.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] if the revision differs; those of [`Backend::open_session`] and
+    /// [`BackendSession::commit`].
+    fn save(
+        &self,
+        name: &DocumentName,
+        content: &str,
+        expected: Option<&str>,
+        timeout: Duration,
+        limit: u64,
+    ) -> Result<()> {
+        let session = self.open_session(name, timeout, limit)?;
+        let found = session.current()?.map(|current| revision::of(current.as_bytes()));
+        if found.as_deref() != expected {
+            return Err(conflict(name, expected, found.as_deref()));
+        }
+        session.commit(content)
+    }
+
+    /// Removes the document, excluded from every session as a save is.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if it does not exist; [`Error::LockTimeout`]; [`Error::Io`] or
+    /// [`Error::NotDurable`].
+    fn remove(&self, name: &DocumentName, timeout: Duration) -> Result<()>;
+
+    /// The documents directly in `directory`, sorted, as names relative to the top level.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] where the backend knows directories and this one is missing;
+    /// [`Error::InvalidPath`]; [`Error::Io`].
+    fn list(&self, directory: &DirectoryName) -> Result<Vec<String>>;
+
+    /// Whether a session holds the document now, and whose, without taking it.
+    ///
+    /// # Errors
+    /// The backend's own refusals of the name; [`Error::Io`].
+    fn lock_status(&self, name: &DocumentName) -> Result<LockStatus>;
+
+    /// The largest document this backend can hold, whatever the repository's options say.
+    fn max_document_size(&self) -> u64 {
+        u64::MAX
+    }
+}
+
+/// An open exclusive session of a [`Backend`]. Dropping it without [`BackendSession::commit`]
+/// writes nothing and releases the document.
+pub trait BackendSession: Send {
+    /// The document's content now, `None` if it does not exist.
+    ///
+    /// # Errors
+    /// As [`Backend::read`].
+    fn current(&self) -> Result<Option<String>>;
+
+    /// Replaces the document with `content` (already checked) atomically and durably, then
+    /// ends the session. On error the document is as it was, except for
+    /// [`Error::NotDurable`].
+    ///
+    /// # Errors
+    /// [`Error::Io`] (nothing written), [`Error::NotDurable`] (written, durability unknown),
+    /// [`Error::Conflict`] where the backend can lose a session (a lease) before the commit.
+    fn commit(self: Box<Self>, content: &str) -> Result<()>;
+
+    /// Ends the session without writing; the same as dropping it.
+    fn abort(self: Box<Self>) {}
+}
+
+/// Whether a document's lock is held, as far as can be told without taking it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockStatus {
+    /// Whether a session holds the document now.
+    pub held: bool,
+    /// The process that holds it, where that can be known: on the filesystem, the pid the
+    /// kernel reports for a classic `lockf`/`F_SETLK` holder, or else the pid that a confine
+    /// holder wrote into the lock file. `None` if unknown.
+    pub holder: Option<u32>,
+    /// When the holder took it, where that can be known; `None` if not held or not known.
+    pub since: Option<SystemTime>,
+}
+
+impl LockStatus {
+    /// Nobody holds the lock.
+    pub const FREE: LockStatus = LockStatus { held: false, holder: None, since: None };
+}
+
+/// The refusal of a compare-and-swap that found another revision than the one expected.
+pub fn conflict(name: &DocumentName, expected: Option<&str>, found: Option<&str>) -> Error {
+    let describe = |r: Option<&str>| r.map_or_else(|| "no document".to_owned(), |r| format!("revision {r}"));
+    Error::Conflict {
+        name: name.as_str().to_owned(),
+        reason: format!("expected {}, found {}", describe(expected), describe(found)),
+    }
+}

@@ -1,0 +1,37 @@
+//! What the repository accepts as a document: UTF-8 JSON whose root is an object, within
+//! the size limit, with no duplicate keys and no integer beyond 64 bits (the domain's
+//! [`confine_domain::strict`] rules). Checked above the backend seam before anything is
+//! written, so neither a buggy or hostile guest nor a backend can store a document that the
+//! next reader could not parse.
+
+use crate::error::{Error, Result};
+
+/// Checks `content` offered for the document `name`.
+pub(crate) fn check(name: &str, content: &str, limit: u64) -> Result<()> {
+    let size = content.len() as u64;
+    if size > limit {
+        return Err(Error::TooLarge { name: name.to_owned(), size, limit });
+    }
+    if !content.trim_start().starts_with('{') {
+        return Err(Error::InvalidDocument {
+            name: name.to_owned(),
+            reason: "the content offered is not a JSON object (its root must be `{...}`)".into(),
+        });
+    }
+    // `check`, not `parse`: the same rules without a tree of the whole document in memory.
+    confine_domain::strict::check(content)
+        .map(drop)
+        .map_err(|e| Error::InvalidDocument { name: name.to_owned(), reason: format!("the content offered is {e}") })
+}
+
+/// Decodes stored bytes as UTF-8, naming the first bad byte.
+pub(crate) fn decode(name: &str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| Error::InvalidDocument {
+        name: name.to_owned(),
+        reason: format!("not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+    })
+}
+
+#[cfg(test)]
+#[path = "tests/content.rs"]
+mod tests;

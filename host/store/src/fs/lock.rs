@@ -1,0 +1,206 @@
+//! The exclusive lock of one document: an fcntl record lock on `<name>.lock` beside it.
+//!
+//! The lock file is created when missing (mode 0644 before the umask, `O_NOFOLLOW`, never
+//! truncated) and is never deleted: deleting it would let one process lock the old inode
+//! while another locks a new one, and both would believe they hold the lock. A symlink, a
+//! FIFO or anything but a regular file at the lock file's name is refused.
+//!
+//! A lock file with more than one link is refused too: another user could have made it a
+//! hard link to a file of theirs, which stamping the holder's pid would overwrite.
+//!
+//! Locks are advisory: they exclude confine, and any program that locks the same file with
+//! `lockf`/`fcntl`, but not a program that writes the document without locking.
+//!
+//! On Linux the lock belongs to the open file description. A process forked while the
+//! descriptor is open shares it until it execs or exits, so when another thread spawns a
+//! process at the moment a session ends, the lock can outlive the session by that fork to
+//! exec window (never end early). A waiting writer's backoff absorbs this.
+
+use std::io::{self, Read};
+use std::time::{Duration, Instant, SystemTime};
+
+use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
+use cap_std::fs::{File, MetadataExt, OpenOptions, OpenOptionsExt};
+
+use super::resolve::{self, Location};
+use super::step::{Seam, Step};
+use super::sys;
+use crate::backend::LockStatus;
+use crate::error::{Error, IoContext, Result};
+
+/// A held lock. Dropping it releases the lock (closing the descriptor drops the record
+/// lock; the kernel does the same if the process dies).
+pub(crate) struct DocumentLock {
+    // Field order matters: the descriptor is closed (releasing the fcntl lock) before the
+    // process-wide gate admits another thread.
+    _file: File,
+    _gate: sys::Gate,
+}
+
+impl DocumentLock {
+    /// Waits up to `timeout` for the document's lock, polling with exponential backoff and
+    /// jitter (1 ms doubling to 50 ms).
+    pub(crate) fn acquire(location: &Location, timeout: Duration, seam: &Seam) -> Result<DocumentLock> {
+        let name = &location.name;
+        let lock_file = location.lock_file();
+        let deadline = Instant::now() + timeout;
+        let mut backoff = Backoff::new();
+        let gate = loop {
+            if let Some(gate) = sys::enter_gate(&location.parent, &lock_file).context(name, "enter lock gate")? {
+                break gate;
+            }
+            if !backoff.wait_until(deadline) {
+                return Err(timed_out(location, timeout, None));
+            }
+        };
+        let file = open_lock_file(location, seam)?;
+        loop {
+            if seam
+                .before(Step::TryLock { file: &lock_file })
+                .and_then(|()| sys::try_lock(&file))
+                .context(name, "lock")?
+            {
+                stamp_holder(&file, &lock_file, seam);
+                return Ok(DocumentLock { _file: file, _gate: gate });
+            }
+            if !backoff.wait_until(deadline) {
+                return Err(timed_out(location, timeout, Some(&file)));
+            }
+        }
+    }
+}
+
+/// Reports on the lock of `location` without taking it, creating nothing.
+pub(crate) fn status(location: &Location) -> Result<LockStatus> {
+    let name = &location.name;
+    let lock_file = location.lock_file();
+    let free = LockStatus::FREE;
+    let mut options = OpenOptions::new();
+    options.read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).follow(FollowSymlinks::No);
+    let file = match location.parent.open_with(&lock_file, &options) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(free),
+        Err(e) if resolve::is_symlink_refusal(&e) => {
+            return Err(Error::InvalidPath {
+                name: name.clone(),
+                reason: format!("the lock file `{lock_file}` is a symlink; refusing to follow it"),
+            });
+        }
+        Err(source) => return Err(Error::Io { name: name.clone(), op: "open lock file", source }),
+    };
+    if !file.metadata().context(name, "stat lock file")?.is_file() {
+        return Err(Error::InvalidPath {
+            name: name.clone(),
+            reason: format!("the lock file `{lock_file}` is not a regular file"),
+        });
+    }
+    Ok(match sys::holder(&file) {
+        None => free,
+        Some(Some(pid)) => LockStatus { held: true, holder: Some(pid), since: None },
+        Some(None) => LockStatus {
+            held: true,
+            holder: read_stamped_pid(&file),
+            since: file.metadata().ok().and_then(|m| m.modified().ok()).map(|t| t.into_std()),
+        },
+    })
+}
+
+/// Opens (creating if missing) the lock file, refusing anything but a regular file.
+fn open_lock_file(location: &Location, seam: &Seam) -> Result<File> {
+    let name = &location.name;
+    let lock_file = location.lock_file();
+    let mut options = OpenOptions::new();
+    options
+        .read(true)
+        .write(true)
+        .create(true)
+        .mode(0o644)
+        // A FIFO planted at the name must not block the open.
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .follow(FollowSymlinks::No);
+    let opened =
+        seam.before(Step::OpenLock { file: &lock_file }).and_then(|()| location.parent.open_with(&lock_file, &options));
+    let refused =
+        |what: &str| Error::InvalidPath { name: name.clone(), reason: format!("the lock file `{lock_file}` {what}") };
+    let file = opened.map_err(|source| match source.raw_os_error().map(rustix::io::Errno::from_raw_os_error) {
+        _ if resolve::is_symlink_refusal(&source) => refused("is a symlink; refusing to follow it"),
+        // A directory, or a socket or device (ENXIO), planted at the name.
+        Some(rustix::io::Errno::ISDIR | rustix::io::Errno::NXIO) => refused("is not a regular file"),
+        _ => Error::Io { name: name.clone(), op: "open lock file", source },
+    })?;
+    let metadata = file.metadata().context(name, "stat lock file")?;
+    if !metadata.is_file() {
+        return Err(refused("is not a regular file"));
+    }
+    if metadata.nlink() != 1 {
+        return Err(refused(&format!(
+            "has {} hard links; refusing to write into a file shared with another name",
+            metadata.nlink()
+        )));
+    }
+    Ok(file)
+}
+
+/// Writes our pid into the lock file (which also stamps its mtime), so that a writer who
+/// times out, and a person looking, can tell who holds the lock and since when. Only
+/// diagnostics: a failure here does not fail the lock.
+fn stamp_holder(file: &File, lock_file: &str, seam: &Seam) {
+    let text = format!("{}\n", std::process::id());
+    if seam.before(Step::StampLock { file: lock_file }).is_ok() && rustix::io::pwrite(file, text.as_bytes(), 0).is_ok()
+    {
+        let _ = file.set_len(text.len() as u64);
+    }
+}
+
+fn timed_out(location: &Location, timeout: Duration, file: Option<&File>) -> Error {
+    let holder = file.and_then(|file| match sys::holder(file)? {
+        Some(pid) => Some(pid),
+        // An OFD holder: the kernel does not say who, a confine holder wrote its pid.
+        None => read_stamped_pid(file),
+    });
+    Error::LockTimeout { name: location.name.clone(), lock: location.lock_file(), timeout, holder }
+}
+
+fn read_stamped_pid(file: &File) -> Option<u32> {
+    let mut text = String::new();
+    let reader = file;
+    reader.take(32).read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}
+
+/// Exponential backoff with jitter, so that waiters do not wake in lockstep.
+struct Backoff {
+    delay: Duration,
+    seed: u64,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(1);
+    const MAX: Duration = Duration::from_millis(50);
+
+    fn new() -> Backoff {
+        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+        Backoff { delay: Self::FIRST, seed: nanos ^ (u64::from(std::process::id()) << 32) | 1 }
+    }
+
+    /// Sleeps for the next delay, cut at `deadline`; `false` if the deadline has passed.
+    fn wait_until(&mut self, deadline: Instant) -> bool {
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        // xorshift64: cheap, and good enough to spread waiters apart.
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        let jitter = 0.5 + (self.seed % 1000) as f64 / 1000.0; // 0.5x to 1.5x
+        let sleep = self.delay.mul_f64(jitter).min(deadline - now);
+        std::thread::sleep(sleep);
+        self.delay = (self.delay * 2).min(Self::MAX);
+        true
+    }
+}
+
+#[cfg(test)]
+#[path = "tests/lock.rs"]
+mod tests;

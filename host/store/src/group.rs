@@ -1,0 +1,227 @@
+//! Group commit: threads of one process that update the same document at once share one
+//! lock hold and one write, so one fsync pair serves the whole waiting batch.
+//!
+//! Each caller queues its change. The first caller with nobody leading leads: it takes the
+//! document's lock, reads the document once, applies every queued change in order (each to
+//! the result of the one before), writes the result once through the usual atomic replace,
+//! and only then tells each caller its outcome. Callers that arrive meanwhile form the next
+//! batch, led by the first of them. A change that refuses, panics or yields content that is
+//! not a document is left out; the others stand. The lock is the same fcntl lock as
+//! everywhere, so other processes are excluded exactly as before: batching happens only
+//! among the clones of one [`Repository`](crate::Repository), with the leader's lock
+//! timeout; each change is checked against its own caller's size limit.
+//!
+//! It is written against the backend seam alone, so every backend gets group commit.
+
+use std::collections::{HashMap, VecDeque};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use std::time::Duration;
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::name::DocumentName;
+use crate::{content, revision};
+
+/// A queued change: gets the current content (`None`: no document) and returns the new
+/// content, or `None` when it refuses (it keeps its own reason).
+pub(crate) type Change = Box<dyn FnOnce(Option<&str>) -> Option<String> + Send>;
+
+/// What became of one caller's change.
+enum Outcome {
+    /// Written and durable: the document's new revision.
+    Written(String),
+    /// The change refused; nothing of it was written.
+    Refused,
+    /// The lock, the read or the write failed, or the change's content was not a document.
+    Failed(Error),
+    /// The change panicked; the panic goes on in the caller's thread.
+    Panicked(Box<dyn std::any::Any + Send>),
+}
+
+enum TicketState {
+    Waiting,
+    /// The caller is to lead the next batch.
+    Lead,
+    Done(Outcome),
+}
+
+/// One caller's place in the queue.
+struct Ticket {
+    state: Mutex<TicketState>,
+    ready: Condvar,
+}
+
+impl Ticket {
+    fn set(&self, state: TicketState) {
+        *lock(&self.state) = state;
+        self.ready.notify_one();
+    }
+
+    /// Answers the caller with `error` unless it has had its answer.
+    fn fail_unless_answered(&self, error: impl FnOnce() -> Error) {
+        let mut state = lock(&self.state);
+        if matches!(*state, TicketState::Waiting) {
+            *state = TicketState::Done(Outcome::Failed(error()));
+            self.ready.notify_one();
+        }
+    }
+}
+
+struct Job {
+    change: Change,
+    ticket: Arc<Ticket>,
+    /// The caller's own size limit, which its change's content is checked against.
+    max_document_size: u64,
+}
+
+/// The queue of one document: the changes waiting for the next batch.
+#[derive(Default)]
+struct Queue {
+    pending: VecDeque<Job>,
+    leading: bool,
+}
+
+/// The queues of the documents of one repository, shared by its clones.
+#[derive(Default)]
+pub(crate) struct Batches(Mutex<HashMap<DocumentName, Arc<Mutex<Queue>>>>);
+
+/// The limits a batch is written with: its leader's.
+#[derive(Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) timeout: Duration,
+    pub(crate) max_document_size: u64,
+}
+
+/// What a batch is written to and with.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    backend: &'a dyn Backend,
+    batches: &'a Batches,
+    name: &'a DocumentName,
+    limits: Limits,
+}
+
+/// Locks a mutex. Changes run outside every lock here and panics are caught, so a poisoned
+/// mutex cannot hold broken state; carry on with it.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Queues `change` for the document `name`, takes part in the batches until it is
+/// written, and returns its outcome: `Ok(Some(revision))` once durable, `Ok(None)` if the
+/// change refused.
+pub(crate) fn update(
+    backend: &dyn Backend,
+    batches: &Batches,
+    name: &DocumentName,
+    limits: Limits,
+    change: Change,
+) -> Result<Option<String>> {
+    let target = Target { backend, batches, name, limits };
+    let queue = Arc::clone(lock(&batches.0).entry(name.clone()).or_default());
+    let ticket = Arc::new(Ticket { state: Mutex::new(TicketState::Waiting), ready: Condvar::new() });
+    let first = {
+        let mut queue = lock(&queue);
+        let max_document_size = limits.max_document_size;
+        queue.pending.push_back(Job { change, ticket: Arc::clone(&ticket), max_document_size });
+        !std::mem::replace(&mut queue.leading, true)
+    };
+    if first {
+        lead(target, &queue);
+    }
+    let mut state = lock(&ticket.state);
+    loop {
+        match std::mem::replace(&mut *state, TicketState::Waiting) {
+            TicketState::Done(Outcome::Written(revision)) => return Ok(Some(revision)),
+            TicketState::Done(Outcome::Refused) => return Ok(None),
+            TicketState::Done(Outcome::Failed(e)) => return Err(e),
+            TicketState::Done(Outcome::Panicked(payload)) => resume_unwind(payload),
+            TicketState::Lead => {
+                drop(state);
+                lead(target, &queue);
+                state = lock(&ticket.state);
+            }
+            TicketState::Waiting => state = ticket.ready.wait(state).unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+}
+
+/// Writes one batch (everything queued now), then hands the lead to the first caller that
+/// queued meanwhile, or ends leading.
+fn lead(target: Target<'_>, queue: &Arc<Mutex<Queue>>) {
+    let batch: Vec<Job> = lock(queue).pending.drain(..).collect();
+    let tickets: Vec<Arc<Ticket>> = batch.iter().map(|job| Arc::clone(&job.ticket)).collect();
+    // Changes' panics are caught one by one; this catches a backend's, so that its callers
+    // hear of it and the queue is handed on rather than left leading forever.
+    if catch_unwind(AssertUnwindSafe(|| write_batch(target, batch))).is_err() {
+        for ticket in tickets {
+            ticket.fail_unless_answered(|| Error::Io {
+                name: target.name.as_str().to_owned(),
+                op: "write a batch of updates",
+                source: std::io::Error::other("the backend panicked"),
+            });
+        }
+    }
+    let mut batches = lock(&target.batches.0);
+    let mut waiting = lock(queue);
+    match waiting.pending.front() {
+        Some(next) => next.ticket.set(TicketState::Lead),
+        None => {
+            waiting.leading = false;
+            // Forget an idle queue nobody else holds, so names used once do not pile up.
+            if Arc::strong_count(queue) == 2 {
+                batches.remove(target.name);
+            }
+        }
+    }
+}
+
+fn write_batch(target: Target<'_>, jobs: Vec<Job>) {
+    let Target { backend, name, limits, .. } = target;
+    let fail_all = |jobs: Vec<Job>, e: Error| {
+        for job in jobs {
+            job.ticket.set(TicketState::Done(Outcome::Failed(e.duplicate())));
+        }
+    };
+    let session = match backend.open_session(name, limits.timeout, limits.max_document_size) {
+        Ok(session) => session,
+        Err(e) => return fail_all(jobs, e),
+    };
+    // The content alone: only what is written needs a revision, and hashing a large
+    // document costs as much as checking it.
+    let mut content = match session.current() {
+        Ok(current) => current,
+        Err(e) => return fail_all(jobs, e),
+    };
+    let mut applied = Vec::new();
+    for Job { change, ticket, max_document_size } in jobs {
+        let changed = catch_unwind(AssertUnwindSafe(|| change(content.as_deref())));
+        let outcome = match changed {
+            Err(payload) => Outcome::Panicked(payload),
+            Ok(None) => Outcome::Refused,
+            Ok(Some(new)) => match content::check(name.as_str(), &new, max_document_size) {
+                Ok(()) => {
+                    content = Some(new);
+                    applied.push(ticket);
+                    continue;
+                }
+                Err(e) => Outcome::Failed(e),
+            },
+        };
+        ticket.set(TicketState::Done(outcome));
+    }
+    let Some(content) = content.filter(|_| !applied.is_empty()) else {
+        return; // nothing to write: the session ends, the lock is released
+    };
+    // Each change was checked as it was applied: the content is a document.
+    let written = session.commit(&content).map(|()| revision::of(content.as_bytes()));
+    for ticket in applied {
+        let outcome = match &written {
+            Ok(revision) => Outcome::Written(revision.clone()),
+            Err(e) => Outcome::Failed(e.duplicate()),
+        };
+        ticket.set(TicketState::Done(outcome));
+    }
+}

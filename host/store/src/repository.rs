@@ -1,0 +1,255 @@
+//! The repository: the port `config-repository` natively, over any [`Backend`]. It checks
+//! names and content in one place, computes revisions, and batches concurrent updates
+//! (group commit); the backend stores bytes.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use cap_std::fs::Dir;
+
+use crate::backend::{Backend, BackendSession, LockStatus};
+use crate::error::Result;
+use crate::fs::Filesystem;
+use crate::group::{self, Batches};
+use crate::name::{DirectoryName, DocumentName};
+use crate::{content, revision};
+
+/// Limits of a [`Repository`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// How long a writer waits for a document's lock before
+    /// [`Error::LockTimeout`](crate::Error::LockTimeout).
+    pub lock_timeout: Duration,
+    /// The largest document, in bytes, that is read or written (cut to the backend's own
+    /// limit, [`Backend::max_document_size`]).
+    pub max_document_size: u64,
+}
+
+impl Default for Options {
+    /// A 5 s lock timeout and a 16 MiB size limit.
+    fn default() -> Options {
+        Options { lock_timeout: Duration::from_secs(5), max_document_size: 16 << 20 }
+    }
+}
+
+/// One whole, consistent content of a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The document's text.
+    pub content: String,
+    /// The revision of exactly this text: equal revisions mean equal bytes.
+    pub revision: String,
+}
+
+/// JSON documents in one store. Cheap to clone; clones share the backend and batch their
+/// updates together.
+///
+/// Every name is relative to the store's top level; see [`Repository::read`] for what is
+/// refused.
+#[derive(Clone)]
+pub struct Repository {
+    backend: Arc<dyn Backend>,
+    options: Options,
+    batches: Arc<Batches>,
+}
+
+impl Repository {
+    /// A repository of the documents in `root`, the only directory it will ever touch: the
+    /// [`Filesystem`] backend, confine's default.
+    pub fn new(root: Dir, options: Options) -> Repository {
+        Repository::with_backend(Filesystem::new(root), options)
+    }
+
+    /// A repository over `backend`.
+    pub fn with_backend(backend: impl Backend + 'static, options: Options) -> Repository {
+        Repository { backend: Arc::new(backend), options, batches: Arc::default() }
+    }
+
+    /// The limits in force.
+    pub fn options(&self) -> Options {
+        self.options
+    }
+
+    /// The same documents (and batches) with other limits.
+    pub fn with_options(&self, options: Options) -> Repository {
+        Repository { options, ..self.clone() }
+    }
+
+    /// The size limit in force: the options', cut to the backend's own.
+    pub fn max_document_size(&self) -> u64 {
+        self.options.max_document_size.min(self.backend.max_document_size())
+    }
+
+    /// Reads a document without locking. The result is one whole committed version.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPath`](crate::Error::InvalidPath) for a name that is empty, absolute,
+    /// holds `.`, `..`, an empty component or a NUL byte, names a lock or temp file (see
+    /// [`crate::name`]), or that the backend refuses (on the filesystem: one that leads
+    /// outside the directory or is a symlink); [`Error::NotFound`](crate::Error::NotFound);
+    /// [`Error::TooLarge`](crate::Error::TooLarge);
+    /// [`Error::InvalidDocument`](crate::Error::InvalidDocument) if it is not UTF-8;
+    /// [`Error::Io`](crate::Error::Io).
+    pub fn read(&self, name: &str) -> Result<Snapshot> {
+        let name = DocumentName::parse(name)?;
+        let content = self.backend.read(&name, self.max_document_size())?;
+        content.map(snapshot).ok_or_else(|| crate::Error::NotFound { name: name.as_str().to_owned() })
+    }
+
+    /// Compare-and-swap: writes `content` if the current revision is `expected` (`None`:
+    /// if the document does not exist), under the document's lock. Returns the new revision
+    /// once it is durable.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`](crate::Error::Conflict) if the revision differs;
+    /// [`Error::InvalidDocument`](crate::Error::InvalidDocument) if `content` is not a JSON
+    /// object; [`Error::LockTimeout`](crate::Error::LockTimeout); and those of
+    /// [`Repository::read`].
+    pub fn save(&self, name: &str, content: &str, expected: Option<&str>) -> Result<String> {
+        let name = DocumentName::parse(name)?;
+        let limit = self.max_document_size();
+        content::check(name.as_str(), content, limit)?;
+        self.backend.save(&name, content, expected, self.options.lock_timeout, limit)?;
+        Ok(revision::of(content.as_bytes()))
+    }
+
+    /// Removes a document under its lock (on the filesystem the lock file stays).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound),
+    /// [`Error::LockTimeout`](crate::Error::LockTimeout),
+    /// [`Error::NotDurable`](crate::Error::NotDurable), and those of [`Repository::read`].
+    pub fn remove(&self, name: &str) -> Result<()> {
+        self.backend.remove(&DocumentName::parse(name)?, self.options.lock_timeout)
+    }
+
+    /// The documents directly in `directory` (`""` for the top level), sorted, as names
+    /// relative to the top level. Lock files, temp files, directories, symlinks and
+    /// non-UTF-8 names are left out.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPath`](crate::Error::InvalidPath),
+    /// [`Error::NotFound`](crate::Error::NotFound) (a missing directory, on the filesystem),
+    /// [`Error::Io`](crate::Error::Io).
+    pub fn list(&self, directory: &str) -> Result<Vec<String>> {
+        self.backend.list(&DirectoryName::parse(directory)?)
+    }
+
+    /// Whether the document's lock is held, and by whom and since when where that can be
+    /// known, without taking the lock or creating anything.
+    ///
+    /// # Errors
+    /// Those of [`Repository::read`] about the name; [`Error::Io`](crate::Error::Io).
+    pub fn lock_status(&self, name: &str) -> Result<LockStatus> {
+        self.backend.lock_status(&DocumentName::parse(name)?)
+    }
+
+    /// Opens an exclusive session on a document, waiting up to `timeout` (`None`: the
+    /// repository's lock timeout) for its lock. The document need not exist.
+    ///
+    /// # Errors
+    /// [`Error::LockTimeout`](crate::Error::LockTimeout), and those of [`Repository::read`]
+    /// about the name.
+    pub fn open_session(&self, name: &str, timeout: Option<Duration>) -> Result<Session> {
+        let name = DocumentName::parse(name)?;
+        let limit = self.max_document_size();
+        let inner = self.backend.open_session(&name, timeout.unwrap_or(self.options.lock_timeout), limit)?;
+        Ok(Session { name, inner, limit })
+    }
+
+    /// Read-modify-write with group commit: `change` gets the document's current content
+    /// (`None` if it does not exist) and returns the new content, or refuses with its own
+    /// error. Returns the new revision once it is durable, or the refusal (nothing of this
+    /// change written).
+    ///
+    /// When several threads update the same document through clones of this repository
+    /// at once, one of them takes the lock and applies every waiting change in turn, each
+    /// to the result of the one before, then writes once: one write (one fsync pair on the
+    /// filesystem) for the whole batch. Each caller is told its outcome only after the
+    /// batch is durable. A change that refuses, panics (the panic is resumed in its
+    /// caller's thread) or returns content that is not a document is left out, and the
+    /// others stand. `change` may run on another caller's thread, hence `Send + 'static`.
+    /// Other processes are excluded by the document's lock as for every write.
+    ///
+    /// # Errors
+    /// Those of [`Repository::open_session`] and [`Session::commit`], for every change of
+    /// the batch; [`Error::InvalidDocument`](crate::Error::InvalidDocument) or
+    /// [`Error::TooLarge`](crate::Error::TooLarge) for a change whose new content is not a
+    /// document (that change only).
+    pub fn update<E: Send + 'static>(
+        &self,
+        name: &str,
+        change: impl FnOnce(Option<&str>) -> std::result::Result<String, E> + Send + 'static,
+    ) -> Result<std::result::Result<String, E>> {
+        let name = DocumentName::parse(name)?;
+        let refusal = Arc::new(Mutex::new(None));
+        let reason = Arc::clone(&refusal);
+        let change: group::Change = Box::new(move |current| match change(current) {
+            Ok(new) => Some(new),
+            Err(e) => {
+                *reason.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
+                None
+            }
+        });
+        let limits = group::Limits { timeout: self.options.lock_timeout, max_document_size: self.max_document_size() };
+        Ok(match group::update(&*self.backend, &self.batches, &name, limits, change)? {
+            Some(revision) => Ok(revision),
+            None => Err(refusal
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+                .expect("a refused change leaves its reason")),
+        })
+    }
+}
+
+/// An exclusive read-modify-write session on one document: while it lives, no other
+/// writer can change the document.
+///
+/// Dropping a session without [`Session::commit`] writes nothing and releases the lock.
+pub struct Session {
+    name: DocumentName,
+    inner: Box<dyn BackendSession>,
+    limit: u64,
+}
+
+impl Session {
+    /// The document's name.
+    pub fn name(&self) -> &str {
+        self.name.as_str()
+    }
+
+    /// The document as it is now, `None` if it does not exist.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`](crate::Error::TooLarge),
+    /// [`Error::InvalidDocument`](crate::Error::InvalidDocument) (not UTF-8),
+    /// [`Error::InvalidPath`](crate::Error::InvalidPath) (a symlink, on the filesystem),
+    /// [`Error::Io`](crate::Error::Io).
+    pub fn current(&self) -> Result<Option<Snapshot>> {
+        Ok(self.inner.current()?.map(snapshot))
+    }
+
+    /// Replaces the document with `content` atomically and durably, then releases the
+    /// lock. Returns the new revision.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`](crate::Error::TooLarge),
+    /// [`Error::InvalidDocument`](crate::Error::InvalidDocument) (not a JSON object),
+    /// [`Error::Io`](crate::Error::Io) (nothing written),
+    /// [`Error::NotDurable`](crate::Error::NotDurable) (written, durability unknown).
+    pub fn commit(self, content: &str) -> Result<String> {
+        content::check(self.name.as_str(), content, self.limit)?;
+        self.inner.commit(content)?;
+        Ok(revision::of(content.as_bytes()))
+    }
+
+    /// Ends the session without writing: the same as dropping it.
+    pub fn abort(self) {
+        self.inner.abort();
+    }
+}
+
+fn snapshot(content: String) -> Snapshot {
+    Snapshot { revision: revision::of(content.as_bytes()), content }
+}

@@ -1,0 +1,213 @@
+//! The runtime: wasmtime engines that run confine's domain guest and plugin components
+//! against a [`Repository`].
+//!
+//! Each call gets a fresh store and instance (instantiation is cheap next to the two
+//! fsyncs of a write, and nothing leaks from one call to the next: a pooled slot's memory
+//! is reset before its next use), an empty WASI context (no files, environment, network or
+//! clock beyond what WASI requires), a memory limit and a wall-clock deadline enforced by
+//! epoch interruption. When a call traps, runs out of time or memory, or returns an error,
+//! its store is dropped: every session it held is dropped with it, which releases every
+//! lock and writes nothing.
+//!
+//! - `engine`: the two engines (the domain guest's pooling allocator) and the linker;
+//! - `state`: one call's store and its limits; `slots`: the pool's slots; `ticker`: epochs;
+//! - `change`: changes through the guest with group commit; `command`: `wasi:cli` commands;
+//! - `failure`: how a call failed, in one line.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use confine_domain::service::Change;
+use confine_store::Repository;
+use wasmtime::component::Linker;
+use wasmtime::error::Context;
+use wasmtime::{Engine, Store};
+
+use crate::bindings::service::{Error as ServiceAnswer, Guest as ServiceExports};
+use crate::bindings::sync::plugin::Plugin;
+use crate::bindings::sync::{Domain, DomainPre};
+use crate::cache::load_component;
+use crate::errors::ServiceError;
+
+mod change;
+mod command;
+mod engine;
+mod failure;
+mod slots;
+mod state;
+mod ticker;
+
+pub use command::CommandError;
+pub use failure::PluginError;
+use failure::describe_failure;
+use slots::Slots;
+use state::{StoreState, store_on};
+use ticker::Ticker;
+
+/// The domain guest, built from `guest/component` by `make` and embedded in the binary.
+const DOMAIN_GUEST: &[u8] = include_bytes!(env!("CONFINE_GUEST_WASM"));
+
+/// Limits and settings of a [`Runtime`].
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Time a guest call may run beyond the repository's lock timeout (which bounds each
+    /// wait for a lock inside it) before it is interrupted.
+    pub call_budget: Duration,
+    /// The most linear memory, in bytes, one guest instance may grow to.
+    pub memory_limit: usize,
+    /// Where compiled components are cached; `None` compiles on every start.
+    pub cache_dir: Option<PathBuf>,
+    /// Whether plugins may write to the process's stdout and stderr.
+    pub plugin_stdio: bool,
+}
+
+impl Default for RuntimeOptions {
+    /// A 10 s budget, 512 MiB of memory, no cache, plugin output shown.
+    fn default() -> RuntimeOptions {
+        RuntimeOptions {
+            call_budget: Duration::from_secs(10),
+            memory_limit: 512 << 20,
+            cache_dir: None,
+            plugin_stdio: true,
+        }
+    }
+}
+
+/// Runs the domain guest and plugins. Create one per process and reuse it: it holds the
+/// compiled guest.
+pub struct Runtime {
+    core: Arc<Core>,
+    _ticker: Ticker,
+}
+
+/// What a guest call needs, shared with the changes that group commit runs on another
+/// caller's thread.
+struct Core {
+    /// Plugins' and commands' engine (default allocator), and its linker.
+    engine: Engine,
+    linker: Linker<StoreState>,
+    /// The domain guest's engine (pooling allocator), and the guest linked on it.
+    domain_engine: Engine,
+    domain: DomainPre<StoreState>,
+    /// The pool's instance slots: a domain call waits for one rather than fail.
+    slots: Slots,
+    options: RuntimeOptions,
+}
+
+impl Runtime {
+    /// Builds the engines and loads the domain guest (from the cache when possible).
+    ///
+    /// # Errors
+    /// If an engine cannot be configured or the guest does not load.
+    pub fn new(options: RuntimeOptions) -> wasmtime::Result<Runtime> {
+        let (engine, domain_engine) = engine::engines(&options)?;
+        let linker = engine::linker_on(&engine)?;
+        let component = load_component(&domain_engine, DOMAIN_GUEST, options.cache_dir.as_deref())
+            .context("load the domain guest")?;
+        let domain = DomainPre::new(
+            engine::linker_on(&domain_engine)?.instantiate_pre(&component).context("link the domain guest")?,
+        )
+        .context("check the domain guest's exports")?;
+        let ticker = Ticker::start(&[&engine, &domain_engine]);
+        let slots = Slots::new(engine::DOMAIN_SLOTS);
+        let core = Core { engine, linker, domain_engine, domain, slots, options };
+        Ok(Runtime { core: Arc::new(core), _ticker: ticker })
+    }
+
+    /// The value at `key` of `document`, as compact JSON. See the WIT `config-service`.
+    ///
+    /// # Errors
+    /// See [`ServiceError`].
+    pub fn get(&self, repository: &Repository, document: &str, key: &str) -> Result<String, ServiceError> {
+        self.core.call(repository, |svc, store| svc.call_get(store, document, key))
+    }
+
+    /// Sets `key` of `document` to the JSON `value`, creating the document and missing
+    /// parents.
+    ///
+    /// # Errors
+    /// See [`ServiceError`].
+    pub fn set(&self, repository: &Repository, document: &str, key: &str, value: &str) -> Result<(), ServiceError> {
+        self.change(repository, document, Change::Set { key: key.into(), value: value.into() }).map(drop)
+    }
+
+    /// Removes `key` of `document`.
+    ///
+    /// # Errors
+    /// See [`ServiceError`].
+    pub fn unset(&self, repository: &Repository, document: &str, key: &str) -> Result<(), ServiceError> {
+        self.change(repository, document, Change::Unset { key: key.into() }).map(drop)
+    }
+
+    /// Adds the JSON number `delta` to `key` of `document`; returns the new value.
+    ///
+    /// # Errors
+    /// See [`ServiceError`].
+    pub fn incr(
+        &self,
+        repository: &Repository,
+        document: &str,
+        key: &str,
+        delta: &str,
+    ) -> Result<String, ServiceError> {
+        self.change(repository, document, Change::Incr { key: key.into(), delta: delta.into() })
+    }
+
+    /// Applies the JSON Merge Patch `patch` at `key` of `document`.
+    ///
+    /// # Errors
+    /// See [`ServiceError`].
+    pub fn merge(&self, repository: &Repository, document: &str, key: &str, patch: &str) -> Result<(), ServiceError> {
+        self.change(repository, document, Change::Merge { key: key.into(), patch: patch.into() }).map(drop)
+    }
+
+    /// The whole `document`, pretty-printed.
+    ///
+    /// # Errors
+    /// See [`ServiceError`].
+    pub fn cat(&self, repository: &Repository, document: &str) -> Result<String, ServiceError> {
+        self.core.call(repository, |svc, store| svc.call_cat(store, document))
+    }
+
+    /// Runs a plugin component (world `plugin`) with `args`, granting it `repository` and
+    /// nothing else.
+    ///
+    /// # Errors
+    /// See [`PluginError`].
+    pub fn run_plugin(&self, repository: &Repository, wasm: &[u8], args: &[String]) -> Result<(), PluginError> {
+        let core = &self.core;
+        let component =
+            load_component(&core.engine, wasm, core.options.cache_dir.as_deref()).map_err(PluginError::Load)?;
+        let mut store = store_on(&core.engine, repository, &core.options, core.options.plugin_stdio);
+        let plugin = Plugin::instantiate(&mut store, &component, &core.linker)
+            .context("instantiate (is it built for the `plugin` world of wit/confine.wit?)")
+            .map_err(PluginError::Load)?;
+        match plugin.call_run(&mut store, args) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(PluginError::Reported(message)),
+            Err(trap) => Err(PluginError::Trap(describe_failure(&trap, &core.options))),
+        }
+    }
+}
+
+impl Core {
+    /// One call of the domain guest, in a fresh pooled instance.
+    fn call<T>(
+        &self,
+        repository: &Repository,
+        f: impl FnOnce(&ServiceExports, &mut Store<StoreState>) -> wasmtime::Result<Result<T, ServiceAnswer>>,
+    ) -> Result<T, ServiceError> {
+        let _slot = self.slots.take();
+        let mut store = store_on(&self.domain_engine, repository, &self.options, false);
+        let domain: Domain = self
+            .domain
+            .instantiate(&mut store)
+            .map_err(|e| ServiceError::Guest(format!("cannot instantiate: {e:#}")))?;
+        match f(domain.confine_config_config_service(), &mut store) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(ServiceError::from(e)),
+            Err(trap) => Err(ServiceError::Guest(describe_failure(&trap, &self.options))),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! An embedder's own wasmtime host gives components the port with `add_to_linker`, exactly
+//! as the README shows, and the runtime's service answers with typed errors. An embedder
+//! whose components are called with the `*_async` methods uses `add_to_linker_async`: the
+//! port's blocking work (a wait for a lock, fsyncs) then runs off the executor, which keeps
+//! serving its other tasks meanwhile.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+use confine::{ConfineCtx, ConfineView, Options, Repository, Runtime, RuntimeOptions, ServiceErrorKind};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+struct Host {
+    confine: ConfineCtx,
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+#[test]
+fn embedder_runs_a_plugin_with_add_to_linker() -> wasmtime::Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::default();
+    let mut linker = Linker::<Host>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    confine::add_to_linker(&mut linker, |h: &mut Host| ConfineView { ctx: &mut h.confine, table: &mut h.table })?;
+
+    let granted = Dir::open_ambient_dir(dir.path(), ambient_authority())?;
+    let host = Host {
+        confine: ConfineCtx::new(Repository::new(granted, Options::default())),
+        wasi: WasiCtx::builder().build(),
+        table: ResourceTable::new(),
+    };
+    let mut store = Store::new(&engine, host);
+    let component = Component::from_file(&engine, crate::support::probe_plugin())?;
+    let instance = linker.instantiate(&mut store, &component)?;
+    let run = instance.get_typed_func::<(Vec<String>,), (Result<(), String>,)>(&mut store, "run")?;
+    let args = ["incr", "app.json", "n", "3"].map(String::from).to_vec();
+    let (answer,) = run.call(&mut store, (args,))?;
+    assert_eq!(answer, Ok(()));
+    assert_eq!(store.data().confine.repository().read("app.json").unwrap().content, "{\"n\":3}");
+    Ok(())
+}
+
+#[test]
+fn service_errors_are_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = crate::support::repository(dir.path());
+    let runtime =
+        Runtime::new(RuntimeOptions { cache_dir: Some(crate::support::cache_dir()), ..RuntimeOptions::default() })
+            .unwrap();
+    runtime.set(&repo, "a.json", "s", "\"x\"").unwrap();
+    let kind = |r: Result<String, confine::ServiceError>| r.unwrap_err().kind();
+    assert_eq!(kind(runtime.get(&repo, "b.json", "")), Some(ServiceErrorKind::NotFound));
+    assert_eq!(kind(runtime.get(&repo, "a.json", "zz")), Some(ServiceErrorKind::NotFound));
+    assert_eq!(kind(runtime.get(&repo, "../a.json", "")), Some(ServiceErrorKind::InvalidPath));
+    assert_eq!(kind(runtime.get(&repo, "a.json", "a..b")), Some(ServiceErrorKind::InvalidKey));
+    assert_eq!(kind(runtime.incr(&repo, "a.json", "s", "1")), Some(ServiceErrorKind::TypeMismatch));
+    assert_eq!(kind(runtime.incr(&repo, "a.json", "n", "x")), Some(ServiceErrorKind::InvalidValue));
+    assert_eq!(runtime.incr(&repo, "a.json", "n", "2.5").unwrap(), "2.5");
+    assert_eq!(runtime.cat(&repo, "a.json").unwrap(), "{\n  \"s\": \"x\",\n  \"n\": 2.5\n}\n");
+}
+
+#[test]
+fn compiled_guest_is_cached_and_a_corrupt_entry_is_replaced() {
+    let cache = tempfile::tempdir().unwrap();
+    let options = || RuntimeOptions { cache_dir: Some(cache.path().to_owned()), ..RuntimeOptions::default() };
+    let entries =
+        || -> Vec<std::path::PathBuf> { std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).collect() };
+    Runtime::new(options()).unwrap();
+    let [entry] = entries().try_into().expect("one cache entry after the first start");
+    let (bytes, modified) = (std::fs::read(&entry).unwrap(), std::fs::metadata(&entry).unwrap().modified().unwrap());
+
+    // A second start loads the entry: it does not compile and store it again.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    Runtime::new(options()).unwrap();
+    assert_eq!(std::fs::metadata(&entry).unwrap().modified().unwrap(), modified);
+
+    // A corrupt entry is not trusted: the guest is compiled again and the entry rewritten.
+    std::fs::write(&entry, b"not machine code").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = Runtime::new(options()).unwrap();
+    runtime.set(&crate::support::repository(dir.path()), "a.json", "k", "1").unwrap();
+    assert_eq!(std::fs::read(&entry).unwrap(), bytes);
+    assert_eq!(entries(), [entry]);
+}
+
+/// Runs the probe plugin with `args` on `dir` in an async engine.
+async fn run_plugin(dir: &std::path::Path, args: &[&str]) -> wasmtime::Result<Result<(), String>> {
+    let engine = Engine::new(&Config::new())?;
+    let mut linker = Linker::<Host>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    confine::add_to_linker_async(&mut linker, |h: &mut Host| ConfineView { ctx: &mut h.confine, table: &mut h.table })?;
+
+    let granted = Dir::open_ambient_dir(dir, ambient_authority())?;
+    let host = Host {
+        confine: ConfineCtx::new(Repository::new(granted, Options::default())),
+        wasi: WasiCtx::builder().build(),
+        table: ResourceTable::new(),
+    };
+    let mut store = Store::new(&engine, host);
+    let component = Component::from_file(&engine, crate::support::probe_plugin())?;
+    let instance = linker.instantiate_async(&mut store, &component).await?;
+    let run = instance.get_typed_func::<(Vec<String>,), (Result<(), String>,)>(&mut store, "run")?;
+    let (answer,) = run.call_async(&mut store, (args.iter().map(|a| a.to_string()).collect(),)).await?;
+    Ok(answer)
+}
+
+#[test]
+fn async_embedder_runs_a_plugin_with_add_to_linker_async() {
+    let dir = tempfile::tempdir().unwrap();
+    let executor = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let answer = executor.block_on(run_plugin(dir.path(), &["incr", "app.json", "n", "3"])).unwrap();
+    assert_eq!(answer, Ok(()));
+    let answer = executor.block_on(run_plugin(dir.path(), &["cas-incr", "app.json", "n", "2"])).unwrap();
+    assert_eq!(answer, Ok(()));
+    assert_eq!(crate::support::repository(dir.path()).read("app.json").unwrap().content, "{\"n\":5}");
+    let refused = executor.block_on(run_plugin(dir.path(), &["read", "../x.json"])).unwrap();
+    assert!(refused.unwrap_err().contains("InvalidPath"));
+}
+
+#[test]
+fn a_lock_wait_does_not_block_the_executor() {
+    let dir = tempfile::tempdir().unwrap();
+    let repository = crate::support::repository(dir.path());
+    // Another thread holds the document for a while; the plugin's session waits for it.
+    let session = repository.open_session("app.json", None).unwrap();
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        drop(session);
+    });
+    // One thread runs everything async: if the wait blocked it, the ticker could not tick.
+    let executor = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let answer = executor.block_on(async {
+        let counter = Arc::clone(&ticks);
+        let ticker = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let answer = run_plugin(dir.path(), &["incr", "app.json", "n", "1"]).await;
+        ticker.abort();
+        answer
+    });
+    holder.join().unwrap();
+    assert_eq!(answer.unwrap(), Ok(()));
+    assert_eq!(repository.read("app.json").unwrap().content, "{\"n\":1}");
+    let ticks = ticks.load(Ordering::SeqCst);
+    assert!(ticks >= 10, "the executor was blocked during the lock wait: {ticks} ticks in 400 ms");
+}
