@@ -1,0 +1,160 @@
+//! Group commit ([`Repository::update`](crate::Repository::update)): changes of many threads
+//! batched into shared writes, each caller told its own outcome.
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use super::{Fresh, Kind, Port, check, content, counter, counter_of, join, ok, refused};
+use crate::{Error, revision};
+
+const DOC: &str = "counter.json";
+
+/// Threads that update at once.
+const THREADS: u64 = 8;
+
+/// Runs `each` calls of `call` on each of [`THREADS`] threads at once, each thread through
+/// its own clone of the repository; returns every call's result with its number.
+fn concurrently<T: Send>(port: &Port, each: u64, call: impl Fn(&Port, u64) -> T + Sync) -> Vec<(u64, T)> {
+    let start = Barrier::new(THREADS as usize);
+    thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (port, start, call) = (port.clone(), &start, &call);
+                s.spawn(move || {
+                    start.wait();
+                    (t * each..(t + 1) * each).map(|id| (id, call(&port, id))).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(join).collect()
+    })
+}
+
+/// Adds one to the counter, recording the value it wrote in `wrote`.
+fn bump(wrote: &Arc<AtomicU64>) -> impl FnOnce(Option<&str>) -> Result<String, Infallible> + Send + 'static {
+    let wrote = Arc::clone(wrote);
+    move |current| {
+        let value = current.map_or(0, counter_of) + 1;
+        wrote.store(value, Ordering::SeqCst);
+        Ok(counter(value))
+    }
+}
+
+/// Updates of one counter by 8 threads at once, through clones of one repository, lose
+/// none: it ends at exactly their number. Each caller is told the revision of what its
+/// batch wrote: the callers told one revision applied, in turn, the values up to the one
+/// that revision holds.
+pub fn group_commit_loses_no_update(fresh: &dyn Fn() -> Fresh) -> u64 {
+    check("group_commit_loses_no_update", fresh, |_, port| {
+        const EACH: u64 = 25;
+        let results = concurrently(port, EACH, |port, _| {
+            let wrote = Arc::new(AtomicU64::new(0));
+            let revision = ok(port.update(DOC, bump(&wrote)), "updating the counter");
+            (wrote.load(Ordering::SeqCst), revision.unwrap_or_else(|never| match never {}))
+        });
+        let total = THREADS * EACH;
+        assert_eq!(content(port, DOC).map(|text| counter_of(&text)), Some(total), "updates were lost");
+        let value_of: HashMap<String, u64> = (1..=total).map(|v| (revision::of(counter(v).as_bytes()), v)).collect();
+        // The values each written revision's callers applied.
+        let mut batches: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+        for (_, (own, returned)) in results {
+            let Some(&written) = value_of.get(&returned) else {
+                panic!("a caller was told revision {returned}, which is of no content any caller made");
+            };
+            assert!(written >= own, "a caller who wrote {own} was told the revision of {written}, written before it");
+            batches.entry(written).or_default().push(own);
+        }
+        let mut next = 1;
+        for (written, mut applied) in batches {
+            applied.sort_unstable();
+            let expected: Vec<u64> = (next..=written).collect();
+            assert_eq!(
+                applied, expected,
+                "the callers told the revision of {written} did not apply the values up to it"
+            );
+            next = written + 1;
+        }
+        assert_eq!(next, total + 1, "the last batch is not the document");
+    })
+}
+
+/// A change that refuses is told its own reason, writes nothing and changes nothing of
+/// the others: alone, the document keeps its revision; among 8 threads of updates, every
+/// other change stands and the counter ends at their number.
+pub fn group_commit_refusal_is_its_callers_alone(fresh: &dyn Fn() -> Fresh) -> u64 {
+    check("group_commit_refusal_is_its_callers_alone", fresh, |_, port| {
+        const EACH: u64 = 12;
+        let revision = ok(port.save(DOC, &counter(0), None), "creating the counter");
+        let refusal = ok(port.update(DOC, |_| Err::<String, _>("refused alone")), "a refused update");
+        assert_eq!(refusal, Err("refused alone"), "a refusing change's caller was told otherwise");
+        assert_eq!(ok(port.read(DOC), "reading").revision, revision, "a refused change wrote");
+        let refusal = ok(port.update("missing.json", |_| Err::<String, _>("refused new")), "a refused update");
+        assert_eq!(refusal, Err("refused new"), "a refusing change's caller was told otherwise");
+        assert_eq!(content(port, "missing.json"), None, "a refused change created its document");
+
+        let refuses = |id: u64| id.is_multiple_of(3);
+        let results = concurrently(port, EACH, |port, id| {
+            let wrote = Arc::new(AtomicU64::new(0));
+            let outcome = if refuses(id) {
+                port.update(DOC, move |_| Err::<String, _>(format!("refused {id}")))
+            } else {
+                let bump = bump(&wrote);
+                port.update(DOC, move |current| bump(current).map_err(|never| match never {}))
+            };
+            (ok(outcome, "updating the counter"), wrote.load(Ordering::SeqCst))
+        });
+        let mut written = Vec::new();
+        for (id, (outcome, wrote)) in &results {
+            match outcome {
+                Err(reason) if refuses(*id) => {
+                    assert_eq!(reason, &format!("refused {id}"), "a caller got another reason")
+                }
+                Ok(_) if !refuses(*id) => written.push(*wrote),
+                Ok(_) => panic!("the refusing change {id} was told it was written"),
+                Err(reason) => panic!("the change {id} was refused with {reason:?}, not its own outcome"),
+            }
+        }
+        written.sort_unstable();
+        let accepted = results.iter().filter(|(id, _)| !refuses(*id)).count() as u64;
+        assert_eq!(written, (1..=accepted).collect::<Vec<_>>(), "changes did not apply in turn");
+        assert_eq!(content(port, DOC).map(|text| counter_of(&text)), Some(accepted), "a refusal cost an update");
+    })
+}
+
+/// A change that returns content that is not a document is refused with
+/// [`Error::InvalidDocument`](crate::Error::InvalidDocument), for its caller only: nothing
+/// of it is written and the changes batched with it stand.
+pub fn group_commit_refuses_a_non_document_for_its_caller_only(fresh: &dyn Fn() -> Fresh) -> u64 {
+    check("group_commit_refuses_a_non_document_for_its_caller_only", fresh, |_, port| {
+        const EACH: u64 = 12;
+        let revision = ok(port.save(DOC, &counter(0), None), "creating the counter");
+        for text in ["not json", "[1]", r#"{"a": 1, "a": 2}"#, ""] {
+            let update = port.update(DOC, move |_| Ok::<_, Infallible>(text.to_owned()));
+            refused(update, Kind::InvalidDocument, &format!("updating to {text:?}"));
+        }
+        assert_eq!(ok(port.read(DOC), "reading").revision, revision, "a non-document was written");
+
+        let broken = |id: u64| id % 4 == 1;
+        let results = concurrently(port, EACH, |port, id| {
+            if broken(id) {
+                port.update(DOC, move |_| Ok::<_, Infallible>(format!("[{id}]")))
+            } else {
+                port.update(DOC, bump(&Arc::new(AtomicU64::new(0))))
+            }
+        });
+        let mut good = 0;
+        for (id, outcome) in results {
+            match outcome {
+                Err(Error::InvalidDocument { .. }) if broken(id) => {}
+                Ok(Ok(_)) if !broken(id) => good += 1,
+                Ok(Ok(_)) => panic!("the change {id}, which returned no document, was told it was written"),
+                Ok(Err(never)) => match never {},
+                Err(e) => panic!("the change {id} was refused with {e}, not its own outcome"),
+            }
+        }
+        assert_eq!(content(port, DOC).map(|text| counter_of(&text)), Some(good), "a non-document cost an update");
+    })
+}

@@ -1,0 +1,68 @@
+//! The store's conformance suite (`confine_store::conformance`, feature `conformance`) run
+//! unchanged against each backend of the crate: `conformance::memory::*` over
+//! [`Memory`](confine_store::Memory), `conformance::fs::*` over the filesystem in a fresh
+//! temporary directory per check. Each backend's figure line (promises held, port
+//! operations made) goes to `$CARGO_TARGET_TMPDIR/figures/conformance-<backend>.txt`.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+mod conformance {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    use std::sync::Mutex;
+
+    /// What the checks that held so far made, per backend.
+    #[derive(Default)]
+    struct Totals {
+        promises: u64,
+        operations: u64,
+    }
+
+    static TOTALS: Mutex<BTreeMap<&str, Totals>> = Mutex::new(BTreeMap::new());
+
+    /// Adds a check that held to `backend`'s totals and rewrites its figure line, under the
+    /// lock, so that the last check to finish leaves the final totals.
+    fn record(backend: &'static str, operations: u64) {
+        let mut totals = TOTALS.lock().unwrap();
+        let totals = totals.entry(backend).or_default();
+        totals.promises += 1;
+        totals.operations += operations;
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("figures");
+        std::fs::create_dir_all(&dir).unwrap();
+        let line = format!(
+            "conformance ({backend}): {} promises held, {} port operations \
+             (CAS, sessions across 8 threads, group commit, names, limits, listing)\n",
+            totals.promises, totals.operations,
+        );
+        std::fs::write(dir.join(format!("conformance-{backend}.txt")), line).unwrap();
+    }
+
+    mod memory {
+        use confine_store::conformance::Fresh;
+        use confine_store::{Memory, Options, Repository};
+
+        fn fresh() -> Fresh {
+            Fresh::new(Repository::with_backend(Memory::new(), Options::default()))
+        }
+
+        confine_store::conformance_suite!(fresh, |_promise, operations| super::record("memory", operations));
+    }
+
+    mod fs {
+        use cap_std::ambient_authority;
+        use cap_std::fs::Dir;
+        use confine_store::conformance::Fresh;
+        use confine_store::{Options, Repository};
+
+        /// A repository over a fresh temporary directory, which lives as long as the check.
+        fn fresh() -> Fresh {
+            let tmp = tempfile::tempdir().unwrap();
+            let open = || Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap();
+            let directories = open();
+            Fresh::new(Repository::new(open(), Options::default()))
+                .with_directories(move |name| directories.create_dir_all(name))
+                .keeping(tmp)
+        }
+
+        confine_store::conformance_suite!(fresh, |_promise, operations| super::record("fs", operations));
+    }
+}
