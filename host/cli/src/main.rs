@@ -14,7 +14,8 @@ use std::time::Duration;
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use clap::{Parser, Subcommand};
-use confine::{CommandError, Runtime, RuntimeOptions, WasiConfigCtx};
+use confine::{CommandError, CommandImports, Runtime, RuntimeOptions, WasiConfigCtx, WasiKeyValueCtx};
+use confine_store::name::DocumentName;
 use confine_store::{Filesystem, Options, Repository};
 use report::{Failure, Outcome, failure_json, outcome_text, plugin_failure, service_failure, status};
 use signal::StopOnSignal;
@@ -61,7 +62,8 @@ Examples:
   confine --dir /etc/myapp --json get app.json server.port
   confine --dir /etc/myapp lock-status app.json
   confine --dir /etc/myapp run migrate.wasm v2
-  confine --dir /etc/myapp run --config app.json prog.wasm";
+  confine --dir /etc/myapp run --config app.json prog.wasm
+  confine --dir /etc/myapp run --keyvalue state.json prog.wasm";
 
 #[derive(Parser)]
 #[command(name = "confine", version, about = ABOUT, long_about = GUARANTEES, after_help = AFTER_HELP)]
@@ -130,19 +132,27 @@ enum Command {
     /// known, without taking it or creating anything. The holder is the process the kernel
     /// reports for a lockf holder, or the pid a confine holder wrote into DOC.lock.
     LockStatus { doc: String },
-    /// Run a plugin component with access to DIR only, or a wasi:cli command with --config.
+    /// Run a plugin component with access to DIR only, or a wasi:cli command with --config
+    /// and --keyvalue.
     ///
     /// A plugin (world `plugin` of wit/confine.wit) gets ARGS and the documents of DIR
     /// through config-repository. A standard wasi:cli command (a component that exports
     /// wasi:cli/run, e.g. a Rust `fn main` built for wasm32-wasip2) gets its file name and
-    /// ARGS as arguments, stdout and stderr, and wasi:config/store over --config DOC (keys
-    /// flattened: server.port, hosts["eu.west"], plugins[0].name; no DOC: no keys). Nothing
-    /// else: no files, no environment, no network, no stdin. Its exit status is confine's.
-    /// Both run under --budget and --memory.
+    /// ARGS as arguments, stdout and stderr, wasi:config/store over --config DOC (keys
+    /// flattened: server.port, hosts["eu.west"], plugins[0].name; no DOC: no keys), and with
+    /// --keyvalue DOC wasi:keyvalue over the documents of DIR (a bucket is a document, the
+    /// empty identifier DOC; a key is a top-level member; every write locked, atomic and
+    /// durable; without --keyvalue every bucket is access-denied). Nothing else: no files, no
+    /// environment, no network, no stdin. Its exit status is confine's. Both run under
+    /// --budget and --memory.
     Run {
         /// The document a wasi:cli command reads through wasi:config/store (refused for a plugin).
         #[arg(long, value_name = "DOC")]
         config: Option<String>,
+        /// Grant a wasi:cli command wasi:keyvalue over DIR, with DOC the bucket of the empty
+        /// identifier (refused for a plugin).
+        #[arg(long, value_name = "DOC")]
+        keyvalue: Option<String>,
         /// The component (.wasm): a plugin or a wasi:cli command.
         component: PathBuf,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -233,19 +243,27 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
             let compact = if cli.json { runtime.get(&repository, &doc, "")? } else { String::new() };
             Ok(Outcome::Document { pretty, compact })
         }),
-        Command::Run { config, component, args } => {
-            return run_component(&runtime, &repository, config, &component, &args).map_err(stopped);
+        Command::Run { config, keyvalue, component, args } => {
+            let standard = Standard { config, keyvalue };
+            return run_component(&runtime, &repository, standard, &component, &args).map_err(stopped);
         }
         Command::LockStatus { .. } => unreachable!("answered above, without the wasm runtime"),
     };
     answer.map_err(|e| stopped(service_failure(e)))
 }
 
-/// `confine run`: a wasi:cli command (with `--config`), or else a plugin.
+/// The standard interfaces `confine run` gives a wasi:cli command: the documents named by
+/// `--config` and `--keyvalue`.
+struct Standard {
+    config: Option<String>,
+    keyvalue: Option<String>,
+}
+
+/// `confine run`: a wasi:cli command (with `--config` and `--keyvalue`), or else a plugin.
 fn run_component(
     runtime: &Runtime,
     repository: &Repository,
-    config: Option<String>,
+    standard: Standard,
     component: &Path,
     args: &[String],
 ) -> Result<Outcome, Failure> {
@@ -255,17 +273,26 @@ fn run_component(
     // The command sees its file name, never the host path it was found at.
     let program = component.file_name().map_or_else(|| "command".into(), |n| n.to_string_lossy().into_owned());
     let argv: Vec<String> = std::iter::once(program).chain(args.iter().cloned()).collect();
-    let store = match &config {
+    let config = match &standard.config {
         Some(doc) => WasiConfigCtx::new(repository.clone(), doc),
         None => WasiConfigCtx::empty(),
     };
-    match runtime.run_command(&wasm, &argv, store) {
+    let keyvalue = match &standard.keyvalue {
+        Some(doc) => {
+            // Refused here, before anything runs, as any other command refuses a bad name.
+            DocumentName::parse(doc).map_err(report::repository_failure)?;
+            WasiKeyValueCtx::new(repository.clone(), Some(doc))
+        }
+        None => WasiKeyValueCtx::none(),
+    };
+    let for_commands = standard.config.is_some() || standard.keyvalue.is_some();
+    match runtime.run_command(&wasm, &argv, CommandImports { config, keyvalue }) {
         Ok(0) => Ok(Outcome::Done),
         Ok(code) => Err(Failure::new(code, "command-exit", format!("{shown}: the command exited with status {code}"))),
-        Err(e @ CommandError::NotACommand(_)) if config.is_some() => Err(Failure::new(
+        Err(e @ CommandError::NotACommand(_)) if for_commands => Err(Failure::new(
             status::BAD_INPUT,
             "usage",
-            format!("{shown}: {e}; --config is for commands (plugins use config-repository)"),
+            format!("{shown}: {e}; --config and --keyvalue are for commands (plugins use config-repository)"),
         )),
         Err(CommandError::NotACommand(_)) => runtime
             .run_plugin(repository, &wasm, args)

@@ -47,14 +47,7 @@ impl ConfineCtx {
 
     /// The repository, with its lock waits cut at the deadline.
     pub(crate) fn until_deadline(&self) -> Repository {
-        match self.deadline {
-            Some(deadline) => {
-                let mut options = self.repository.options();
-                options.lock_timeout = options.lock_timeout.min(deadline.saturating_duration_since(Instant::now()));
-                self.repository.with_options(options)
-            }
-            None => self.repository.clone(),
-        }
+        lock_waits_until(&self.repository, self.deadline)
     }
 
     /// Why an `open` is refused (an `io` error), if it would exceed [`MAX_OPEN_SESSIONS`].
@@ -64,6 +57,19 @@ impl ConfineCtx {
                 "{name}: too many open sessions (at most {MAX_OPEN_SESSIONS} per component instance)"
             ))
         })
+    }
+}
+
+/// `repository` with its lock waits cut at `deadline`, if there is one: a host call that
+/// waits is not interrupted by wasmtime's epoch deadline, so the host bounds it.
+pub(crate) fn lock_waits_until(repository: &Repository, deadline: Option<Instant>) -> Repository {
+    match deadline {
+        Some(deadline) => {
+            let mut options = repository.options();
+            options.lock_timeout = options.lock_timeout.min(deadline.saturating_duration_since(Instant::now()));
+            repository.with_options(options)
+        }
+        None => repository.clone(),
     }
 }
 

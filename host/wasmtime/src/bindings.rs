@@ -42,6 +42,28 @@ pub(crate) mod wasi_config {
     });
 }
 
+/// The published `wasi:keyvalue@0.2.0-draft` (vendored in `wit/deps/wasi-keyvalue`), for
+/// sync hosts and for async ones.
+pub(crate) mod wasi_keyvalue {
+    pub(crate) mod sync {
+        wasmtime::component::bindgen!({
+            path: "../../wit/deps/wasi-keyvalue",
+            world: "imports",
+            imports: { default: trappable },
+            with: { "wasi:keyvalue/store.bucket": crate::wasi_keyvalue::Bucket },
+        });
+    }
+
+    pub(crate) mod asynchronous {
+        wasmtime::component::bindgen!({
+            path: "../../wit/deps/wasi-keyvalue",
+            world: "imports",
+            imports: { default: async | trappable },
+            with: { "wasi:keyvalue/store.bucket": crate::wasi_keyvalue::Bucket },
+        });
+    }
+}
+
 pub(crate) use asynchronous::confine::config::config_repository as async_port;
 pub(crate) use sync::confine::config::config_repository as port;
 pub(crate) use sync::exports::confine::config::config_service as service;

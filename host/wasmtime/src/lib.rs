@@ -10,6 +10,10 @@
 //!   with a [`ConfineCtx`] in your store and a [`ConfineView`] of it.
 //! - [`add_wasi_config_to_linker`]: gives a component the standard `wasi:config/store`
 //!   over one document, flattened to keys like `server.port` (see [`WasiConfigCtx`]).
+//! - [`add_wasi_keyvalue_to_linker`] (and [`add_wasi_keyvalue_to_linker_async`]): gives a
+//!   component the standard `wasi:keyvalue` (`store`, `atomics`, `batch`), a bucket being a
+//!   document and a key its top-level member, every write locked, atomic and durable (see
+//!   [`WasiKeyValueCtx`]).
 //! - [`Runtime`]: runs confine's domain guest (`config-service`), plugin components, and
 //!   standard `wasi:cli` commands ([`Runtime::run_command`]), each call in a fresh
 //!   instance under a memory limit and a deadline.
@@ -39,10 +43,15 @@ mod cache;
 mod errors;
 mod runtime;
 mod wasi_config;
+mod wasi_keyvalue;
 
 pub use binding::{ConfineCtx, ConfineView, GuestSession, MAX_OPEN_SESSIONS, add_to_linker};
 pub use binding_async::add_to_linker_async;
 pub use confine_store::{self as store, Error, Options, Repository};
 pub use errors::{ServiceError, ServiceErrorKind};
-pub use runtime::{CommandError, PluginError, Runtime, RuntimeOptions};
+pub use runtime::{CommandError, CommandImports, PluginError, Runtime, RuntimeOptions};
 pub use wasi_config::{WasiConfigCtx, WasiConfigView, add_wasi_config_to_linker};
+pub use wasi_keyvalue::{
+    Bucket, MAX_OPEN_BUCKETS, WasiKeyValueCtx, WasiKeyValueView, add_wasi_keyvalue_to_linker,
+    add_wasi_keyvalue_to_linker_async,
+};

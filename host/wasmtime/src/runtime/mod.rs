@@ -38,7 +38,7 @@ mod slots;
 mod state;
 mod ticker;
 
-pub use command::CommandError;
+pub use command::{CommandError, CommandImports};
 pub use failure::PluginError;
 use failure::describe_failure;
 use slots::Slots;

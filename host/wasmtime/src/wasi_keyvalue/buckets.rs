@@ -1,0 +1,238 @@
+//! What each `wasi:keyvalue` call does to a document, over the repository: plain functions
+//! that the sync and the async bindings both run. See the module docs of `wasi_keyvalue`
+//! for the mapping.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use confine_domain::document::{self, Root};
+use confine_domain::error::ErrorKind;
+use confine_domain::keypath::{KeyPath, Segment};
+use confine_domain::service::{self, Change};
+use confine_store::name::DocumentName;
+use confine_store::{Error, Repository};
+use serde_json::Value;
+
+/// Why a `wasi:keyvalue` call failed, in the interface's terms.
+#[derive(Debug)]
+pub(crate) enum KvError {
+    /// `no-such-store`.
+    NoSuchStore,
+    /// `access-denied`.
+    AccessDenied,
+    /// `other`, with a sentence naming the document, the key and the cause.
+    Other(String),
+}
+
+/// The one mapping from the store's errors.
+impl From<Error> for KvError {
+    fn from(e: Error) -> KvError {
+        match e {
+            Error::InvalidPath { .. } => KvError::AccessDenied,
+            other => KvError::Other(other.to_string()),
+        }
+    }
+}
+
+macro_rules! spell_store_error {
+    ($store:path) => {
+        impl From<KvError> for $store {
+            fn from(e: KvError) -> $store {
+                use $store as E;
+                match e {
+                    KvError::NoSuchStore => E::NoSuchStore,
+                    KvError::AccessDenied => E::AccessDenied,
+                    KvError::Other(text) => E::Other(text),
+                }
+            }
+        }
+    };
+}
+
+// The two generated types are the same WIT type spelled twice; one spelling serves both.
+spell_store_error!(crate::bindings::wasi_keyvalue::sync::wasi::keyvalue::store::Error);
+spell_store_error!(crate::bindings::wasi_keyvalue::asynchronous::wasi::keyvalue::store::Error);
+
+/// The document a bucket `identifier` names (`""`: the default), if the component may have
+/// it. Creates nothing.
+pub(crate) fn open(repository: &Repository, default: Option<&str>, identifier: &str) -> Result<String, KvError> {
+    let name = match identifier {
+        "" => default.ok_or(KvError::NoSuchStore)?,
+        name => name,
+    };
+    let checked = DocumentName::parse(name).map_err(|_| KvError::AccessDenied)?;
+    // The name's own rules passed; the backend's (a symlink out, a planted directory) and
+    // the directory's existence are what a read and a listing tell.
+    match repository.read(name) {
+        Ok(_) | Err(Error::TooLarge { .. } | Error::InvalidDocument { .. }) => Ok(name.to_owned()),
+        Err(Error::NotFound { .. }) => match repository.list(checked.directory()) {
+            Ok(_) => Ok(name.to_owned()),
+            Err(Error::NotFound { .. }) => Err(KvError::NoSuchStore),
+            Err(e) => Err(e.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The document's members now (none if it does not exist): one lock-free snapshot.
+fn members(repository: &Repository, document: &str) -> Result<Root, KvError> {
+    match repository.read(document) {
+        Ok(snapshot) => parse(document, &snapshot.content),
+        Err(Error::NotFound { .. }) => Ok(Root::new()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn parse(document: &str, text: &str) -> Result<Root, KvError> {
+    document::parse(document, text).map_err(|e| KvError::Other(e.detail))
+}
+
+/// A member's value as bytes: a string as itself, anything else as compact JSON.
+fn bytes_of(value: &Value) -> Vec<u8> {
+    match value {
+        Value::String(text) => text.clone().into_bytes(),
+        other => other.to_string().into_bytes(),
+    }
+}
+
+pub(crate) fn get(repository: &Repository, document: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+    Ok(members(repository, document)?.get(key).map(bytes_of))
+}
+
+pub(crate) fn exists(repository: &Repository, document: &str, key: &str) -> Result<bool, KvError> {
+    Ok(members(repository, document)?.contains_key(key))
+}
+
+pub(crate) fn list_keys(repository: &Repository, document: &str, cursor: Option<u64>) -> Result<Vec<String>, KvError> {
+    let skip = cursor.map_or(0, |offset| usize::try_from(offset).unwrap_or(usize::MAX));
+    Ok(members(repository, document)?.keys().skip(skip).cloned().collect())
+}
+
+/// A key and its value, as `batch` passes them.
+pub(crate) type Pair = (String, Vec<u8>);
+
+pub(crate) fn get_many(
+    repository: &Repository,
+    document: &str,
+    keys: Vec<String>,
+) -> Result<Vec<Option<Pair>>, KvError> {
+    let members = members(repository, document)?;
+    Ok(keys.into_iter().map(|key| members.get(&key).map(bytes_of).map(|value| (key, value))).collect())
+}
+
+/// The key path of the top-level member `key`, taken literally.
+fn member(key: &str) -> String {
+    KeyPath { segments: vec![Segment::Key(key.to_owned())] }.to_string()
+}
+
+/// Sets every pair in one write, or none: a value that is not UTF-8 refuses the batch.
+pub(crate) fn set_many(repository: &Repository, document: &str, pairs: Vec<Pair>) -> Result<(), KvError> {
+    let mut changes = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        let text = String::from_utf8(value).map_err(|e| {
+            KvError::Other(format!(
+                "{document}: key {key:?}: the value is not UTF-8 (invalid byte at offset {}); confine stores \
+                 text, so nothing was written",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
+        changes.push(Change::Set { key: member(&key), value: Value::String(text).to_string() });
+    }
+    write(repository, document, changes)
+}
+
+/// Removes every key in one write; keys that are not there are skipped.
+pub(crate) fn delete_many(repository: &Repository, document: &str, keys: Vec<String>) -> Result<(), KvError> {
+    write(repository, document, keys.iter().map(|key| Change::Unset { key: member(key) }).collect())
+}
+
+/// Adds `delta` to the integer at `key` (0 if missing), exactly, in one write.
+pub(crate) fn increment(repository: &Repository, document: &str, key: &str, delta: u64) -> Result<u64, KvError> {
+    let (name, key) = (document.to_owned(), key.to_owned());
+    let result = Arc::new(Mutex::new(0));
+    let slot = Arc::clone(&result);
+    update(repository, document, move |current| {
+        let members = current.map(|text| parse(&name, text)).transpose()?.unwrap_or_default();
+        let refuse = |reason: String| Unwritten::Refused(KvError::Other(reason));
+        let now = match members.get(&key) {
+            None => 0,
+            Some(value) => integer(value)
+                .ok_or_else(|| refuse(format!("{name}: key {key:?} holds {value}, not an integer to increment")))?,
+        };
+        let new = u64::try_from(now + i128::from(delta)).map_err(|_| {
+            refuse(format!("{name}: key {key:?}: {now} + {delta} is outside 0..=2^64-1; nothing was written"))
+        })?;
+        *slot.lock().unwrap_or_else(PoisonError::into_inner) = new;
+        apply(&name, current, vec![Change::Set { key: member(&key), value: new.to_string() }])
+    })?;
+    Ok(*result.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// A member's integer: a JSON integer, or a string of decimal digits.
+fn integer(value: &Value) -> Option<i128> {
+    match value {
+        Value::Number(n) => n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from)),
+        Value::String(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            digits.parse::<u64>().ok().map(i128::from)
+        }
+        _ => None,
+    }
+}
+
+/// Why a change wrote nothing.
+enum Unwritten {
+    /// It changes nothing (only keys that are not there to delete): not an error.
+    Unchanged,
+    /// It is refused.
+    Refused(KvError),
+}
+
+impl From<KvError> for Unwritten {
+    fn from(e: KvError) -> Unwritten {
+        Unwritten::Refused(e)
+    }
+}
+
+/// Applies `changes` to the document in one locked write (group commit).
+fn write(repository: &Repository, document: &str, changes: Vec<Change>) -> Result<(), KvError> {
+    let name = document.to_owned();
+    update(repository, document, move |current| apply(&name, current, changes))
+}
+
+fn update(
+    repository: &Repository,
+    document: &str,
+    change: impl FnOnce(Option<&str>) -> Result<String, Unwritten> + Send + 'static,
+) -> Result<(), KvError> {
+    match repository.update(document, change)? {
+        Ok(_) | Err(Unwritten::Unchanged) => Ok(()),
+        Err(Unwritten::Refused(e)) => Err(e),
+    }
+}
+
+/// The text `changes` make of `current`, each on the result of the one before, with the
+/// domain's in-place edits (the rest of the file keeps its layout). Removing a key that is
+/// not there is no change.
+fn apply(document: &str, current: Option<&str>, changes: Vec<Change>) -> Result<String, Unwritten> {
+    let mut text: Option<String> = current.map(str::to_owned);
+    for change in changes {
+        match service::apply(document, text.as_deref(), change) {
+            Ok((splice, _answer)) => {
+                let base = text.as_deref().unwrap_or_default();
+                let next = splice
+                    .apply_to(base)
+                    .ok_or_else(|| KvError::Other(format!("{document}: an edit did not fit the document's text")))?;
+                text = Some(next);
+            }
+            Err(e) if e.kind == ErrorKind::NotFound => {}
+            Err(e) => return Err(KvError::Other(e.detail).into()),
+        }
+    }
+    match text {
+        Some(text) if current != Some(text.as_str()) => Ok(text),
+        _ => Err(Unwritten::Unchanged),
+    }
+}
+
+#[cfg(test)]
+#[path = "tests/buckets.rs"]
+mod tests;
