@@ -22,6 +22,7 @@ FEATURES     := --features confine-store/conformance
 export CONFINE_GUEST_WASM := $(abspath $(GUEST_WASM))
 export CONFINE_TEST_PLUGIN := $(abspath $(PROBE_WASM))
 export CONFINE_CONFIG_READER := $(abspath $(WASM_DIR)/confine_test_config_reader.wasm)
+export CONFINE_KEYVALUE_PROBE := $(abspath $(WASM_DIR)/confine_test_keyvalue_probe.wasm)
 export CONFINE_EXAMPLE_RENAME_KEY := $(abspath $(WASM_DIR)/confine_example_rename_key.wasm)
 export CONFINE_EXAMPLE_VALIDATE := $(abspath $(WASM_DIR)/confine_example_validate.wasm)
 export CONFINE_EXAMPLE_EMBEDDER := $(abspath $(TARGET_DIR)/release/confine-example-embedder)
@@ -35,7 +36,7 @@ guest: wasm-target
 	$(CARGO) build --release --locked -p confine-guest --target $(WASM_TARGET)
 
 plugins: wasm-target
-	$(CARGO) build --release --locked -p confine-test-plugin -p confine-test-config-reader --target $(WASM_TARGET)
+	$(CARGO) build --release --locked -p confine-test-plugin -p confine-test-config-reader -p confine-test-keyvalue-probe --target $(WASM_TARGET)
 
 build: guest
 	$(CARGO) build --release --locked -p confine-cli
@@ -75,7 +76,7 @@ doc: guest
 
 lint: build plugins
 	$(CARGO) clippy --release --locked $(CRATES) $(FEATURES) -p confine-example-embedder -p confine-bench --all-targets -- -D warnings
-	$(CARGO) clippy --release --locked -p confine-guest -p confine-test-plugin -p confine-example-rename-key -p confine-example-validate -p confine-test-config-reader --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy --release --locked -p confine-guest -p confine-test-plugin -p confine-example-rename-key -p confine-example-validate -p confine-test-config-reader -p confine-test-keyvalue-probe --target $(WASM_TARGET) -- -D warnings
 	$(CARGO) fmt --check
 
 # Fuzzing with cargo-fuzz (libFuzzer): each target runs FUZZ_SECONDS, then one line says how

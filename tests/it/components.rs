@@ -30,7 +30,7 @@ struct Built {
     optional: bool,
 }
 
-const BUILT: [Built; 5] = [
+const BUILT: [Built; 6] = [
     Built {
         file: "confine_guest.wasm",
         var: Some("CONFINE_GUEST_WASM"),
@@ -65,6 +65,13 @@ const BUILT: [Built; 5] = [
         world: "wasi:config/imports",
         command: true,
         optional: true,
+    },
+    Built {
+        file: "confine_test_keyvalue_probe.wasm",
+        var: Some("CONFINE_KEYVALUE_PROBE"),
+        world: "wasi:keyvalue/imports",
+        command: true,
+        optional: false,
     },
 ];
 
@@ -296,4 +303,28 @@ fn a_truncated_or_core_module_is_refused_by_the_validator() {
     assert!(validate(&bytes[..bytes.len() / 2]).is_err());
     let core_module = b"\0asm\x01\0\0\0";
     assert_eq!(validate(core_module), Err("not a component".to_owned()));
+}
+
+/// The vendored `wasi:keyvalue` package (wit/deps/wasi-keyvalue) resolves with `wit/`, and
+/// the keyvalue probe imports every function of its world with the world's signature, so
+/// the comparison above covers all of `store`, `atomics` and `batch`.
+#[test]
+fn the_keyvalue_probe_imports_every_function_of_wasi_keyvalue() {
+    let wit = wit_dir();
+    let world = &wit.worlds[world_named(&wit, "wasi:keyvalue/imports")];
+    let expected = surface(&wit, world.imports.iter());
+    let names: Vec<&str> = expected.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["wasi:keyvalue/atomics@0.2.0-draft", "wasi:keyvalue/batch@0.2.0-draft", "wasi:keyvalue/store@0.2.0-draft"]
+    );
+    let functions: usize = expected.values().map(BTreeMap::len).sum();
+    assert_eq!(functions, 10, "open, 5 bucket methods, increment, 3 batch functions: {expected:?}");
+    let probe = BUILT.iter().find(|built| built.world == "wasi:keyvalue/imports").unwrap();
+    let bytes = std::fs::read(probe.path()).unwrap();
+    let Ok(DecodedWasm::Component(resolve, id)) = decode(&bytes) else { panic!("{}: not a component", probe.file) };
+    let imports = surface(&resolve, resolve.worlds[id].imports.iter());
+    for (name, functions) in &expected {
+        assert_eq!(imports.get(name), Some(functions), "{}: its import of {name}", probe.file);
+    }
 }

@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
-use confine::{ConfineCtx, ConfineView, Options, Repository, Runtime, RuntimeOptions, ServiceErrorKind};
+use confine::{
+    ConfineCtx, ConfineView, Options, Repository, Runtime, RuntimeOptions, ServiceErrorKind, WasiKeyValueCtx,
+    WasiKeyValueView,
+};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -160,4 +163,75 @@ fn a_lock_wait_does_not_block_the_executor() {
     assert_eq!(repository.read("app.json").unwrap().content, "{\"n\":1}");
     let ticks = ticks.load(Ordering::SeqCst);
     assert!(ticks >= 10, "the executor was blocked during the lock wait: {ticks} ticks in 400 ms");
+}
+
+/// A host of standard commands with `wasi:keyvalue`.
+struct KeyValueHost {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    keyvalue: WasiKeyValueCtx,
+}
+
+impl WasiView for KeyValueHost {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Runs the keyvalue probe command with `args` over `dir` in an async engine; its exit.
+async fn run_keyvalue_command(dir: &std::path::Path, args: &[&str]) -> wasmtime::Result<Result<(), ()>> {
+    let engine = Engine::new(&Config::new())?;
+    let mut linker = Linker::<KeyValueHost>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    confine::add_wasi_keyvalue_to_linker_async(&mut linker, |h: &mut KeyValueHost| WasiKeyValueView {
+        ctx: &mut h.keyvalue,
+        table: &mut h.table,
+    })?;
+    let granted = Dir::open_ambient_dir(dir, ambient_authority())?;
+    let host = KeyValueHost {
+        wasi: WasiCtx::builder().args(&[&["probe"], args].concat()).build(),
+        table: ResourceTable::new(),
+        keyvalue: WasiKeyValueCtx::new(Repository::new(granted, Options::default()), Some("kv.json")),
+    };
+    let mut store = Store::new(&engine, host);
+    let component = Component::from_file(&engine, crate::support::keyvalue_probe())?;
+    let command = wasmtime_wasi::p2::bindings::Command::instantiate_async(&mut store, &component, &linker).await?;
+    command.wasi_cli_run().call_run(&mut store).await
+}
+
+#[test]
+fn async_embedder_runs_a_wasi_keyvalue_command_and_its_lock_waits_leave_the_executor_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let repository = crate::support::repository(dir.path());
+    let session = repository.open_session("kv.json", None).unwrap();
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        drop(session);
+    });
+    let executor = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let exit = executor.block_on(async {
+        let counter = Arc::clone(&ticks);
+        let ticker = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let exit = run_keyvalue_command(dir.path(), &["incr", "", "n", "2", "10"]).await;
+        ticker.abort();
+        exit
+    });
+    holder.join().unwrap();
+    assert_eq!(exit.unwrap(), Ok(()), "the command's increments all succeeded");
+    let stored: serde_json::Value = serde_json::from_str(&repository.read("kv.json").unwrap().content).unwrap();
+    assert_eq!(stored["n"], 20, "10 increments of 2 through the async binding");
+    let ticks = ticks.load(Ordering::SeqCst);
+    assert!(ticks >= 10, "the executor was blocked during the lock wait: {ticks} ticks in 300 ms");
+    // A name outside the grant is refused, and the command says so by a failing exit.
+    match executor.block_on(run_keyvalue_command(dir.path(), &["open", "../x.json"])) {
+        Ok(Err(())) => {}
+        Err(e) => assert!(matches!(e.downcast_ref::<wasmtime_wasi::I32Exit>(), Some(code) if code.0 != 0), "{e:#}"),
+        Ok(Ok(())) => panic!("the open of ../x.json succeeded"),
+    }
 }

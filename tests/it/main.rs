@@ -25,3 +25,4 @@ mod power_loss;
 mod stress;
 mod threads;
 mod wasi_config;
+mod wasi_keyvalue;

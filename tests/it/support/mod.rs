@@ -191,3 +191,14 @@ pub fn config_reader() -> PathBuf {
     assert!(path.is_file(), "{} is missing: run `make test`, which builds it", path.display());
     path
 }
+
+/// The `keyvalue-probe` test command built from tests/plugins/keyvalue-probe by
+/// `make plugins`: a standard wasi:cli command that knows only the published
+/// `wasi:keyvalue` WIT.
+pub fn keyvalue_probe() -> PathBuf {
+    let path = std::env::var_os("CONFINE_KEYVALUE_PROBE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/wasm32-wasip2/release/confine_test_keyvalue_probe.wasm"));
+    assert!(path.is_file(), "{} is missing: run `make test`, which builds it", path.display());
+    path
+}
