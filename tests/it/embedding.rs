@@ -133,6 +133,25 @@ fn async_embedder_runs_a_plugin_with_add_to_linker_async() {
     assert!(refused.unwrap_err().contains("InvalidPath"));
 }
 
+/// Runs `work` on a one-thread executor beside a task that ticks every 5 ms, and returns
+/// its output and the ticks counted meanwhile: if `work` blocked the thread, none would be.
+fn counting_ticks<T>(executor: &tokio::runtime::Runtime, work: impl Future<Output = T>) -> (T, usize) {
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let output = executor.block_on(async {
+        let counter = Arc::clone(&ticks);
+        let ticker = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let output = work.await;
+        ticker.abort();
+        output
+    });
+    (output, ticks.load(Ordering::SeqCst))
+}
+
 #[test]
 fn a_lock_wait_does_not_block_the_executor() {
     let dir = tempfile::tempdir().unwrap();
@@ -143,25 +162,11 @@ fn a_lock_wait_does_not_block_the_executor() {
         std::thread::sleep(Duration::from_millis(400));
         drop(session);
     });
-    // One thread runs everything async: if the wait blocked it, the ticker could not tick.
     let executor = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let ticks = Arc::new(AtomicUsize::new(0));
-    let answer = executor.block_on(async {
-        let counter = Arc::clone(&ticks);
-        let ticker = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                counter.fetch_add(1, Ordering::SeqCst);
-            }
-        });
-        let answer = run_plugin(dir.path(), &["incr", "app.json", "n", "1"]).await;
-        ticker.abort();
-        answer
-    });
+    let (answer, ticks) = counting_ticks(&executor, run_plugin(dir.path(), &["incr", "app.json", "n", "1"]));
     holder.join().unwrap();
     assert_eq!(answer.unwrap(), Ok(()));
     assert_eq!(repository.read("app.json").unwrap().content, "{\"n\":1}");
-    let ticks = ticks.load(Ordering::SeqCst);
     assert!(ticks >= 10, "the executor was blocked during the lock wait: {ticks} ticks in 400 ms");
 }
 
@@ -209,24 +214,11 @@ fn async_embedder_runs_a_wasi_keyvalue_command_and_its_lock_waits_leave_the_exec
         drop(session);
     });
     let executor = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let ticks = Arc::new(AtomicUsize::new(0));
-    let exit = executor.block_on(async {
-        let counter = Arc::clone(&ticks);
-        let ticker = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                counter.fetch_add(1, Ordering::SeqCst);
-            }
-        });
-        let exit = run_keyvalue_command(dir.path(), &["incr", "", "n", "2", "10"]).await;
-        ticker.abort();
-        exit
-    });
+    let (exit, ticks) = counting_ticks(&executor, run_keyvalue_command(dir.path(), &["incr", "", "n", "2", "10"]));
     holder.join().unwrap();
     assert_eq!(exit.unwrap(), Ok(()), "the command's increments all succeeded");
     let stored: serde_json::Value = serde_json::from_str(&repository.read("kv.json").unwrap().content).unwrap();
     assert_eq!(stored["n"], 20, "10 increments of 2 through the async binding");
-    let ticks = ticks.load(Ordering::SeqCst);
     assert!(ticks >= 10, "the executor was blocked during the lock wait: {ticks} ticks in 300 ms");
     // A name outside the grant is refused, and the command says so by a failing exit.
     match executor.block_on(run_keyvalue_command(dir.path(), &["open", "../x.json"])) {

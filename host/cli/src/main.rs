@@ -285,14 +285,20 @@ fn run_component(
         }
         None => WasiKeyValueCtx::none(),
     };
-    let for_commands = standard.config.is_some() || standard.keyvalue.is_some();
+    // The options given that only a command takes, as the refusal names them.
+    let for_commands = match (&standard.config, &standard.keyvalue) {
+        (Some(_), Some(_)) => Some("--config and --keyvalue are"),
+        (Some(_), None) => Some("--config is"),
+        (None, Some(_)) => Some("--keyvalue is"),
+        (None, None) => None,
+    };
     match runtime.run_command(&wasm, &argv, CommandImports { config, keyvalue }) {
         Ok(0) => Ok(Outcome::Done),
         Ok(code) => Err(Failure::new(code, "command-exit", format!("{shown}: the command exited with status {code}"))),
-        Err(e @ CommandError::NotACommand(_)) if for_commands => Err(Failure::new(
+        Err(e @ CommandError::NotACommand(_)) if for_commands.is_some() => Err(Failure::new(
             status::BAD_INPUT,
             "usage",
-            format!("{shown}: {e}; --config and --keyvalue are for commands (plugins use config-repository)"),
+            format!("{shown}: {e}; {} for commands (plugins use config-repository)", for_commands.unwrap_or_default()),
         )),
         Err(CommandError::NotACommand(_)) => runtime
             .run_plugin(repository, &wasm, args)

@@ -248,7 +248,7 @@ fn keyvalue_is_refused_for_a_plugin() {
     let mut command = confine(dir.path());
     command.args(["run", "--keyvalue", "app.json"]).arg(probe_plugin()).args(["incr", "app.json", "n", "1"]);
     let stderr = run_fails(&mut command, 2);
-    assert!(stderr.contains("not a wasi:cli command") && stderr.contains("--keyvalue"), "{stderr}");
+    assert!(stderr.contains("not a wasi:cli command") && stderr.contains("--keyvalue is for commands"), "{stderr}");
     assert_eq!(snapshot(dir.path()), before);
 }
 
