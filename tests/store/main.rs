@@ -3,7 +3,14 @@
 //! [`Memory`](confine_store::Memory), `conformance::fs::*` over the filesystem in a fresh
 //! temporary directory per check. Each backend's figure line (promises held, port
 //! operations made) goes to `$CARGO_TARGET_TMPDIR/figures/conformance-<backend>.txt`.
+//! `locks::*`: the filesystem lock across threads and processes. With the feature
+//! `classic-locks` all of it runs on the other Unix systems' lock.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+mod locks;
+
+/// The filesystem backend's name in the figures: which lock it ran with.
+const FS: &str = if cfg!(feature = "classic-locks") { "fs-classic-locks" } else { "fs" };
 
 mod conformance {
     use std::collections::BTreeMap;
@@ -63,6 +70,6 @@ mod conformance {
                 .keeping(tmp)
         }
 
-        confine_store::conformance_suite!(fresh, |_promise, operations| super::record("fs", operations));
+        confine_store::conformance_suite!(fresh, |_promise, operations| super::record(crate::FS, operations));
     }
 }

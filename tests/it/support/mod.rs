@@ -164,23 +164,8 @@ pub fn assert_no_temp_files(root: &Path) {
 pub const PYTHON_LOCKF_WRITER: &str = include_str!("lockf_writer.py");
 
 /// A Python program that takes `lockf(LOCK_EX)` on a file, as other programs that share
-/// confine's convention do.
-pub const PYTHON_LOCKF: &str = r#"
-import fcntl, os, sys
-f = open(sys.argv[1], "a+")
-mode = sys.argv[2]
-if mode == "try":
-    try:
-        fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        print("busy", flush=True)
-        sys.exit(3)
-    print("locked", flush=True)
-    sys.exit(0)
-fcntl.lockf(f, fcntl.LOCK_EX)
-print("locked", os.getpid(), flush=True)
-sys.stdin.read()  # hold the lock until stdin closes
-"#;
+/// confine's convention do (see the script).
+pub const PYTHON_LOCKF: &str = include_str!("lockf_holder.py");
 
 /// The `config-reader` test command built from tests/plugins/config-reader by `make plugins`:
 /// a standard wasi:cli command that knows only the published `wasi:config` WIT.

@@ -50,7 +50,13 @@ impl DocumentLock {
                 break gate;
             }
             if !backoff.wait_until(deadline) {
-                return Err(timed_out(location, timeout, None));
+                // Another thread of this process holds the lock (or waits for it behind
+                // another process): name this process, as the kernel would.
+                let mut error = timed_out(location, timeout, None);
+                if let Error::LockTimeout { holder, .. } = &mut error {
+                    *holder = Some(std::process::id());
+                }
+                return Err(error);
             }
         };
         let file = open_lock_file(location, seam)?;
@@ -75,6 +81,14 @@ pub(crate) fn status(location: &Location) -> Result<LockStatus> {
     let name = &location.name;
     let lock_file = location.lock_file();
     let free = LockStatus::FREE;
+    // Through the gate, as a writer goes: where locks belong to the process (classic
+    // locks), closing the descriptor opened below would drop another thread's lock. A gate
+    // that another thread of this process holds means that thread holds the lock (or is
+    // about to take it, once another process lets go).
+    let Some(_gate) = sys::enter_gate(&location.parent, &lock_file).context(name, "enter lock gate")? else {
+        let stamped = location.parent.symlink_metadata(&lock_file).ok().and_then(|m| m.modified().ok());
+        return Ok(LockStatus { held: true, holder: Some(std::process::id()), since: stamped.map(|t| t.into_std()) });
+    };
     let mut options = OpenOptions::new();
     options.read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).follow(FollowSymlinks::No);
     let file = match location.parent.open_with(&lock_file, &options) {

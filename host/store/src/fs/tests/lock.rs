@@ -43,14 +43,7 @@ fn symlinked_lock_file_is_refused_and_its_target_untouched() {
 #[test]
 fn fifo_at_the_lock_name_is_refused_without_blocking() {
     let (tmp, dir) = root();
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        tmp.path().join("a.json.lock"),
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o644),
-        0,
-    )
-    .unwrap();
+    nix::unistd::mkfifo(&tmp.path().join("a.json.lock"), nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
     let location = located(&dir, "a.json");
     let err = DocumentLock::acquire(&location, Duration::ZERO, &Seam::default()).err().unwrap();
     assert!(matches!(err, Error::InvalidPath { .. }), "{err}");
