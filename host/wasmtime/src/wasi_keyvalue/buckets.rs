@@ -8,7 +8,6 @@ use confine_domain::document::{self, Root};
 use confine_domain::error::ErrorKind;
 use confine_domain::keypath::{KeyPath, Segment};
 use confine_domain::service::{self, Change};
-use confine_store::name::DocumentName;
 use confine_store::{Error, Repository};
 use serde_json::Value;
 
@@ -59,16 +58,12 @@ pub(crate) fn open(repository: &Repository, default: Option<&str>, identifier: &
         "" => default.ok_or(KvError::NoSuchStore)?,
         name => name,
     };
-    let checked = DocumentName::parse(name).map_err(|_| KvError::AccessDenied)?;
-    // The name's own rules passed; the backend's (a symlink out, a planted directory) and
-    // the directory's existence are what a read and a listing tell.
-    match repository.read(name) {
-        Ok(_) | Err(Error::TooLarge { .. } | Error::InvalidDocument { .. }) => Ok(name.to_owned()),
-        Err(Error::NotFound { .. }) => match repository.list(checked.directory()) {
-            Ok(_) => Ok(name.to_owned()),
-            Err(Error::NotFound { .. }) => Err(KvError::NoSuchStore),
-            Err(e) => Err(e.into()),
-        },
+    // The name's rules, then the backend's (a symlink out, a planted directory) and the
+    // existence of its directory: what resolving it for a lock status tells, without
+    // reading the document or creating anything.
+    match repository.lock_status(name) {
+        Ok(_) => Ok(name.to_owned()),
+        Err(Error::NotFound { .. }) => Err(KvError::NoSuchStore),
         Err(e) => Err(e.into()),
     }
 }
