@@ -133,6 +133,15 @@ fn async_embedder_runs_a_plugin_with_add_to_linker_async() {
     assert!(refused.unwrap_err().contains("InvalidPath"));
 }
 
+/// Holds `document`'s lock from another thread for `time`, then lets go.
+fn hold_for(repository: &Repository, document: &str, time: Duration) -> std::thread::JoinHandle<()> {
+    let session = repository.open_session(document, None).unwrap();
+    std::thread::spawn(move || {
+        std::thread::sleep(time);
+        drop(session);
+    })
+}
+
 /// Runs `work` on a one-thread executor beside a task that ticks every 5 ms, and returns
 /// its output and the ticks counted meanwhile: if `work` blocked the thread, none would be.
 fn counting_ticks<T>(executor: &tokio::runtime::Runtime, work: impl Future<Output = T>) -> (T, usize) {
@@ -157,11 +166,7 @@ fn a_lock_wait_does_not_block_the_executor() {
     let dir = tempfile::tempdir().unwrap();
     let repository = crate::support::repository(dir.path());
     // Another thread holds the document for a while; the plugin's session waits for it.
-    let session = repository.open_session("app.json", None).unwrap();
-    let holder = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(400));
-        drop(session);
-    });
+    let holder = hold_for(&repository, "app.json", Duration::from_millis(400));
     let executor = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (answer, ticks) = counting_ticks(&executor, run_plugin(dir.path(), &["incr", "app.json", "n", "1"]));
     holder.join().unwrap();
@@ -208,11 +213,7 @@ async fn run_keyvalue_command(dir: &std::path::Path, args: &[&str]) -> wasmtime:
 fn async_embedder_runs_a_wasi_keyvalue_command_and_its_lock_waits_leave_the_executor_free() {
     let dir = tempfile::tempdir().unwrap();
     let repository = crate::support::repository(dir.path());
-    let session = repository.open_session("kv.json", None).unwrap();
-    let holder = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(300));
-        drop(session);
-    });
+    let holder = hold_for(&repository, "kv.json", Duration::from_millis(300));
     let executor = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (exit, ticks) = counting_ticks(&executor, run_keyvalue_command(dir.path(), &["incr", "", "n", "2", "10"]));
     holder.join().unwrap();
