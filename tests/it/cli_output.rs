@@ -2,10 +2,7 @@
 //! scripts (`--json`), and the state of a document's lock (`lock-status`).
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
-use crate::support::{PYTHON_LOCKF, confine, repository, run_fails, run_ok, snapshot};
+use crate::support::{confine, lockf, repository, run_fails, run_ok, snapshot};
 use serde_json::{Value, json};
 
 fn json_of(text: &str) -> Value {
@@ -81,17 +78,7 @@ fn lock_status_tells_free_held_and_by_whom_without_creating_anything() {
     assert_eq!(run_ok(confine(d).args(["lock-status", "app.json"])), "app.json: free\n");
 
     // Held by another program's lockf: the kernel names it.
-    let mut holder = Command::new("python3")
-        .args(["-c", PYTHON_LOCKF])
-        .arg(d.join("app.json.lock"))
-        .arg("hold")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(holder.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let pid = line.trim().strip_prefix("locked ").unwrap();
+    let (mut holder, pid) = lockf::holder(&d.join("app.json.lock"));
     assert_eq!(run_ok(confine(d).args(["lock-status", "app.json"])), format!("app.json: held by process {pid}\n"));
     drop(holder.stdin.take());
     holder.wait().unwrap();

@@ -14,14 +14,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::support::{assert_no_temp_files, confine, figure, gated, repository, run_ok, trials};
+use crate::support::{SOON, assert_no_temp_files, confine, figure, gated, repository, run_ok, trials};
 use confine_store::{Step, StepGate};
 
 const DOC: &str = "app.json";
-/// How long the writer after a crash may wait for the lock: far below the 5 s timeout, but
-/// not zero, because other tests of this binary spawn processes at any moment, and a child
-/// between fork and exec briefly shares this process's lock descriptors (see lock.rs).
-const SOON: Duration = Duration::from_secs(2);
 /// Padding that makes each write a few pages, so a kill can land inside it.
 const PADDING: usize = 64 << 10;
 

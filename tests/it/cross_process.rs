@@ -2,11 +2,11 @@
 //! shown with real processes, not threads.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::{PYTHON_LOCKF, confine, probe_plugin, repository, run_fails, run_ok};
+use crate::support::lockf::{another_process_can_lock, first_line, spawn_holder};
+use crate::support::{confine, probe_plugin, repository, run_fails, run_ok};
 
 const WORKERS: usize = 8;
 const INCREMENTS: usize = 25;
@@ -57,31 +57,12 @@ fn cli_sessions_and_compare_and_swap_plugins_mix_without_loss() {
     assert_eq!(total.trim(), (4 * 40 + 40).to_string());
 }
 
-/// Starts a Python process that takes `lockf(LOCK_EX)` on `lock_file` (waiting for it) and
-/// holds it until its stdin closes.
-fn spawn_python_lockf(lock_file: &std::path::Path) -> Child {
-    Command::new("python3")
-        .args(["-c", PYTHON_LOCKF])
-        .arg(lock_file)
-        .arg("hold")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed for the lockf interoperability tests")
-}
-
-fn first_line(child: &mut Child) -> String {
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    line
-}
-
 #[test]
 fn lockf_holder_in_another_process_blocks_confine() {
     let dir = tempfile::tempdir().unwrap();
     run_ok(confine(dir.path()).args(["set", "app.json", "v", "1"]));
     let before = std::fs::read(dir.path().join("app.json")).unwrap();
-    let mut holder = spawn_python_lockf(&dir.path().join("app.json.lock"));
+    let mut holder = spawn_holder(&dir.path().join("app.json.lock"));
     let line = first_line(&mut holder);
     let pid: u32 = line.trim().strip_prefix("locked ").expect("holder reports the lock").parse().unwrap();
 
@@ -103,16 +84,9 @@ fn confine_session_blocks_a_lockf_caller_in_another_process() {
     let session = repo.open_session("app.json", None).unwrap();
     let lock_file = dir.path().join("app.json.lock");
 
-    let status = Command::new("python3")
-        .args(["-c", PYTHON_LOCKF])
-        .arg(&lock_file)
-        .arg("try")
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert_eq!(status.code(), Some(3), "lockf(LOCK_NB) must find the lock busy");
+    assert!(!another_process_can_lock(&lock_file), "lockf(LOCK_NB) must find the lock busy");
 
-    let mut waiter = spawn_python_lockf(&lock_file);
+    let mut waiter = spawn_holder(&lock_file);
     std::thread::sleep(Duration::from_millis(300));
     assert!(waiter.try_wait().unwrap().is_none(), "a blocking lockf must wait while confine holds the lock");
 

@@ -9,12 +9,10 @@
 
 use std::io;
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use crate::support::{PYTHON_LOCKF, assert_no_temp_files, cache_dir, figure, gated, repository};
+use crate::support::{SOON, assert_no_temp_files, cache_dir, figure, gated, lockf, repository};
 use confine::{Repository, Runtime, RuntimeOptions};
 use confine_store::{Step, StepGate};
 use rustix::io::Errno;
@@ -129,22 +127,18 @@ fn set_state(dir: &Path, state: Option<&str>) {
     }
 }
 
-/// The lock is free: this process takes it at once (an open-file-description lock, so a
-/// lock leaked by the failed write would conflict), and, when `also_outside`, another
-/// program's `lockf` too.
+/// The lock is free: this process takes it within [`SOON`] (an open-file-description lock,
+/// so a lock leaked by the failed write would conflict and never be released), and, when
+/// `also_outside`, another program's `lockf` too.
 fn assert_lock_free(dir: &Path, clean: &Repository, also_outside: bool, context: &str) {
-    drop(clean.open_session(DOC, Some(Duration::ZERO)).unwrap_or_else(|e| panic!("{context}: lock still held: {e}")));
+    drop(clean.open_session(DOC, Some(SOON)).unwrap_or_else(|e| panic!("{context}: lock still held: {e}")));
     if !also_outside {
         return;
     }
-    let status = Command::new("python3")
-        .args(["-c", PYTHON_LOCKF])
-        .arg(dir.join(format!("{DOC}.lock")))
-        .arg("try")
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{context}: another process could not take the lock");
+    assert!(
+        lockf::another_process_can_lock(&dir.join(format!("{DOC}.lock"))),
+        "{context}: another process could not take the lock"
+    );
 }
 
 /// Runs `write` with the k-th step failing, for every k, and checks each outcome.

@@ -6,16 +6,14 @@
 //! anything another descriptor or another component of the same process does.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::support::{
-    PYTHON_LOCKF, PYTHON_LOCKF_WRITER, cache_dir, confine, figure, probe_plugin, repository_with, run_ok, trials,
-};
+use crate::support::lockf::another_process_can_lock;
+use crate::support::{PYTHON_LOCKF_WRITER, cache_dir, confine, figure, probe_plugin, repository_with, run_ok, trials};
 use confine::{Error, Options, Repository, Runtime, RuntimeOptions};
 
 fn counter(repository: &Repository, doc: &str) -> u64 {
@@ -128,22 +126,6 @@ fn every_kind_of_writer_at_once_loses_no_update() {
     );
 }
 
-/// Asks another process whether it could take `lockf` on `lock_file` right now.
-fn outside_can_lock(lock_file: &Path) -> bool {
-    let status = Command::new("python3")
-        .args(["-c", PYTHON_LOCKF])
-        .arg(lock_file)
-        .arg("try")
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    match status.code() {
-        Some(0) => true,
-        Some(3) => false,
-        other => panic!("lockf probe failed: {other:?}"),
-    }
-}
-
 #[test]
 fn closing_another_descriptor_of_the_lock_file_keeps_the_lock() {
     let dir = tempfile::tempdir().unwrap();
@@ -154,12 +136,12 @@ fn closing_another_descriptor_of_the_lock_file_keeps_the_lock() {
     drop(std::fs::File::open(&lock_file).unwrap());
     drop(std::fs::OpenOptions::new().append(true).open(&lock_file).unwrap());
     drop(repository.read("app.json").err()); // a read of the document, a lookup of its lock file
-    assert!(!outside_can_lock(&lock_file), "the lock was released by closing another descriptor");
+    assert!(!another_process_can_lock(&lock_file), "the lock was released by closing another descriptor");
     // A second session of this process is refused too, and its failed attempt releases nothing.
     assert!(matches!(repository.open_session("app.json", Some(Duration::ZERO)), Err(Error::LockTimeout { .. })));
-    assert!(!outside_can_lock(&lock_file), "the lock was released by a failed attempt");
+    assert!(!another_process_can_lock(&lock_file), "the lock was released by a failed attempt");
     drop(session);
-    assert!(outside_can_lock(&lock_file));
+    assert!(another_process_can_lock(&lock_file));
 }
 
 #[test]
@@ -185,7 +167,7 @@ fn another_component_of_the_same_host_cannot_release_a_held_lock() {
         std::thread::spawn(move || runtime.run_plugin(&repository, &wasm, &["hold".into(), "app.json".into()]))
     };
     let start = Instant::now();
-    while outside_can_lock(&lock_file) {
+    while another_process_can_lock(&lock_file) {
         assert!(start.elapsed() < Duration::from_secs(30), "the holder never took the lock");
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -197,8 +179,8 @@ fn another_component_of_the_same_host_cannot_release_a_held_lock() {
     assert!(refused.to_string().contains("LockTimeout"), "{refused}");
     assert!(runtime.get(&repository, "app.json", "n").is_ok());
     assert!(runtime.incr(&repository, "app.json", "n", "1").is_err(), "the guest got a lock that is held");
-    assert!(!outside_can_lock(&lock_file), "another component released the held lock");
+    assert!(!another_process_can_lock(&lock_file), "another component released the held lock");
     assert!(holder.join().unwrap().is_err(), "the holder should be stopped by its deadline");
-    assert!(outside_can_lock(&lock_file), "the holder's lock outlived its instance");
+    assert!(another_process_can_lock(&lock_file), "the holder's lock outlived its instance");
     assert_eq!(runtime.get(&repository, "app.json", "n").unwrap(), "1");
 }

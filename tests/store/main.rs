@@ -7,6 +7,8 @@
 //! `classic-locks` all of it runs on the other Unix systems' lock.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
+#[path = "../it/support/lockf.rs"]
+mod lockf;
 mod locks;
 
 /// The filesystem backend's name in the figures: which lock it ran with.

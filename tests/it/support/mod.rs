@@ -13,6 +13,8 @@ use cap_std::fs::Dir;
 use confine::{Options, Repository};
 use confine_store::{Filesystem, StepGate};
 
+pub mod lockf;
+
 /// A `confine` command on `dir`, with the tests' shared compiled-component cache.
 pub fn confine(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_confine"));
@@ -90,6 +92,12 @@ pub fn probe_plugin() -> PathBuf {
     path
 }
 
+/// How long a check that a lock is free may wait for it: far below the 5 s lock timeout, so
+/// a lock left held still fails the check, but not zero, because other tests of this binary
+/// spawn processes at any moment, and a child between fork and exec briefly shares this
+/// process's lock descriptors (see host/store/src/fs/lock.rs).
+pub const SOON: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The workspace's top folder (this binary is the `confine-cli` crate's, in host/cli).
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -162,10 +170,6 @@ pub fn assert_no_temp_files(root: &Path) {
 
 /// Another program's read-modify-write under `lockf` on `<doc>.lock` (see the script).
 pub const PYTHON_LOCKF_WRITER: &str = include_str!("lockf_writer.py");
-
-/// A Python program that takes `lockf(LOCK_EX)` on a file, as other programs that share
-/// confine's convention do (see the script).
-pub const PYTHON_LOCKF: &str = include_str!("lockf_holder.py");
 
 /// The `config-reader` test command built from tests/plugins/config-reader by `make plugins`:
 /// a standard wasi:cli command that knows only the published `wasi:config` WIT.
