@@ -4,7 +4,14 @@
 //! `services/web.json`). Refused: the empty name, NUL bytes, absolute paths, `.` and `..`
 //! components, empty components, names over 1024 bytes, directory names over 255 bytes, file
 //! names over [`MAX_FILE_NAME`] bytes, and the names confine uses for itself beside a
-//! document (`*.lock`, `.*.tmp`). A [`DocumentName`] or [`DirectoryName`] can only be
+//! document (`*.lock`, `.*.tmp`, in any case).
+//!
+//! Also refused, on every platform, what Windows cannot hold, so that a store can move
+//! between systems: the characters `\ : * ? " < > |` and control characters (`\` is a
+//! separator there, `:` names an alternate data stream), components that end in a dot or a
+//! space (Windows drops those, so `a.json.` would be `a.json`), and the reserved device
+//! names (`CON`, `PRN`, `AUX`, `NUL`, `COM1`-`COM9`, `LPT1`-`LPT9`, in any case and with any
+//! extension: `nul.json` is the null device there). A [`DocumentName`] or [`DirectoryName`] can only be
 //! made by these rules, so a backend is never handed a name that broke them. What a backend
 //! checks on top is its own (the filesystem backend: symlinks out of the directory, files
 //! that are not regular).
@@ -112,14 +119,40 @@ impl DirectoryName {
     }
 }
 
-/// Whether `file` is one of confine's temp-file names (`.*.tmp`).
+/// Whether `file` is one of confine's temp-file names (`.*.tmp`, in any case: on a
+/// case-insensitive filesystem `.a.TMP` is `.a.tmp`).
 pub fn is_temp_name(file: &str) -> bool {
-    file.starts_with('.') && file.ends_with(".tmp")
+    file.starts_with('.') && ends_with_ignoring_case(file, ".tmp")
 }
 
-/// Whether `file` is one of confine's lock-file names (`*.lock`).
+/// Whether `file` is one of confine's lock-file names (`*.lock`, in any case).
 pub fn is_lock_name(file: &str) -> bool {
-    file.ends_with(".lock")
+    ends_with_ignoring_case(file, ".lock")
+}
+
+fn ends_with_ignoring_case(file: &str, suffix: &str) -> bool {
+    file.len() >= suffix.len() && file.as_bytes()[file.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
+/// Why Windows cannot hold `component` as a file or directory name, if it cannot.
+fn windows_refusal(component: &str) -> Option<String> {
+    if let Some(c) =
+        component.chars().find(|c| matches!(c, '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') || c.is_control())
+    {
+        return Some(format!(
+            "{c:?} is not allowed in names (Windows cannot hold it: `\\` separates, `:` names a data stream)"
+        ));
+    }
+    if component.ends_with('.') || component.ends_with(' ') {
+        return Some(format!("`{component}` ends in a dot or a space, which Windows drops from names"));
+    }
+    let stem = component.split('.').next().unwrap_or(component).trim_end_matches(' ');
+    let reserved = ["CON", "PRN", "AUX", "NUL"].iter().any(|device| stem.eq_ignore_ascii_case(device))
+        || (stem.len() == 4
+            && (stem.as_bytes()[..3].eq_ignore_ascii_case(b"COM")
+                || stem.as_bytes()[..3].eq_ignore_ascii_case(b"LPT"))
+            && matches!(stem.as_bytes()[3], b'1'..=b'9'));
+    reserved.then(|| format!("`{stem}` is a device name on Windows, whatever the extension"))
 }
 
 fn components(name: &str, empty_is_root: bool) -> Result<Vec<&str>> {
@@ -140,7 +173,11 @@ fn components(name: &str, empty_is_root: bool) -> Result<Vec<&str>> {
         match *component {
             "" => return Err(invalid(name, "names may not have empty components (`//` or a trailing `/`)")),
             "." | ".." => return Err(invalid(name, "`.` and `..` are not allowed in names")),
-            _ => {}
+            _ => {
+                if let Some(reason) = windows_refusal(component) {
+                    return Err(invalid(name, &reason));
+                }
+            }
         }
     }
     Ok(components)

@@ -60,3 +60,49 @@ fn directories_allow_the_top_level_and_refuse_escapes() {
         assert!(matches!(DirectoryName::parse(name), Err(Error::InvalidPath { .. })), "{name:?}");
     }
 }
+
+#[test]
+fn names_windows_cannot_hold_are_refused_everywhere() {
+    for (name, why) in [
+        ("a:b.json", "data stream"),
+        ("app.json:stream", "data stream"),
+        ("dir\\app.json", "separates"),
+        ("a*.json", "not allowed"),
+        ("a?.json", "not allowed"),
+        ("a\"b.json", "not allowed"),
+        ("a<b>.json", "not allowed"),
+        ("a|b.json", "not allowed"),
+        ("a\tb.json", "not allowed"),
+        ("app.json.", "dot or a space"),
+        ("app.json ", "dot or a space"),
+        ("dir./app.json", "dot or a space"),
+        ("con", "device name"),
+        ("NUL.json", "device name"),
+        ("Aux.tar.gz", "device name"),
+        ("prn", "device name"),
+        ("com1.json", "device name"),
+        ("LPT9", "device name"),
+        ("sub/nul/app.json", "device name"),
+        ("app.json.LOCK", "lock files"),
+        (".app.json.0123456789abcdef.TMP", "temp files"),
+    ] {
+        let reason = refused(name);
+        assert!(reason.contains(why), "{name:?}: {reason}");
+    }
+}
+
+#[test]
+fn names_that_only_resemble_windows_devices_pass() {
+    for name in [
+        "console.json",
+        "nul-device.json",
+        "com10.json",
+        "com0.json",
+        "lpt.json",
+        "a€.json",
+        "aux1.json",
+        "connection/app.json",
+    ] {
+        DocumentName::parse(name).unwrap_or_else(|e| panic!("{name:?} should pass: {e}"));
+    }
+}
