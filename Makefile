@@ -27,7 +27,7 @@ export CONFINE_EXAMPLE_RENAME_KEY := $(abspath $(WASM_DIR)/confine_example_renam
 export CONFINE_EXAMPLE_VALIDATE := $(abspath $(WASM_DIR)/confine_example_validate.wasm)
 export CONFINE_EXAMPLE_EMBEDDER := $(abspath $(TARGET_DIR)/release/confine-example-embedder)
 
-.PHONY: run test soak build guest plugins wasm-target lint lint-apple fuzz examples doc bench
+.PHONY: run test test-windows soak build guest plugins wasm-target lint lint-platforms fuzz examples doc bench
 
 wasm-target:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
@@ -60,6 +60,7 @@ test: build plugins examples doc
 	@rm -rf $(FIGURES)
 	$(CARGO) test --release --locked $(CRATES) $(FEATURES)
 	$(CARGO) test --release --locked -p confine-store --features conformance,classic-locks
+	$(CARGO) test --release --locked -p confine-store --features conformance,flock-locks
 	@echo "== what the suites tried (nothing lost in any) =="
 	@cat $(FIGURES)/*.txt
 
@@ -75,18 +76,38 @@ soak: build plugins examples
 doc: guest
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --locked --no-deps -p confine-domain -p confine-store -p confine $(FEATURES)
 
-# The store for macOS (Apple silicon and Intel): checking needs the targets' standard
-# library only, no SDK, so it runs here; what runs is its lock path, which `make test` runs
-# on Linux with --features classic-locks.
-APPLE_TARGETS := aarch64-apple-darwin x86_64-apple-darwin
-lint-apple:
-	@for t in $(APPLE_TARGETS); do rustup target list --installed | grep -qx $$t || rustup target add $$t; done
-	@for t in $(APPLE_TARGETS); do \
+# The store for macOS (Apple silicon and Intel), FreeBSD and Windows: checking needs the
+# targets' standard library only, no SDK, so it runs here. What runs of them here: the
+# macOS and FreeBSD lock path (`make test`, --features flock-locks on Linux) and the Windows
+# build (`make test-windows`).
+WINDOWS_TARGET   := x86_64-pc-windows-gnu
+PLATFORM_TARGETS := aarch64-apple-darwin x86_64-apple-darwin x86_64-unknown-freebsd $(WINDOWS_TARGET)
+lint-platforms:
+	@for t in $(PLATFORM_TARGETS); do rustup target list --installed | grep -qx $$t || rustup target add $$t; done
+	@for t in $(PLATFORM_TARGETS); do \
 		echo "clippy confine-store --target $$t"; \
 		$(CARGO) clippy --locked -p confine-store --features conformance --all-targets --target $$t -- -D warnings || exit 1; \
 	done
 
-lint: build plugins lint-apple
+# The store on Windows: built here with mingw, its unit tests, the conformance suite and the
+# cross-process lock tests run under Wine. Wine 8 has no bcryptprimitives.dll, whose
+# ProcessPrng every Rust executable imports: tests/windows/bcryptprimitives.c, built into
+# a DLL beside the test executables, supplies it. Wine keeps its state in WINE_PREFIX.
+WINDOWS_DEPS := $(TARGET_DIR)/$(WINDOWS_TARGET)/release/deps
+WINE_PREFIX  ?= $(TARGET_DIR)/wine
+test-windows:
+	@rustup target list --installed | grep -qx $(WINDOWS_TARGET) || rustup target add $(WINDOWS_TARGET)
+	@command -v wine >/dev/null && command -v x86_64-w64-mingw32-gcc >/dev/null || \
+		{ echo "make test-windows needs wine and x86_64-w64-mingw32-gcc (Debian: wine64 gcc-mingw-w64-x86-64)"; exit 1; }
+	$(CARGO) test --release --locked -p confine-store --features conformance --target $(WINDOWS_TARGET) --no-run
+	x86_64-w64-mingw32-gcc -shared -O2 -o $(WINDOWS_DEPS)/bcryptprimitives.dll tests/windows/bcryptprimitives.c -ladvapi32
+	@rm -f $(FIGURES)/conformance-fs-windows.txt
+	WINEPREFIX=$(abspath $(WINE_PREFIX)) WINEDEBUG=-all CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine \
+		$(CARGO) test --release --locked -p confine-store --features conformance --target $(WINDOWS_TARGET)
+	@echo "== what the store's suites tried on Windows, under Wine =="
+	@cat $(FIGURES)/conformance-fs-windows.txt
+
+lint: build plugins lint-platforms
 	$(CARGO) clippy --release --locked $(CRATES) $(FEATURES) -p confine-example-embedder -p confine-bench --all-targets -- -D warnings
 	$(CARGO) clippy --release --locked -p confine-guest -p confine-test-plugin -p confine-example-rename-key -p confine-example-validate -p confine-test-config-reader -p confine-test-keyvalue-probe --target $(WASM_TARGET) -- -D warnings
 	$(CARGO) fmt --check

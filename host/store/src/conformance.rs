@@ -96,6 +96,8 @@ pub struct Fresh {
     pub repository: Repository,
     /// Makes a directory of documents (a name like `sub/deeper`, its parents too).
     directories: Box<MakeDirectory>,
+    /// How long the checks' reader threads rest between reads (zero: none).
+    reader_rest: std::time::Duration,
     /// What must outlive the repository (a temporary directory); dropped last.
     _keep: Box<dyn Any + Send>,
 }
@@ -104,7 +106,12 @@ impl Fresh {
     /// The fixture of a store whose directories are implied by the names in them (a
     /// key-value store, [`Memory`](crate::Memory)): a document may be saved in any directory.
     pub fn new(repository: Repository) -> Fresh {
-        Fresh { repository, directories: Box::new(|_| Ok(())), _keep: Box::new(()) }
+        Fresh {
+            repository,
+            directories: Box::new(|_| Ok(())),
+            reader_rest: std::time::Duration::ZERO,
+            _keep: Box::new(()),
+        }
     }
 
     /// The same, for a store where a directory must exist before a document is saved in it:
@@ -112,6 +119,14 @@ impl Fresh {
     /// parents, succeeding if it exists.
     pub fn with_directories(self, make: impl Fn(&str) -> io::Result<()> + Send + Sync + 'static) -> Fresh {
         Fresh { directories: Box::new(make), ..self }
+    }
+
+    /// The same, for a store where a reader that holds a document open makes a writer wait
+    /// (Windows filesystems without POSIX rename semantics: Wine, FAT, Windows before 10
+    /// 1607): the checks' reader threads rest `rest` between reads, so that writers find
+    /// moments with no reader. What the readers must see is checked all the same.
+    pub fn with_reader_rest(self, rest: std::time::Duration) -> Fresh {
+        Fresh { reader_rest: rest, ..self }
     }
 
     /// The same, keeping `keep` alive until the check is done with the store (and dropping

@@ -81,10 +81,16 @@
 //!
 //! # Limitations
 //!
-//! - Locks are advisory fcntl record locks on `<name>.lock`: they exclude confine and any
-//!   program that `lockf`s the same file, not a program that writes without locking.
-//! - On Linux the lock is an open-file-description lock (threads exclude each other too);
-//!   other Unix systems use classic `F_SETLK` plus an in-process gate.
+//! - Locks on `<name>.lock` are advisory on Unix: they exclude confine and any program
+//!   that `lockf`s the same file, not a program that writes without locking.
+//! - The lock per platform: Linux, an open-file-description lock (threads exclude each
+//!   other too); macOS and FreeBSD, `flock`, which excludes `lockf` users there; other Unix
+//!   systems, classic `F_SETLK` plus an in-process gate; Windows, `LockFileEx` on byte 0,
+//!   which excludes `msvcrt.locking` users. On Apple systems syncs are `F_FULLFSYNC`.
+//! - Windows: a document that a program holds open without `FILE_SHARE_DELETE` (or, where
+//!   renames lack POSIX semantics, that anyone holds open) cannot be replaced; the write
+//!   retries for 2 s, then fails naming the cause. No directory fsync exists there: the
+//!   rename writes through instead.
 //! - Network filesystems: NFS implements fcntl locks through its lock manager and may
 //!   lose them across server restarts; rename and fsync semantics vary. Use a local
 //!   filesystem.

@@ -1,6 +1,7 @@
 //! Another program's `lockf` on a lock file (the Python script `lockf_holder.py`), for the
 //! tests that show confine and `lockf` users exclude each other. Used by tests/it (as
-//! `support::lockf`) and tests/store (by path).
+//! `support::lockf`) and tests/store (by path); the module above it names the call the
+//! script makes (`LOCK_CALL`: `lockf`, or `flock` where confine locks with it).
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{BufRead, BufReader};
@@ -13,7 +14,7 @@ pub const PYTHON_LOCKF: &str = include_str!("lockf_holder.py");
 
 fn python(lock_file: &Path, mode: &str) -> Command {
     let mut command = Command::new("python3");
-    command.args(["-c", PYTHON_LOCKF]).arg(lock_file).arg(mode);
+    command.args(["-c", PYTHON_LOCKF]).arg(lock_file).arg(mode).arg(super::LOCK_CALL);
     command
 }
 

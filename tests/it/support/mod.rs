@@ -15,6 +15,9 @@ use confine_store::{Filesystem, StepGate};
 
 pub mod lockf;
 
+/// The call `lockf` makes: the CLI locks as a `lockf` user does.
+pub const LOCK_CALL: &str = "lockf";
+
 /// A `confine` command on `dir`, with the tests' shared compiled-component cache.
 pub fn confine(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_confine"));

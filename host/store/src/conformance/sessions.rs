@@ -39,7 +39,8 @@ fn large(fill: char, size: usize, tail: &str) -> String {
 /// of kilobytes over and over (by save, session and update in turn): one of the two
 /// versions written, whole, with that version's revision.
 pub fn reads_see_whole_versions_while_writers_write(fresh: &dyn Fn() -> Fresh) -> u64 {
-    check("reads_see_whole_versions_while_writers_write", fresh, |_, port| {
+    check("reads_see_whole_versions_while_writers_write", fresh, |fresh, port| {
+        let rest = fresh.reader_rest;
         let versions = [large('a', 48 << 10, ""), large('b', 40 << 10, ", \"other\": [1, 2, 3]")];
         let revisions = versions.each_ref().map(|version| revision::of(version.as_bytes()));
         let (done, reads, readers_left) = (AtomicBool::new(false), AtomicU64::new(0), AtomicU64::new(2));
@@ -60,6 +61,9 @@ pub fn reads_see_whole_versions_while_writers_write(fresh: &dyn Fn() -> Fresh) -
                         snapshot.revision,
                     );
                     reads.fetch_add(1, Ordering::Relaxed);
+                    if !rest.is_zero() {
+                        thread::sleep(rest);
+                    }
                 }
             };
             let readers = [s.spawn(read), s.spawn(read)];

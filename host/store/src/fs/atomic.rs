@@ -18,10 +18,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
-use cap_std::fs::{OpenOptions, OpenOptionsExt, Permissions, PermissionsExt};
+use cap_std::fs::OpenOptions;
 
 use super::resolve::{self, Location};
 use super::step::{Seam, Step};
+use super::sys;
 use crate::error::{Error, IoContext, Result};
 use crate::name;
 
@@ -32,19 +33,19 @@ pub(crate) fn replace(location: &Location, content: &[u8], seam: &Seam) -> Resul
     let mode = existing_mode(location, seam)?;
     let (temp_name, mut temp) = create_temp(location, seam)?;
     let file = temp_name.as_str();
-    let written = (|| {
+    // `move`: the temp file is closed when this ends, before a failure removes it.
+    let written = (move || {
         seam.before(Step::WriteTemp { file, data: content })
             .and_then(|()| temp.write_all(content))
             .context(name, "write temp file")?;
         if let Some(mode) = mode {
             seam.before(Step::SetTempMode { file, mode })
-                .and_then(|()| temp.set_permissions(Permissions::from_mode(mode)))
+                .and_then(|()| sys::set_mode(&temp, mode))
                 .context(name, "set temp file mode")?;
         }
-        seam.before(Step::SyncTemp { file }).and_then(|()| temp.sync_all()).context(name, "fsync temp file")?;
-        drop(temp);
+        seam.before(Step::SyncTemp { file }).and_then(|()| sys::sync(&temp)).context(name, "fsync temp file")?;
         seam.before(Step::Rename { from: file, to: &location.file })
-            .and_then(|()| location.parent.rename(file, &location.parent, &location.file))
+            .and_then(|()| sys::replace(&location.parent, &temp, file, &location.file))
             .context(name, "rename temp file over document")
     })();
     if let Err(e) = written {
@@ -70,12 +71,16 @@ pub(crate) fn remove(location: &Location, seam: &Seam) -> Result<()> {
 }
 
 /// fsyncs the directory that holds the document. cap-std's directory handles are
-/// `O_PATH` on Linux and cannot be fsynced, so `.` is opened for reading.
+/// `O_PATH` on Linux and cannot be fsynced, so `.` is opened for reading. Windows cannot
+/// fsync a directory: its replace writes through instead (`sys/windows.rs`).
 fn sync_directory(location: &Location, seam: &Seam) -> io::Result<()> {
+    if !sys::SYNCS_DIRECTORIES {
+        return Ok(());
+    }
     seam.before(Step::OpenDirectory)?;
     let dir = location.parent.open_with(".", OpenOptions::new().read(true))?;
     seam.before(Step::SyncDirectory)?;
-    dir.sync_all()
+    sys::sync(&dir)
 }
 
 /// The permission bits of the existing document, to give the new one the same; `None`
@@ -85,7 +90,7 @@ fn existing_mode(location: &Location, seam: &Seam) -> Result<Option<u32>> {
         .before(Step::StatDocument { file: &location.file })
         .and_then(|()| location.parent.symlink_metadata(&location.file));
     match metadata {
-        Ok(metadata) if metadata.is_file() => Ok(Some(metadata.permissions().mode() & 0o7777)),
+        Ok(metadata) if metadata.is_file() => Ok(sys::mode_of(&metadata)),
         Ok(metadata) => Err(resolve::not_a_regular_file(&location.name, metadata.file_type().is_symlink())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(Error::Io { name: location.name.clone(), op: "stat document", source }),
@@ -95,7 +100,7 @@ fn existing_mode(location: &Location, seam: &Seam) -> Result<Option<u32>> {
 fn create_temp(location: &Location, seam: &Seam) -> Result<(String, cap_std::fs::File)> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut options = OpenOptions::new();
-    options.write(true).create_new(true).mode(0o644).follow(FollowSymlinks::No);
+    sys::temp_file(sys::create_mode(options.write(true).create_new(true), 0o644)).follow(FollowSymlinks::No);
     loop {
         let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         let unique = (u64::from(std::process::id()) << 32 | u64::from(nanos))

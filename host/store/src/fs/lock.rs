@@ -16,13 +16,13 @@
 //! process at the moment a session ends, the lock can outlive the session by that fork to
 //! exec window (never end early). A waiting writer's backoff absorbs this.
 
-use std::io::{self, Read};
+use std::io;
 use std::time::{Duration, Instant, SystemTime};
 
-use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
-use cap_std::fs::{File, MetadataExt, OpenOptions, OpenOptionsExt};
+use cap_fs_ext::{FollowSymlinks, MetadataExt, OpenOptionsFollowExt};
+use cap_std::fs::{File, OpenOptions};
 
-use super::resolve::{self, Location};
+use super::resolve::Location;
 use super::step::{Seam, Step};
 use super::sys;
 use crate::backend::LockStatus;
@@ -33,8 +33,15 @@ use crate::error::{Error, IoContext, Result};
 pub(crate) struct DocumentLock {
     // Field order matters: the descriptor is closed (releasing the fcntl lock) before the
     // process-wide gate admits another thread.
-    _file: File,
+    file: File,
     _gate: sys::Gate,
+}
+
+impl Drop for DocumentLock {
+    fn drop(&mut self) {
+        // Where closing is not enough (Windows), the lock is released here first.
+        sys::unlock(&self.file);
+    }
 }
 
 impl DocumentLock {
@@ -67,7 +74,7 @@ impl DocumentLock {
                 .context(name, "lock")?
             {
                 stamp_holder(&file, &lock_file, seam);
-                return Ok(DocumentLock { _file: file, _gate: gate });
+                return Ok(DocumentLock { file, _gate: gate });
             }
             if !backoff.wait_until(deadline) {
                 return Err(timed_out(location, timeout, Some(&file)));
@@ -90,11 +97,11 @@ pub(crate) fn status(location: &Location) -> Result<LockStatus> {
         return Ok(LockStatus { held: true, holder: Some(std::process::id()), since: stamped.map(|t| t.into_std()) });
     };
     let mut options = OpenOptions::new();
-    options.read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).follow(FollowSymlinks::No);
+    sys::nonblocking(options.read(true)).follow(FollowSymlinks::No);
     let file = match location.parent.open_with(&lock_file, &options) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(free),
-        Err(e) if resolve::is_symlink_refusal(&e) => {
+        Err(e) if sys::is_symlink_refusal(&e) => {
             return Err(Error::InvalidPath {
                 name: name.clone(),
                 reason: format!("the lock file `{lock_file}` is a symlink; refusing to follow it"),
@@ -124,22 +131,17 @@ fn open_lock_file(location: &Location, seam: &Seam) -> Result<File> {
     let name = &location.name;
     let lock_file = location.lock_file();
     let mut options = OpenOptions::new();
-    options
-        .read(true)
-        .write(true)
-        .create(true)
-        .mode(0o644)
-        // A FIFO planted at the name must not block the open.
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .follow(FollowSymlinks::No);
+    options.read(true).write(true).create(true);
+    sys::create_mode(&mut options, 0o644);
+    sys::nonblocking(&mut options).follow(FollowSymlinks::No);
     let opened =
         seam.before(Step::OpenLock { file: &lock_file }).and_then(|()| location.parent.open_with(&lock_file, &options));
     let refused =
         |what: &str| Error::InvalidPath { name: name.clone(), reason: format!("the lock file `{lock_file}` {what}") };
-    let file = opened.map_err(|source| match source.raw_os_error().map(rustix::io::Errno::from_raw_os_error) {
-        _ if resolve::is_symlink_refusal(&source) => refused("is a symlink; refusing to follow it"),
-        // A directory, or a socket or device (ENXIO), planted at the name.
-        Some(rustix::io::Errno::ISDIR | rustix::io::Errno::NXIO) => refused("is not a regular file"),
+    let file = opened.map_err(|source| match () {
+        _ if sys::is_symlink_refusal(&source) => refused("is a symlink; refusing to follow it"),
+        // A directory, or a socket or device, planted at the name.
+        _ if sys::is_not_a_file_refusal(&source) => refused("is not a regular file"),
         _ => Error::Io { name: name.clone(), op: "open lock file", source },
     })?;
     let metadata = file.metadata().context(name, "stat lock file")?;
@@ -160,9 +162,10 @@ fn open_lock_file(location: &Location, seam: &Seam) -> Result<File> {
 /// diagnostics: a failure here does not fail the lock.
 fn stamp_holder(file: &File, lock_file: &str, seam: &Seam) {
     let text = format!("{}\n", std::process::id());
-    if seam.before(Step::StampLock { file: lock_file }).is_ok() && rustix::io::pwrite(file, text.as_bytes(), 0).is_ok()
+    if seam.before(Step::StampLock { file: lock_file }).is_ok()
+        && sys::write_at(file, text.as_bytes(), sys::STAMP_OFFSET).is_ok()
     {
-        let _ = file.set_len(text.len() as u64);
+        let _ = file.set_len(sys::STAMP_OFFSET + text.len() as u64);
     }
 }
 
@@ -176,10 +179,9 @@ fn timed_out(location: &Location, timeout: Duration, file: Option<&File>) -> Err
 }
 
 fn read_stamped_pid(file: &File) -> Option<u32> {
-    let mut text = String::new();
-    let reader = file;
-    reader.take(32).read_to_string(&mut text).ok()?;
-    text.trim().parse().ok()
+    let mut buffer = [0u8; 32];
+    let length = sys::read_at(file, &mut buffer, sys::STAMP_OFFSET).ok()?;
+    std::str::from_utf8(&buffer[..length]).ok()?.trim().parse().ok()
 }
 
 /// Exponential backoff with jitter, so that waiters do not wake in lockstep.

@@ -1,9 +1,11 @@
 //! The filesystem backend: documents as files in one capability directory
-//! ([`cap_std::fs::Dir`]), an fcntl record lock on `<name>.lock` beside each, and the write
-//! protocol of `atomic.rs` (temp file, fsync, rename, directory fsync).
+//! ([`cap_std::fs::Dir`]), an exclusive lock on `<name>.lock` beside each (an fcntl record
+//! lock, `flock` or `LockFileEx`, per platform), and the write protocol of `atomic.rs` (temp
+//! file, fsync, rename, directory fsync).
 //!
 //! - `resolve`: a checked name to a place inside the directory (symlinks out refused).
-//! - `lock` (+ `sys/`, one file per platform): the document's exclusive lock.
+//! - `lock`: the document's exclusive lock.
+//! - `sys/`: what differs between platforms (one file per lock primitive, one per OS family).
 //! - `atomic`: atomic, durable replacement and removal.
 //! - `step`: the one seam every filesystem step passes, for interruption and fault injection.
 
@@ -12,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
-use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt};
+use cap_std::fs::{Dir, OpenOptions};
 
 use crate::backend::{Backend, BackendSession, LockStatus};
 use crate::content;
@@ -114,15 +116,15 @@ fn read_at(location: &Location, limit: u64, seam: &Seam) -> Result<Option<String
     let name = &location.name;
     let file_name = location.file.as_str();
     let mut options = OpenOptions::new();
-    // NONBLOCK: a FIFO planted at the name must not hang the reader.
-    options.read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).follow(FollowSymlinks::No);
+    // Non-blocking: a FIFO planted at the name must not hang the reader.
+    sys::nonblocking(options.read(true)).follow(FollowSymlinks::No);
     let opened = seam
         .before(Step::OpenDocument { file: file_name })
         .and_then(|()| location.parent.open_with(file_name, &options));
     let file = match opened {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if resolve::is_symlink_refusal(&e) => return Err(resolve::not_a_regular_file(name, true)),
+        Err(e) if sys::is_symlink_refusal(&e) => return Err(resolve::not_a_regular_file(name, true)),
         Err(source) => return Err(Error::Io { name: name.clone(), op: "open document", source }),
     };
     let metadata = seam

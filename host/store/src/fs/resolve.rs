@@ -9,6 +9,7 @@ use std::io;
 
 use cap_std::fs::Dir;
 
+use super::sys;
 use crate::error::{Error, Result};
 use crate::name::{DirectoryName, DocumentName, invalid};
 
@@ -66,7 +67,7 @@ fn open_parents(root: &Dir, name: &str, parents: &[&str]) -> Result<Dir> {
     let path = parents.join("/");
     root.open_dir(&path).map_err(|source| match source.kind() {
         _ if is_escape(&source) => invalid(name, &format!("`{path}` leads outside the granted directory")),
-        _ if is_symlink_refusal(&source) => invalid(name, &format!("`{path}` is a symlink loop")),
+        _ if sys::is_symlink_refusal(&source) => invalid(name, &format!("`{path}` is a symlink loop")),
         io::ErrorKind::NotFound => Error::NotFound { name: name.to_owned() },
         io::ErrorKind::NotADirectory => invalid(name, &format!("`{path}` is not a directory")),
         _ => Error::Io { name: name.to_owned(), op: "open parent directory", source },
@@ -90,12 +91,6 @@ pub(crate) fn not_a_regular_file(name: &str, is_symlink: bool) -> Error {
             "is not a regular file"
         },
     )
-}
-
-/// Whether an open failed with `ELOOP`: a symlink met where `O_NOFOLLOW` forbids one, or a
-/// symlink loop.
-pub(crate) fn is_symlink_refusal(e: &io::Error) -> bool {
-    e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
 }
 
 #[cfg(test)]

@@ -8,13 +8,13 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::os::fd::AsFd;
 use std::sync::{Mutex, PoisonError};
 
-use cap_std::fs::{Dir, MetadataExt};
-use nix::fcntl::{FcntlArg, fcntl};
-use nix::libc;
+use cap_std::fs::{Dir, File, MetadataExt};
 use rustix::fs::{FlockOperation, fcntl_lock};
+
+/// Where the holder's pid is written in the lock file: from the start (the lock is advisory).
+pub(crate) const STAMP_OFFSET: u64 = 0;
 
 type Key = (u64, u64, String);
 
@@ -46,7 +46,7 @@ pub(crate) fn enter_gate(parent: &Dir, lock_file: &str) -> io::Result<Option<Gat
 }
 
 /// Tries to take the exclusive lock without waiting: `Ok(false)` if another process holds it.
-pub(crate) fn try_lock(file: impl AsFd) -> io::Result<bool> {
+pub(crate) fn try_lock(file: &File) -> io::Result<bool> {
     match fcntl_lock(file, FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => Ok(true),
         Err(rustix::io::Errno::AGAIN | rustix::io::Errno::ACCESS) => Ok(false),
@@ -54,22 +54,12 @@ pub(crate) fn try_lock(file: impl AsFd) -> io::Result<bool> {
     }
 }
 
+/// Nothing to do: closing the descriptor, which follows, releases the lock.
+pub(crate) fn unlock(_file: &File) {}
+
 /// Who holds a conflicting lock, as the kernel tells (`F_GETLK`): `Some(Some(pid))` for a
 /// holder in another process, `None` if nobody else holds one now. A lock of this process
 /// does not conflict with itself, so the gate answers for those.
-pub(crate) fn holder(file: impl AsFd) -> Option<Option<u32>> {
-    let mut probe = libc::flock {
-        l_type: libc::F_WRLCK as libc::c_short,
-        l_whence: libc::SEEK_SET as libc::c_short,
-        l_start: 0,
-        l_len: 0,
-        l_pid: 0,
-        #[cfg(target_os = "freebsd")]
-        l_sysid: 0,
-    };
-    fcntl(file.as_fd(), FcntlArg::F_GETLK(&mut probe)).ok()?;
-    if probe.l_type == libc::F_UNLCK as libc::c_short {
-        return None;
-    }
-    Some(u32::try_from(probe.l_pid).ok().filter(|pid| *pid > 0))
+pub(crate) fn holder(file: &File) -> Option<Option<u32>> {
+    super::unix::posix_holder(file)
 }

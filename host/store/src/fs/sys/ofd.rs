@@ -7,9 +7,12 @@
 use std::io;
 use std::os::fd::AsFd;
 
-use cap_std::fs::Dir;
+use cap_std::fs::{Dir, File};
 use nix::fcntl::{FcntlArg, fcntl};
 use nix::libc;
+
+/// Where the holder's pid is written in the lock file: from the start (the lock is advisory).
+pub(crate) const STAMP_OFFSET: u64 = 0;
 
 /// The process-wide part of a lock; Linux needs none.
 pub(crate) struct Gate;
@@ -30,7 +33,7 @@ fn whole_file(l_type: libc::c_int) -> libc::flock {
 }
 
 /// Tries to take the exclusive lock without waiting: `Ok(false)` if someone holds it.
-pub(crate) fn try_lock(file: impl AsFd) -> io::Result<bool> {
+pub(crate) fn try_lock(file: &File) -> io::Result<bool> {
     match fcntl(file.as_fd(), FcntlArg::F_OFD_SETLK(&whole_file(libc::F_WRLCK))) {
         Ok(_) => Ok(true),
         Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EACCES) => Ok(false),
@@ -38,14 +41,12 @@ pub(crate) fn try_lock(file: impl AsFd) -> io::Result<bool> {
     }
 }
 
+/// Nothing to do: closing the descriptor, which follows, releases the lock.
+pub(crate) fn unlock(_file: &File) {}
+
 /// Who holds a conflicting lock: `Some(Some(pid))` for a classic (`lockf`, `F_SETLK`)
 /// holder, `Some(None)` for an OFD holder (the kernel does not say which process),
 /// `None` if nobody holds one now.
-pub(crate) fn holder(file: impl AsFd) -> Option<Option<u32>> {
-    let mut probe = whole_file(libc::F_WRLCK);
-    fcntl(file.as_fd(), FcntlArg::F_GETLK(&mut probe)).ok()?;
-    if probe.l_type == libc::F_UNLCK as libc::c_short {
-        return None;
-    }
-    Some(u32::try_from(probe.l_pid).ok().filter(|pid| *pid > 0))
+pub(crate) fn holder(file: &File) -> Option<Option<u32>> {
+    super::unix::posix_holder(file)
 }

@@ -1,0 +1,145 @@
+//! The filesystem lock across processes on Windows: confine and a program that locks the
+//! lock file with the C runtime's `_locking(fd, LK_NBLCK, 1)`, which is what Python's
+//! `msvcrt.locking` calls, exclude each other, and so do two confine processes. The other
+//! processes are this test binary again, running `child` (ignored unless asked for).
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+use confine_store::{Error, Options, Repository};
+
+fn repository(dir: &Path) -> Repository {
+    Repository::new(Dir::open_ambient_dir(dir, ambient_authority()).unwrap(), Options::default())
+}
+
+/// This binary as another process, doing `mode` (`hold`, `try` or `session`) on `target`.
+fn spawn_child(mode: &str, target: &Path) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--ignored", "--exact", "locks::child", "--nocapture", "--test-threads=1"])
+        .env("CONFINE_CHILD_MODE", mode)
+        .env("CONFINE_CHILD_TARGET", target);
+    command
+}
+
+/// A child that holds the lock once this returns (it printed `locked PID`); its pid.
+fn holding(mode: &str, target: &Path) -> (Child, u32) {
+    let mut child = spawn_child(mode, target).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let pid = lines
+        .by_ref()
+        .map_while(Result::ok)
+        // The harness prints `test locks::child ... ` before it, on the same line.
+        .find_map(|line| line.rsplit_once("locked ").and_then(|(_, pid)| pid.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("the {mode} child never said `locked PID`"));
+    // The rest of what it prints, read so that it never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, pid)
+}
+
+fn release(mut child: Child) {
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success(), "the child failed");
+}
+
+/// Whether another process could take `_locking` on `lock_file` right now.
+fn another_process_can_lock(lock_file: &Path) -> bool {
+    match spawn_child("try", lock_file).stdout(Stdio::null()).status().unwrap().code() {
+        Some(0) => true,
+        Some(3) => false,
+        other => panic!("the _locking probe failed: {other:?}"),
+    }
+}
+
+#[test]
+fn an_msvcrt_locking_holder_and_a_session_exclude_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let repository = repository(dir.path());
+    let lock_file = dir.path().join("app.json.lock");
+    let (holder, _pid) = holding("hold", &lock_file);
+    match repository.open_session("app.json", Some(Duration::from_millis(100))) {
+        Err(Error::LockTimeout { .. }) => {}
+        other => panic!("want a lock timeout, got {:?}", other.map(|_| "a session")),
+    }
+    assert!(repository.lock_status("app.json").unwrap().held, "lock_status sees the _locking holder");
+    release(holder);
+    let session = repository.open_session("app.json", Some(Duration::from_secs(5))).unwrap();
+    assert!(!another_process_can_lock(&lock_file), "a session excludes _locking users");
+    session.commit("{}").unwrap();
+    assert!(another_process_can_lock(&lock_file), "released on commit");
+    assert!(!repository.lock_status("app.json").unwrap().held);
+}
+
+#[test]
+fn sessions_in_two_processes_exclude_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let repository = repository(dir.path());
+    let (holder, pid) = holding("session", dir.path());
+    match repository.open_session("app.json", Some(Duration::from_millis(100))) {
+        Err(Error::LockTimeout { holder, .. }) => assert_eq!(holder, Some(pid), "the stamp names the holder"),
+        other => panic!("want a lock timeout, got {:?}", other.map(|_| "a session")),
+    }
+    let status = repository.lock_status("app.json").unwrap();
+    assert!(status.held && status.holder == Some(pid), "{status:?}");
+    release(holder);
+    assert_eq!(repository.read("app.json").unwrap().content, "{\"by\": \"child\"}\n");
+    repository.open_session("app.json", Some(Duration::from_secs(5))).unwrap().commit("{}").unwrap();
+}
+
+/// The other process of the tests above.
+#[test]
+#[ignore = "a child process of the tests above"]
+fn child() {
+    let mode = std::env::var("CONFINE_CHILD_MODE").unwrap();
+    let target = std::path::PathBuf::from(std::env::var_os("CONFINE_CHILD_TARGET").unwrap());
+    let wait_for_stdin_to_close = || {
+        let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    };
+    match mode.as_str() {
+        "hold" | "try" => {
+            let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&target);
+            if !msvcrt::lock_byte_zero(file.unwrap()) {
+                std::process::exit(3);
+            }
+            if mode == "hold" {
+                println!("locked {}", std::process::id());
+                wait_for_stdin_to_close();
+            }
+        }
+        "session" => {
+            let session = repository(&target).open_session("app.json", None).unwrap();
+            println!("locked {}", std::process::id());
+            wait_for_stdin_to_close();
+            session.commit("{\"by\": \"child\"}\n").unwrap();
+        }
+        other => panic!("unknown child mode {other}"),
+    }
+}
+
+/// The C runtime's `_locking`, as Python's `msvcrt.locking` calls it.
+#[allow(unsafe_code)]
+mod msvcrt {
+    use std::os::windows::io::IntoRawHandle;
+
+    unsafe extern "C" {
+        fn _open_osfhandle(handle: isize, flags: i32) -> i32;
+        fn _locking(fd: i32, mode: i32, bytes: i32) -> i32;
+    }
+
+    /// `_LK_NBLCK`: lock, failing at once if another holds the range.
+    const LK_NBLCK: i32 = 2;
+
+    /// `msvcrt.locking(fd, LK_NBLCK, 1)` on a freshly opened file (position 0): whether it
+    /// took the lock. The descriptor stays open (and locked) until the process exits.
+    pub(super) fn lock_byte_zero(file: std::fs::File) -> bool {
+        // SAFETY: the handle is open and owned from here on by the C runtime's descriptor.
+        let fd = unsafe { _open_osfhandle(file.into_raw_handle() as isize, 0) };
+        assert!(fd >= 0, "_open_osfhandle failed");
+        // SAFETY: `fd` is an open descriptor.
+        unsafe { _locking(fd, LK_NBLCK, 1) == 0 }
+    }
+}
