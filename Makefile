@@ -89,23 +89,27 @@ lint-platforms:
 		$(CARGO) clippy --locked -p confine-store --features conformance --all-targets --target $$t -- -D warnings || exit 1; \
 	done
 
-# The store on Windows: built here with mingw, its unit tests, the conformance suite and the
-# cross-process lock tests run under Wine. Wine 8 has no bcryptprimitives.dll, whose
-# ProcessPrng every Rust executable imports: tests/windows/bcryptprimitives.c, built into
-# a DLL beside the test executables, supplies it. Wine keeps its state in WINE_PREFIX.
-WINDOWS_DEPS := $(TARGET_DIR)/$(WINDOWS_TARGET)/release/deps
-WINE_PREFIX  ?= $(TARGET_DIR)/wine
+# The store on Windows: built here with mingw, its unit tests, the conformance suite, the
+# cross-process lock tests and the doctests run under Wine. Wine 8 has no
+# bcryptprimitives.dll, whose ProcessPrng every Rust executable imports:
+# tests/windows/bcryptprimitives.c, built into that DLL and put in the system directory of
+# the Wine prefix the tests use (WINE_PREFIX, made here), supplies it.
+WINE_PREFIX     ?= $(TARGET_DIR)/wine
+WINE            := WINEPREFIX=$(abspath $(WINE_PREFIX)) WINEDEBUG=-all
+# Where tests/store writes its figures for that target (cargo's CARGO_TARGET_TMPDIR).
+WINDOWS_FIGURES := $(TARGET_DIR)/$(WINDOWS_TARGET)/tmp/figures
 test-windows:
 	@rustup target list --installed | grep -qx $(WINDOWS_TARGET) || rustup target add $(WINDOWS_TARGET)
 	@command -v wine >/dev/null && command -v x86_64-w64-mingw32-gcc >/dev/null || \
-		{ echo "make test-windows needs wine and x86_64-w64-mingw32-gcc (Debian: wine64 gcc-mingw-w64-x86-64)"; exit 1; }
-	$(CARGO) test --release --locked -p confine-store --features conformance --target $(WINDOWS_TARGET) --no-run
-	x86_64-w64-mingw32-gcc -shared -O2 -o $(WINDOWS_DEPS)/bcryptprimitives.dll tests/windows/bcryptprimitives.c -ladvapi32
-	@rm -f $(FIGURES)/conformance-fs-windows.txt
-	WINEPREFIX=$(abspath $(WINE_PREFIX)) WINEDEBUG=-all CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine \
+		{ echo "make test-windows needs wine and x86_64-w64-mingw32-gcc (Debian: wine wine64 gcc-mingw-w64-x86-64)"; exit 1; }
+	@test -d $(WINE_PREFIX)/drive_c/windows/system32 || $(WINE) wineboot -i >/dev/null 2>&1
+	x86_64-w64-mingw32-gcc -shared -O2 -o $(WINE_PREFIX)/drive_c/windows/system32/bcryptprimitives.dll \
+		tests/windows/bcryptprimitives.c -ladvapi32
+	@rm -rf $(WINDOWS_FIGURES)
+	$(WINE) CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine \
 		$(CARGO) test --release --locked -p confine-store --features conformance --target $(WINDOWS_TARGET)
 	@echo "== what the store's suites tried on Windows, under Wine =="
-	@cat $(FIGURES)/conformance-fs-windows.txt
+	@cat $(WINDOWS_FIGURES)/*.txt
 
 lint: build plugins lint-platforms
 	$(CARGO) clippy --release --locked $(CRATES) $(FEATURES) -p confine-example-embedder -p confine-bench --all-targets -- -D warnings

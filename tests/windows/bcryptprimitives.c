@@ -2,9 +2,10 @@
  *
  * Rust's standard library (1.78 and later) takes its random bytes from ProcessPrng in
  * bcryptprimitives.dll, and every Rust executable for Windows imports it. Wine 8 has no
- * such DLL, so the executables do not start there. Built with mingw and placed beside the
- * executable, this DLL supplies ProcessPrng over RtlGenRandom (advapi32's SystemFunction036),
- * which Wine has. Only for running tests under Wine: Windows 10 and later ship the real one.
+ * such DLL, so the executables do not start there. Built with mingw into the system
+ * directory of a Wine prefix (`make test-windows` does), this DLL supplies ProcessPrng over
+ * RtlGenRandom (advapi32's SystemFunction036), which Wine has. Only for running tests under
+ * Wine: Windows 10 and later ship the real one.
  */
 #include <windows.h>
 

@@ -58,3 +58,27 @@ fn symlink_planted_after_resolution_is_refused() {
     assert_eq!(std::fs::read(tmp.path().join("real.json")).unwrap(), b"{}");
     assert!(std::fs::symlink_metadata(tmp.path().join("a.json")).unwrap().file_type().is_symlink());
 }
+
+#[cfg(windows)]
+#[test]
+fn a_reader_without_share_delete_fails_the_replace_after_retrying_and_nothing_is_left() {
+    use std::os::windows::fs::OpenOptionsExt as _;
+    const FILE_SHARE_READ: u32 = 1;
+    let (tmp, dir) = root();
+    let location = located(&dir, "a.json");
+    replace(&location, b"{}", &Seam::default()).unwrap();
+    let reader =
+        std::fs::OpenOptions::new().read(true).share_mode(FILE_SHARE_READ).open(tmp.path().join("a.json")).unwrap();
+    let started = std::time::Instant::now();
+    let err = replace(&location, b"{\"a\":1}", &Seam::default()).unwrap_err();
+    let waited = started.elapsed();
+    drop(reader);
+    let message = err.to_string();
+    assert!(message.starts_with("a.json: rename temp file over document failed"), "{message}");
+    assert!(message.contains("FILE_SHARE_DELETE"), "{message}");
+    assert!(waited >= super::sys::REPLACE_PATIENCE, "gave up after {waited:?}");
+    assert_eq!(std::fs::read(tmp.path().join("a.json")).unwrap(), b"{}", "the document is unchanged");
+    assert_eq!(names(tmp.path()), ["a.json"], "the temp file is removed");
+    replace(&location, b"{\"a\":1}", &Seam::default()).unwrap();
+    assert_eq!(std::fs::read(tmp.path().join("a.json")).unwrap(), b"{\"a\":1}", "replaced once the reader is gone");
+}
