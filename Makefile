@@ -89,16 +89,18 @@ lint-platforms:
 		$(CARGO) clippy --locked -p confine-store --features conformance --all-targets --target $$t -- -D warnings || exit 1; \
 	done
 
-# The store on Windows: built here with mingw, its unit tests, the conformance suite, the
-# cross-process lock tests and the doctests run under Wine. Wine 8 has no
-# bcryptprimitives.dll, whose ProcessPrng every Rust executable imports:
-# tests/windows/bcryptprimitives.c, built into that DLL and put in the system directory of
-# the Wine prefix the tests use (WINE_PREFIX, made here), supplies it.
+# Windows, built here with mingw and run under Wine: the store's unit tests, conformance
+# suite, cross-process lock tests and doctests; then the CLI (wasmtime and the guest
+# inside) through tests/windows/cli_tour.sh. Wine 8 has no bcryptprimitives.dll, whose
+# ProcessPrng every Rust executable imports: tests/windows/bcryptprimitives.c, built into
+# that DLL and put in the system directory of the Wine prefix the tests use (WINE_PREFIX,
+# made here), supplies it.
 WINE_PREFIX     ?= $(TARGET_DIR)/wine
 WINE            := WINEPREFIX=$(abspath $(WINE_PREFIX)) WINEDEBUG=-all
 # Where tests/store writes its figures for that target (cargo's CARGO_TARGET_TMPDIR).
 WINDOWS_FIGURES := $(TARGET_DIR)/$(WINDOWS_TARGET)/tmp/figures
-test-windows:
+WINDOWS_CONFINE := $(TARGET_DIR)/$(WINDOWS_TARGET)/release/confine.exe
+test-windows: guest plugins
 	@rustup target list --installed | grep -qx $(WINDOWS_TARGET) || rustup target add $(WINDOWS_TARGET)
 	@command -v wine >/dev/null && command -v x86_64-w64-mingw32-gcc >/dev/null || \
 		{ echo "make test-windows needs wine and x86_64-w64-mingw32-gcc (Debian: wine wine64 gcc-mingw-w64-x86-64)"; exit 1; }
@@ -108,6 +110,8 @@ test-windows:
 	@rm -rf $(WINDOWS_FIGURES)
 	$(WINE) CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine \
 		$(CARGO) test --release --locked -p confine-store --features conformance --target $(WINDOWS_TARGET)
+	$(CARGO) build --release --locked -p confine-cli --target $(WINDOWS_TARGET)
+	$(WINE) tests/windows/cli_tour.sh $(WINDOWS_CONFINE) $(PROBE_WASM)
 	@echo "== what the store's suites tried on Windows, under Wine =="
 	@cat $(WINDOWS_FIGURES)/*.txt
 

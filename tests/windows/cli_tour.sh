@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The CLI tour on Windows, under Wine: confine.exe (built for x86_64-pc-windows-gnu, the
+# wasmtime host and the guest inside) sets, reads and increments a document, runs a plugin
+# on it, reports the lock, refuses a name Windows cannot hold, and 4 processes x 10
+# increments of one key end at exactly 40. Usage: cli_tour.sh CONFINE_EXE PLUGIN_WASM
+set -euo pipefail
+exe=$1
+plugin=$(winepath -w "$2")
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+passed=0
+failed=0
+
+confine() { wine "$exe" --dir "$(winepath -w "$dir")" "$@"; }
+
+# check WHAT WANT_STATUS WANT_OUTPUT COMMAND...: runs it, compares its exit status and output.
+check() {
+  local what=$1 want_status=$2 want=$3 status=0 got
+  shift 3
+  got=$("$@" 2>&1 | tr -d '\r') || status=$?
+  if [[ $status == "$want_status" && $got == "$want" ]]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAILED: $what: want status $want_status and [$want], got status $status and [$got]"
+  fi
+}
+
+check "set" 0 "" confine set app.json server.port 8080
+check "get" 0 "8080" confine get app.json server.port
+check "incr creates" 0 "1" confine incr app.json hits
+check "a plugin updates through the host" 0 "" confine run "$plugin" incr app.json plugged 5
+check "the plugin's change is there" 0 "5" confine get app.json plugged
+check "the lock is free after" 0 "app.json: free" confine lock-status app.json
+check "a Windows device name is refused" 2 \
+  'confine: "con.json": `con` is a device name on Windows, whatever the extension' confine set con.json a 1
+for writer in 1 2 3 4; do
+  (for _ in $(seq 10); do confine incr app.json racers >/dev/null; done) &
+done
+wait
+check "4 processes x 10 incr lose nothing" 0 "40" confine get app.json racers
+check "the file is whole JSON" 0 "8080" confine get app.json server.port
+
+echo "windows cli tour (under Wine): $passed passed, $failed failed"
+[[ $failed == 0 ]]
