@@ -19,6 +19,7 @@ mod faults;
 mod group_commit;
 mod hostile_guests;
 mod hostile_input;
+mod listing;
 mod planted_files;
 mod plugins;
 mod power_loss;

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use confine::{CommandError, CommandImports, Runtime, RuntimeOptions, WasiConfigCtx, WasiKeyValueCtx};
 use confine_store::name::DocumentName;
 use confine_store::{Filesystem, Options, Repository};
@@ -30,13 +30,14 @@ const GUARANTEES: &str = "\
 Read and change JSON configuration documents, safely shared by many processes and plugins.
 
 Guarantees: every change (set, unset, incr, merge, and plugins' writes) is a read-modify-write \
-under an exclusive fcntl lock on `<doc>.lock` beside the document (compatible with programs \
-that lockf(3) the same file), so concurrent changes from any number of processes are all \
-applied and none is lost. The new content goes to a temp file in the same directory, which \
+under an exclusive lock on `<doc>.lock` beside the document (compatible with programs that \
+lockf(3) the same file on Unix, or msvcrt.locking it on Windows), so concurrent changes from \
+any number of processes are all applied and none is lost. The new content goes to a temp file in the same directory, which \
 is fsynced, renamed over the document, and the directory is fsynced before success is \
 reported: readers never see a torn file, and a reported change survives a crash or power \
-loss. Names cannot leave --dir: absolute paths, `..`, and symlinks leading out are refused, \
-and nothing is written on any error. Limits: locks are advisory (a program that writes \
+loss. Names cannot leave --dir: absolute paths, `..`, and symlinks leading out are refused, as \
+are names Windows cannot hold (CON, nul.json, a:b, a trailing dot), on every system; nothing \
+is written on any error. Limits: locks are advisory (a program that writes \
 without locking is not excluded); use a local filesystem, not NFS.";
 
 const AFTER_HELP: &str = "\
@@ -61,6 +62,8 @@ Examples:
   confine --dir /etc/myapp get app.json server
   confine --dir /etc/myapp --json get app.json server.port
   confine --dir /etc/myapp lock-status app.json
+  confine --dir /etc/myapp ls services
+  confine --dir /etc/myapp rm old.json
   confine --dir /etc/myapp run migrate.wasm v2
   confine --dir /etc/myapp run --config app.json prog.wasm
   confine --dir /etc/myapp run --keyvalue state.json prog.wasm";
@@ -90,7 +93,7 @@ struct Cli {
     max_size: u64,
 
     /// Print exactly one JSON object on stdout, for scripts: {"ok":true,...} with "value",
-    /// "document" or the lock's state, or {"ok":false,"exit":N,"error":{"kind":...,
+    /// "document", "documents" or the lock's state, or {"ok":false,"exit":N,"error":{"kind":...,
     /// "message":...}}. The exit status and the message on stderr stay as without it.
     #[arg(long, global = true)]
     json: bool,
@@ -128,6 +131,16 @@ enum Command {
     },
     /// Print the whole document, pretty-printed (two-space indent, keys in their order).
     Cat { doc: String },
+    /// List the documents directly in DIR (default: the top level), sorted by name, one a
+    /// line: not lock or temp files, not directories.
+    Ls { dir: Option<String> },
+    /// Remove DOC, under its lock (a change in progress finishes first); DOC.lock stays.
+    Rm { doc: String },
+    /// Print a completion script for SHELL on stdout, e.g.
+    /// `confine completions bash > /etc/bash_completion.d/confine`.
+    Completions { shell: clap_complete::Shell },
+    /// Print confine's manual page (roff) on stdout, e.g. `confine man | man -l -`.
+    Man,
     /// Tell whether DOC's lock is held, by which process and since when where that can be
     /// known, without taking it or creating anything. The holder is the process the kernel
     /// reports for a lockf holder, or the pid a confine holder wrote into DOC.lock.
@@ -187,6 +200,20 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<Outcome, Failure> {
+    // Generated from the command line's definition, before any directory is opened.
+    match &cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "confine", &mut std::io::stdout());
+            return Ok(Outcome::Done);
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .map_err(|e| Failure::new(status::IO, "io", format!("cannot write the manual page: {e}")))?;
+            return Ok(Outcome::Done);
+        }
+        _ => {}
+    }
     let dir = Dir::open_ambient_dir(&cli.dir, ambient_authority()).map_err(|e| {
         let (code, kind) = if e.kind() == std::io::ErrorKind::NotFound {
             (status::NOT_FOUND, "not-found")
@@ -213,9 +240,21 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
         ),
         None => failure,
     };
-    if let Command::LockStatus { doc } = &cli.command {
-        let status = repository.lock_status(doc).map_err(report::repository_failure)?;
-        return Ok(Outcome::Lock { doc: doc.clone(), status });
+    // The port's own calls, made without the wasm runtime.
+    match &cli.command {
+        Command::LockStatus { doc } => {
+            let status = repository.lock_status(doc).map_err(report::repository_failure)?;
+            return Ok(Outcome::Lock { doc: doc.clone(), status });
+        }
+        Command::Ls { dir } => {
+            let documents = repository.list(dir.as_deref().unwrap_or("")).map_err(report::repository_failure)?;
+            return Ok(Outcome::Listing(documents));
+        }
+        Command::Rm { doc } => {
+            repository.remove(doc).map_err(|e| stopped(report::repository_failure(e)))?;
+            return Ok(Outcome::Done);
+        }
+        _ => {}
     }
     let runtime = Runtime::new(RuntimeOptions {
         call_budget: cli.budget,
@@ -247,7 +286,13 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
             let standard = Standard { config, keyvalue };
             return run_component(&runtime, &repository, standard, &component, &args).map_err(stopped);
         }
-        Command::LockStatus { .. } => unreachable!("answered above, without the wasm runtime"),
+        Command::LockStatus { .. }
+        | Command::Ls { .. }
+        | Command::Rm { .. }
+        | Command::Completions { .. }
+        | Command::Man => {
+            unreachable!("answered above, without the wasm runtime")
+        }
     };
     answer.map_err(|e| stopped(service_failure(e)))
 }

@@ -26,6 +26,8 @@ pub(crate) enum Outcome {
     Document { pretty: String, compact: String },
     /// The state of a document's lock (lock-status).
     Lock { doc: String, status: LockStatus },
+    /// Document names, sorted (ls).
+    Listing(Vec<String>),
 }
 
 /// Why a command failed: the exit status, a kind for scripts, and a message for people.
@@ -52,6 +54,10 @@ pub(crate) fn outcome_text(outcome: &Outcome, json: bool) -> Option<String> {
         (Outcome::Document { pretty, .. }, false) => Some(pretty.clone()),
         (Outcome::Document { compact, .. }, true) => Some(format!("{{\"ok\":true,\"document\":{compact}}}\n")),
         (Outcome::Lock { doc, status }, false) => Some(format!("{}\n", describe_lock(doc, status))),
+        (Outcome::Listing(names), false) => Some(names.iter().map(|name| format!("{name}\n")).collect()),
+        (Outcome::Listing(names), true) => {
+            Some(format!("{{\"ok\":true,\"documents\":{}}}\n", serde_json::Value::from(names.clone())))
+        }
         (Outcome::Lock { status, .. }, true) => Some(format!(
             "{{\"ok\":true,\"held\":{},\"holder\":{},\"since_unix_ms\":{}}}\n",
             status.held,
