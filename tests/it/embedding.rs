@@ -166,13 +166,15 @@ fn a_lock_wait_does_not_block_the_executor() {
     let dir = tempfile::tempdir().unwrap();
     let repository = crate::support::repository(dir.path());
     // Another thread holds the document for a while; the plugin's session waits for it.
-    let holder = hold_for(&repository, "app.json", Duration::from_millis(400));
+    // Held long enough that a free executor ticks well over 10 times even on a machine the
+    // parallel suites load (400 ms once gave fewer there).
+    let holder = hold_for(&repository, "app.json", Duration::from_millis(1000));
     let executor = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (answer, ticks) = counting_ticks(&executor, run_plugin(dir.path(), &["incr", "app.json", "n", "1"]));
     holder.join().unwrap();
     assert_eq!(answer.unwrap(), Ok(()));
     assert_eq!(repository.read("app.json").unwrap().content, "{\"n\":1}");
-    assert!(ticks >= 10, "the executor was blocked during the lock wait: {ticks} ticks in 400 ms");
+    assert!(ticks >= 10, "the executor was blocked during the lock wait: {ticks} ticks in 1 s");
 }
 
 /// A host of standard commands with `wasi:keyvalue`.
@@ -213,14 +215,14 @@ async fn run_keyvalue_command(dir: &std::path::Path, args: &[&str]) -> wasmtime:
 fn async_embedder_runs_a_wasi_keyvalue_command_and_its_lock_waits_leave_the_executor_free() {
     let dir = tempfile::tempdir().unwrap();
     let repository = crate::support::repository(dir.path());
-    let holder = hold_for(&repository, "kv.json", Duration::from_millis(300));
+    let holder = hold_for(&repository, "kv.json", Duration::from_millis(1000));
     let executor = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (exit, ticks) = counting_ticks(&executor, run_keyvalue_command(dir.path(), &["incr", "", "n", "2", "10"]));
     holder.join().unwrap();
     assert_eq!(exit.unwrap(), Ok(()), "the command's increments all succeeded");
     let stored: serde_json::Value = serde_json::from_str(&repository.read("kv.json").unwrap().content).unwrap();
     assert_eq!(stored["n"], 20, "10 increments of 2 through the async binding");
-    assert!(ticks >= 10, "the executor was blocked during the lock wait: {ticks} ticks in 300 ms");
+    assert!(ticks >= 10, "the executor was blocked during the lock wait: {ticks} ticks in 1 s");
     // A name outside the grant is refused, and the command says so by a failing exit.
     match executor.block_on(run_keyvalue_command(dir.path(), &["open", "../x.json"])) {
         Ok(Err(())) => {}
