@@ -1,8 +1,10 @@
 //! Case 4 and the process half of 5: the CLI, one process per update, timed whole (spawn
-//! to exit).
+//! to exit), and `confine batch`, one process for many updates.
 
+use std::io::Write;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use crate::docs::{self, DOC};
 use crate::inprocess::threads;
@@ -27,6 +29,19 @@ pub(crate) fn run(command: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// Runs `command` (a `confine ... batch`) with `lines` on its stdin; every line must succeed.
+fn run_batch(command: &mut Command, lines: &str) -> Result<()> {
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn()?;
+    child.stdin.take().ok_or("no stdin")?.write_all(lines.as_bytes())?;
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        return Err(
+            format!("{command:?} failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr)).into()
+        );
+    }
+    Ok(())
+}
+
 pub(crate) fn cli(setup: &Setup) -> Result<Vec<Row>> {
     let dir = setup.dir("cli")?;
     std::fs::write(dir.join(DOC), docs::of_size(1024))?;
@@ -36,8 +51,16 @@ pub(crate) fn cli(setup: &Setup) -> Result<Vec<Row>> {
 
     let times = sample(warm, n, || run(confine(setup, &dir, cache).args(["incr", DOC, "n"])))?;
     rows.push(Row::from_samples("4. confine incr (cached component)", times));
+    let lines = setup.n(300, 5);
+    let started = Instant::now();
+    run_batch(confine(setup, &dir, cache).arg("batch"), &format!("incr {DOC} n\n").repeat(lines))?;
+    rows.push(Row::from_total(
+        format!("4. confine batch, {lines} incr lines in one process"),
+        lines,
+        started.elapsed(),
+    ));
     let read = std::fs::read_to_string(dir.join(DOC))?;
-    docs::check_counter("cli", &read, warm + n)?;
+    docs::check_counter("cli", &read, warm + n + lines)?;
 
     let times = sample(warm, n, || run(confine(setup, &dir, cache).args(["get", DOC, "n"])))?;
     rows.push(Row::from_samples("4. confine get, cold start (cached component)", times));
@@ -59,5 +82,10 @@ pub(crate) fn contention(setup: &Setup) -> Result<Vec<Row>> {
         Ok(())
     })?;
     docs::check_counter("cli processes", &std::fs::read_to_string(dir.join(DOC))?, WRITERS * per)?;
-    Ok(vec![Row::from_total(format!("5. confine incr, {WRITERS} processes x {per}"), WRITERS * per, wall)])
+    let mut rows = vec![Row::from_total(format!("5. confine incr, {WRITERS} processes x {per}"), WRITERS * per, wall)];
+    let lines = format!("incr {DOC} n\n").repeat(per);
+    let wall = threads(WRITERS, || run_batch(confine(setup, &dir, Some(&setup.cache)).arg("batch"), &lines))?;
+    docs::check_counter("cli batches", &std::fs::read_to_string(dir.join(DOC))?, 2 * WRITERS * per)?;
+    rows.push(Row::from_total(format!("5. confine batch, {WRITERS} processes x {per} lines"), WRITERS * per, wall));
+    Ok(rows)
 }

@@ -9,6 +9,7 @@
 mod support;
 
 mod bad_input;
+mod batch;
 mod cli_output;
 mod components;
 mod crashes;

@@ -6,6 +6,7 @@
 //! compiled components are cached (`cache`), and prints outcomes and failures (`report`);
 //! the work is the `confine` crate's runtime over a `confine-store` repository.
 
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use confine_store::{Filesystem, Options, Repository};
 use report::{Failure, Outcome, failure_json, outcome_text, plugin_failure, service_failure, status};
 use signal::StopOnSignal;
 
+mod batch;
 mod cache;
 mod report;
 mod signal;
@@ -64,6 +66,7 @@ Examples:
   confine --dir /etc/myapp lock-status app.json
   confine --dir /etc/myapp ls services
   confine --dir /etc/myapp rm old.json
+  printf 'incr app.json hits\nget app.json hits\n' | confine --dir /etc/myapp batch
   confine --dir /etc/myapp run migrate.wasm v2
   confine --dir /etc/myapp run --config app.json prog.wasm
   confine --dir /etc/myapp run --keyvalue state.json prog.wasm";
@@ -136,6 +139,17 @@ enum Command {
     Ls { dir: Option<String> },
     /// Remove DOC, under its lock (a change in progress finishes first); DOC.lock stays.
     Rm { doc: String },
+    /// Read commands from stdin, one a line, in this command line's syntax (`set app.json a
+    /// 1`, quoted as in a shell), and answer each on stdout as it is done, in one process:
+    /// a script making many changes pays one start. Each line is its own update, made as
+    /// the command alone would make it; a failed line does not stop the rest. A line's
+    /// answer is what the command prints (`ok` for a change that prints nothing, `error:
+    /// MESSAGE` for a failure, also on stderr with its line number); with --json, exactly
+    /// one JSON object per line. Blank lines and lines starting with # are skipped. Exits 0
+    /// if every line succeeded, else with the status of the first that failed; SIGINT or
+    /// SIGTERM stops it after the line in progress (while it waits for input, at the next
+    /// line; a second signal ends it at once).
+    Batch,
     /// Print a completion script for SHELL on stdout, e.g.
     /// `confine completions bash > /etc/bash_completion.d/confine`.
     Completions { shell: clap_complete::Shell },
@@ -183,6 +197,7 @@ fn main() -> ExitCode {
     });
     let json = cli.json;
     match run(cli) {
+        Ok(Outcome::Batch { status }) => ExitCode::from(status),
         Ok(outcome) => {
             if let Some(text) = outcome_text(&outcome, json) {
                 print!("{text}");
@@ -214,34 +229,80 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
         }
         _ => {}
     }
-    let dir = Dir::open_ambient_dir(&cli.dir, ambient_authority()).map_err(|e| {
-        let (code, kind) = if e.kind() == std::io::ErrorKind::NotFound {
-            (status::NOT_FOUND, "not-found")
-        } else {
-            (status::IO, "io")
+    let context = Context::open(&cli)?;
+    match cli.command {
+        Command::Batch => Ok(batch::run(&context, &mut std::io::stdin().lock(), &mut std::io::stdout())),
+        command => execute(command, &context),
+    }
+}
+
+/// What commands run against: the repository over --dir, the signal handler, and the wasm
+/// runtime, started on first use (lock-status, ls and rm never start it; a batch starts it
+/// once).
+struct Context {
+    repository: Repository,
+    stop: Arc<StopOnSignal>,
+    runtime_options: RuntimeOptions,
+    runtime: OnceCell<Runtime>,
+    json: bool,
+}
+
+impl Context {
+    fn open(cli: &Cli) -> Result<Context, Failure> {
+        let dir = Dir::open_ambient_dir(&cli.dir, ambient_authority()).map_err(|e| {
+            let (code, kind) = if e.kind() == std::io::ErrorKind::NotFound {
+                (status::NOT_FOUND, "not-found")
+            } else {
+                (status::IO, "io")
+            };
+            Failure::new(code, kind, format!("cannot open directory {}: {e}", cli.dir.display()))
+        })?;
+        let options = Options { lock_timeout: cli.timeout, max_document_size: cli.max_size };
+        let stop = Arc::new(
+            StopOnSignal::install()
+                .map_err(|e| Failure::new(status::IO, "io", format!("cannot install signal handlers: {e}")))?,
+        );
+        let repository = Repository::with_backend(Filesystem::new(dir).with_gate(stop.clone()), options);
+        let runtime_options = RuntimeOptions {
+            call_budget: cli.budget,
+            memory_limit: cli.memory.saturating_mul(1 << 20),
+            cache_dir: cache::default_cache_dir(),
+            plugin_stdio: true,
         };
-        Failure::new(code, kind, format!("cannot open directory {}: {e}", cli.dir.display()))
-    })?;
-    let options = Options { lock_timeout: cli.timeout, max_document_size: cli.max_size };
-    let stop = Arc::new(
-        StopOnSignal::install()
-            .map_err(|e| Failure::new(status::IO, "io", format!("cannot install signal handlers: {e}")))?,
-    );
-    let repository = Repository::with_backend(Filesystem::new(dir).with_gate(stop.clone()), options);
-    let stopped = |failure: Failure| match stop.received() {
-        Some(signal) => Failure::new(
-            u8::try_from(128 + signal).unwrap_or(u8::MAX),
-            "interrupted",
-            format!(
-                "stopped by {}; the change in progress was not made: {}",
-                signal::signal_name(signal),
-                failure.message
+        Ok(Context { repository, stop, runtime_options, runtime: OnceCell::new(), json: cli.json })
+    }
+
+    fn runtime(&self) -> Result<&Runtime, Failure> {
+        if let Some(runtime) = self.runtime.get() {
+            return Ok(runtime);
+        }
+        let runtime = Runtime::new(self.runtime_options.clone())
+            .map_err(|e| Failure::new(status::GUEST, "guest", format!("cannot start the wasm runtime: {e:#}")))?;
+        Ok(self.runtime.get_or_init(|| runtime))
+    }
+
+    /// `failure`, or, if a signal arrived, the interruption that caused it.
+    fn stopped(&self, failure: Failure) -> Failure {
+        match self.stop.received() {
+            Some(signal) => Failure::new(
+                u8::try_from(128 + signal).unwrap_or(u8::MAX),
+                "interrupted",
+                format!(
+                    "stopped by {}; the change in progress was not made: {}",
+                    signal::signal_name(signal),
+                    failure.message
+                ),
             ),
-        ),
-        None => failure,
-    };
+            None => failure,
+        }
+    }
+}
+
+/// Runs one command (a command line's, or a line of a batch).
+fn execute(command: Command, context: &Context) -> Result<Outcome, Failure> {
+    let repository = &context.repository;
     // The port's own calls, made without the wasm runtime.
-    match &cli.command {
+    match &command {
         Command::LockStatus { doc } => {
             let status = repository.lock_status(doc).map_err(report::repository_failure)?;
             return Ok(Outcome::Lock { doc: doc.clone(), status });
@@ -251,50 +312,50 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
             return Ok(Outcome::Listing(documents));
         }
         Command::Rm { doc } => {
-            repository.remove(doc).map_err(|e| stopped(report::repository_failure(e)))?;
+            repository.remove(doc).map_err(|e| context.stopped(report::repository_failure(e)))?;
             return Ok(Outcome::Done);
+        }
+        Command::Batch | Command::Completions { .. } | Command::Man => {
+            return Err(Failure::new(
+                status::BAD_INPUT,
+                "usage",
+                "batch, completions and man cannot run inside a batch",
+            ));
         }
         _ => {}
     }
-    let runtime = Runtime::new(RuntimeOptions {
-        call_budget: cli.budget,
-        memory_limit: cli.memory.saturating_mul(1 << 20),
-        cache_dir: cache::default_cache_dir(),
-        plugin_stdio: true,
-    })
-    .map_err(|e| Failure::new(status::GUEST, "guest", format!("cannot start the wasm runtime: {e:#}")))?;
+    let runtime = context.runtime()?;
     let done = |()| Outcome::Done;
-    let answer = match cli.command {
-        Command::Get { doc, key } => runtime.get(&repository, &doc, key.as_deref().unwrap_or("")).map(Outcome::Value),
-        Command::Set { doc, key, value } => runtime.set(&repository, &doc, &key, &json_or_string(value)).map(done),
-        Command::Unset { doc, key } => runtime.unset(&repository, &doc, &key).map(done),
-        Command::Incr { doc, key, delta } => runtime.incr(&repository, &doc, &key, &delta).map(Outcome::Value),
+    let answer = match command {
+        Command::Get { doc, key } => runtime.get(repository, &doc, key.as_deref().unwrap_or("")).map(Outcome::Value),
+        Command::Set { doc, key, value } => runtime.set(repository, &doc, &key, &json_or_string(value)).map(done),
+        Command::Unset { doc, key } => runtime.unset(repository, &doc, &key).map(done),
+        Command::Incr { doc, key, delta } => runtime.incr(repository, &doc, &key, &delta).map(Outcome::Value),
         Command::Merge { doc, args } => {
             let (key, patch) = match args.as_slice() {
                 [patch] => ("", patch),
                 [key, patch] => (key.as_str(), patch),
                 _ => return Err(Failure::new(status::BAD_INPUT, "usage", "merge takes [KEY] PATCH")),
             };
-            runtime.merge(&repository, &doc, key, patch).map(done)
+            runtime.merge(repository, &doc, key, patch).map(done)
         }
-        Command::Cat { doc } => runtime.cat(&repository, &doc).and_then(|pretty| {
+        Command::Cat { doc } => runtime.cat(repository, &doc).and_then(|pretty| {
             // The compact form for --json comes from the same guest, with key order kept.
-            let compact = if cli.json { runtime.get(&repository, &doc, "")? } else { String::new() };
+            let compact = if context.json { runtime.get(repository, &doc, "")? } else { String::new() };
             Ok(Outcome::Document { pretty, compact })
         }),
         Command::Run { config, keyvalue, component, args } => {
             let standard = Standard { config, keyvalue };
-            return run_component(&runtime, &repository, standard, &component, &args).map_err(stopped);
+            return run_component(runtime, repository, standard, &component, &args).map_err(|e| context.stopped(e));
         }
         Command::LockStatus { .. }
         | Command::Ls { .. }
         | Command::Rm { .. }
+        | Command::Batch
         | Command::Completions { .. }
-        | Command::Man => {
-            unreachable!("answered above, without the wasm runtime")
-        }
+        | Command::Man => unreachable!("answered above, without the wasm runtime"),
     };
-    answer.map_err(|e| stopped(service_failure(e)))
+    answer.map_err(|e| context.stopped(service_failure(e)))
 }
 
 /// The standard interfaces `confine run` gives a wasi:cli command: the documents named by

@@ -28,6 +28,8 @@ pub(crate) enum Outcome {
     Lock { doc: String, status: LockStatus },
     /// Document names, sorted (ls).
     Listing(Vec<String>),
+    /// A batch, which printed its own answers, and the status it ends with.
+    Batch { status: u8 },
 }
 
 /// Why a command failed: the exit status, a kind for scripts, and a message for people.
@@ -54,6 +56,7 @@ pub(crate) fn outcome_text(outcome: &Outcome, json: bool) -> Option<String> {
         (Outcome::Document { pretty, .. }, false) => Some(pretty.clone()),
         (Outcome::Document { compact, .. }, true) => Some(format!("{{\"ok\":true,\"document\":{compact}}}\n")),
         (Outcome::Lock { doc, status }, false) => Some(format!("{}\n", describe_lock(doc, status))),
+        (Outcome::Batch { .. }, _) => None,
         (Outcome::Listing(names), false) => Some(names.iter().map(|name| format!("{name}\n")).collect()),
         (Outcome::Listing(names), true) => {
             Some(format!("{{\"ok\":true,\"documents\":{}}}\n", serde_json::Value::from(names.clone())))
