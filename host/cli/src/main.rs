@@ -301,61 +301,60 @@ impl Context {
 /// Runs one command (a command line's, or a line of a batch).
 fn execute(command: Command, context: &Context) -> Result<Outcome, Failure> {
     let repository = &context.repository;
-    // The port's own calls, made without the wasm runtime.
-    match &command {
+    // A call to the domain guest (the wasm runtime starts on the first), its failure
+    // classified as the service's.
+    let guest =
+        |answer: Result<Outcome, confine::ServiceError>| answer.map_err(|e| context.stopped(service_failure(e)));
+    let done = |()| Outcome::Done;
+    match command {
+        // The port's own calls, made without the wasm runtime.
         Command::LockStatus { doc } => {
-            let status = repository.lock_status(doc).map_err(report::repository_failure)?;
-            return Ok(Outcome::Lock { doc: doc.clone(), status });
+            let status = repository.lock_status(&doc).map_err(report::repository_failure)?;
+            Ok(Outcome::Lock { doc, status })
         }
         Command::Ls { dir } => {
             let documents = repository.list(dir.as_deref().unwrap_or("")).map_err(report::repository_failure)?;
-            return Ok(Outcome::Listing(documents));
+            Ok(Outcome::Listing(documents))
         }
         Command::Rm { doc } => {
-            repository.remove(doc).map_err(|e| context.stopped(report::repository_failure(e)))?;
-            return Ok(Outcome::Done);
+            repository.remove(&doc).map_err(|e| context.stopped(report::repository_failure(e)))?;
+            Ok(Outcome::Done)
         }
-        Command::Batch | Command::Completions { .. } | Command::Man => {
-            return Err(Failure::new(
-                status::BAD_INPUT,
-                "usage",
-                "batch, completions and man cannot run inside a batch",
-            ));
+        Command::Get { doc, key } => {
+            guest(context.runtime()?.get(repository, &doc, key.as_deref().unwrap_or("")).map(Outcome::Value))
         }
-        _ => {}
-    }
-    let runtime = context.runtime()?;
-    let done = |()| Outcome::Done;
-    let answer = match command {
-        Command::Get { doc, key } => runtime.get(repository, &doc, key.as_deref().unwrap_or("")).map(Outcome::Value),
-        Command::Set { doc, key, value } => runtime.set(repository, &doc, &key, &json_or_string(value)).map(done),
-        Command::Unset { doc, key } => runtime.unset(repository, &doc, &key).map(done),
-        Command::Incr { doc, key, delta } => runtime.incr(repository, &doc, &key, &delta).map(Outcome::Value),
+        Command::Set { doc, key, value } => {
+            guest(context.runtime()?.set(repository, &doc, &key, &json_or_string(value)).map(done))
+        }
+        Command::Unset { doc, key } => guest(context.runtime()?.unset(repository, &doc, &key).map(done)),
+        Command::Incr { doc, key, delta } => {
+            guest(context.runtime()?.incr(repository, &doc, &key, &delta).map(Outcome::Value))
+        }
         Command::Merge { doc, args } => {
             let (key, patch) = match args.as_slice() {
                 [patch] => ("", patch),
                 [key, patch] => (key.as_str(), patch),
                 _ => return Err(Failure::new(status::BAD_INPUT, "usage", "merge takes [KEY] PATCH")),
             };
-            runtime.merge(repository, &doc, key, patch).map(done)
+            guest(context.runtime()?.merge(repository, &doc, key, patch).map(done))
         }
-        Command::Cat { doc } => runtime.cat(repository, &doc).and_then(|pretty| {
-            // The compact form for --json comes from the same guest, with key order kept.
-            let compact = if context.json { runtime.get(repository, &doc, "")? } else { String::new() };
-            Ok(Outcome::Document { pretty, compact })
-        }),
+        Command::Cat { doc } => {
+            let runtime = context.runtime()?;
+            guest(runtime.cat(repository, &doc).and_then(|pretty| {
+                // The compact form for --json comes from the same guest, with key order kept.
+                let compact = if context.json { runtime.get(repository, &doc, "")? } else { String::new() };
+                Ok(Outcome::Document { pretty, compact })
+            }))
+        }
         Command::Run { config, keyvalue, component, args } => {
             let standard = Standard { config, keyvalue };
-            return run_component(runtime, repository, standard, &component, &args).map_err(|e| context.stopped(e));
+            run_component(context.runtime()?, repository, standard, &component, &args).map_err(|e| context.stopped(e))
         }
-        Command::LockStatus { .. }
-        | Command::Ls { .. }
-        | Command::Rm { .. }
-        | Command::Batch
-        | Command::Completions { .. }
-        | Command::Man => unreachable!("answered above, without the wasm runtime"),
-    };
-    answer.map_err(|e| context.stopped(service_failure(e)))
+        // Answered by `run` before a directory is opened, or the batch itself.
+        Command::Batch | Command::Completions { .. } | Command::Man => {
+            Err(Failure::new(status::BAD_INPUT, "usage", "batch, completions and man cannot run inside a batch"))
+        }
+    }
 }
 
 /// The standard interfaces `confine run` gives a wasi:cli command: the documents named by

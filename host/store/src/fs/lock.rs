@@ -131,9 +131,8 @@ fn open_lock_file(location: &Location, seam: &Seam) -> Result<File> {
     let name = &location.name;
     let lock_file = location.lock_file();
     let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true);
-    sys::create_mode(&mut options, 0o644);
-    sys::nonblocking(&mut options).follow(FollowSymlinks::No);
+    // Non-blocking: a FIFO planted at the name must not block the open.
+    sys::nonblocking(sys::create_mode(options.read(true).write(true).create(true), 0o644)).follow(FollowSymlinks::No);
     let opened =
         seam.before(Step::OpenLock { file: &lock_file }).and_then(|()| location.parent.open_with(&lock_file, &options));
     let refused =
