@@ -17,6 +17,7 @@
 //! - [`BackendSession::commit`] replaces the document atomically: readers see the old or the
 //!   new content, never a mix, and the new one from the moment it returns `Ok`.
 //! - Waits for a session end at the timeout given, with [`Error::LockTimeout`].
+//! - A watch from [`Backend::watch`] wakes after every change of its document.
 
 use std::time::{Duration, SystemTime};
 
@@ -85,10 +86,30 @@ pub trait Backend: Send + Sync {
     /// The backend's own refusals of the name; [`Error::Io`].
     fn lock_status(&self, name: &DocumentName) -> Result<LockStatus>;
 
+    /// Starts watching the document (which need not exist) for changes. From the moment
+    /// this returns, every change of it that the backend can see (a commit, save or remove
+    /// by any writer, in any process) wakes the watch's next [`BackendWatch::wait`].
+    ///
+    /// # Errors
+    /// The backend's own refusals of the name ([`Error::NotFound`] where the document's
+    /// directory is missing); [`Error::Io`] if the platform's change notification fails.
+    fn watch(&self, name: &DocumentName) -> Result<Box<dyn BackendWatch>>;
+
     /// The largest document this backend can hold, whatever the repository's options say.
     fn max_document_size(&self) -> u64 {
         u64::MAX
     }
+}
+
+/// Notifications of changes of one document, from [`Backend::watch`].
+pub trait BackendWatch: Send {
+    /// Waits up to `timeout` for a change since the previous wait (or since the watch
+    /// began): `true` once one (or several, coalesced) may have happened, `false` when the
+    /// time ran out. A wake without a change is allowed; a change without a wake is not.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the notification channel broke; the watch is then over.
+    fn wait(&mut self, timeout: Duration) -> Result<bool>;
 }
 
 /// An open exclusive session of a [`Backend`]. Dropping it without [`BackendSession::commit`]

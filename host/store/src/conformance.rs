@@ -60,11 +60,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::ScopedJoinHandle;
 use std::time::Duration;
 
-use crate::{Error, LockStatus, Options, Repository, Result, Session, Snapshot};
+use crate::{Error, LockStatus, Options, Repository, Result, Session, Snapshot, Watch};
 
 mod group;
 mod rules;
 mod sessions;
+mod watch;
 mod writes;
 
 pub use group::{
@@ -80,6 +81,7 @@ pub use sessions::{
     lock_status_is_held_during_a_session_and_free_after, reads_see_whole_versions_while_writers_write,
     sessions_across_threads_lose_no_update, the_lock_is_released_on_commit_abort_and_drop,
 };
+pub use watch::a_watch_reports_each_state_and_ends_on_the_last;
 pub use writes::{
     abort_and_drop_write_nothing, equal_revisions_mean_equal_content, read_of_a_missing_document_is_not_found,
     remove_deletes_and_then_is_not_found, save_refuses_a_stale_revision,
@@ -179,6 +181,7 @@ macro_rules! conformance_suite {
             group_commit_loses_no_update
             group_commit_refusal_is_its_callers_alone
             group_commit_refuses_a_non_document_for_its_caller_only
+            a_watch_reports_each_state_and_ends_on_the_last
         );
     };
     (@promises ($fresh:expr) ($record:expr) $($promise:ident)*) => {
@@ -253,6 +256,10 @@ impl Port {
 
     fn lock_status(&self, name: &str) -> Result<LockStatus> {
         self.count(self.repository.lock_status(name))
+    }
+
+    fn watch(&self, name: &str) -> Result<Watch> {
+        self.count(self.repository.watch(name))
     }
 
     fn open_session(&self, name: &str, timeout: Option<Duration>) -> Result<Session> {

@@ -91,9 +91,9 @@ pub enum Error {
 }
 
 impl Error {
-    /// The same error again, for each caller of a batch that failed as one (group commit).
-    /// An OS error keeps its code and message.
-    pub(crate) fn duplicate(&self) -> Error {
+    /// The same error again (for each caller of a batch that failed as one, for a watch's
+    /// state that is reported and kept). An OS error keeps its code and message.
+    pub fn duplicate(&self) -> Error {
         let again = |e: &io::Error| match e.raw_os_error() {
             Some(code) => io::Error::from_raw_os_error(code),
             None => io::Error::new(e.kind(), e.to_string()),

@@ -14,6 +14,8 @@
 //! - [`Filesystem`]: the default backend, one capability directory ([`cap_std::fs::Dir`]).
 //!   [`StepGate`] sees each of its filesystem [`Step`]s before it runs and may stop it.
 //! - [`Memory`]: the same semantics in memory, for tests.
+//! - [`Watch`]: a document's changes as they come ([`Repository::watch`]), through the
+//!   backend's notifications.
 //!
 //! # Example
 //!
@@ -113,13 +115,15 @@ pub mod revision;
 #[cfg(test)]
 #[path = "tests/testing.rs"]
 mod testing;
+mod watch;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use backend::{Backend, BackendSession, LockStatus, conflict};
+pub use backend::{Backend, BackendSession, BackendWatch, LockStatus, conflict};
 pub use error::{Error, Result};
 pub use fs::{Filesystem, Step, StepGate};
 pub use memory::Memory;
 pub use name::MAX_FILE_NAME;
 pub use repository::{Options, Repository, Session, Snapshot};
+pub use watch::{Watch, WatchEvent};

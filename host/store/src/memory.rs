@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::backend::{Backend, BackendSession, LockStatus};
+use crate::backend::{Backend, BackendSession, BackendWatch, LockStatus};
 use crate::error::{Error, Result};
 use crate::name::{DirectoryName, DocumentName};
 
@@ -26,11 +26,15 @@ pub struct Memory {
 struct Shared {
     state: Mutex<State>,
     released: Condvar,
+    /// Notified at every change of any document, for watches.
+    changed: Condvar,
 }
 
 #[derive(Default)]
 struct State {
     documents: BTreeMap<String, String>,
+    /// How many changes (commits, removals) there have been: a watch waits for it to move.
+    changes: u64,
     /// The documents a session holds, and since when.
     held: HashMap<String, SystemTime>,
 }
@@ -39,6 +43,20 @@ impl Memory {
     /// An empty store.
     pub fn new() -> Memory {
         Memory::default()
+    }
+
+    /// Puts `content` at `name` as it is, without the checks a save makes, as another
+    /// program could leave a file: for what reads make of content that is not a document.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPath`] for a name the rules refuse.
+    pub fn plant(&self, name: &str, content: &str) -> Result<()> {
+        let name = DocumentName::parse(name)?;
+        let mut state = self.shared.lock();
+        state.documents.insert(name.as_str().to_owned(), content.to_owned());
+        state.changes += 1;
+        self.shared.changed.notify_all();
+        Ok(())
     }
 
     /// The content of every document now, by name: what a test compares.
@@ -108,8 +126,13 @@ impl Backend for Memory {
 
     fn remove(&self, name: &DocumentName, timeout: Duration) -> Result<()> {
         let held = self.hold(name, timeout)?;
-        match held.store.shared.lock().documents.remove(name.as_str()) {
-            Some(_) => Ok(()),
+        let mut state = held.store.shared.lock();
+        match state.documents.remove(name.as_str()) {
+            Some(_) => {
+                state.changes += 1;
+                self.shared.changed.notify_all();
+                Ok(())
+            }
             None => Err(Error::NotFound { name: name.as_str().to_owned() }),
         }
     }
@@ -132,6 +155,35 @@ impl Backend for Memory {
             None => LockStatus::FREE,
         })
     }
+
+    fn watch(&self, _name: &DocumentName) -> Result<Box<dyn BackendWatch>> {
+        let seen = self.shared.lock().changes;
+        Ok(Box::new(MemoryWatch { store: self.clone(), seen }))
+    }
+}
+
+/// Wakes at every change of any document of the store (a wake without a change of the
+/// watched one is allowed), counted so that none between two waits is missed.
+struct MemoryWatch {
+    store: Memory,
+    seen: u64,
+}
+
+impl BackendWatch for MemoryWatch {
+    fn wait(&mut self, timeout: Duration) -> Result<bool> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.store.shared.lock();
+        while state.changes == self.seen {
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(false);
+            }
+            state =
+                self.store.shared.changed.wait_timeout(state, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
+        }
+        self.seen = state.changes;
+        Ok(true)
+    }
 }
 
 struct MemorySession {
@@ -147,7 +199,11 @@ impl BackendSession for MemorySession {
 
     fn commit(self: Box<Self>, content: &str) -> Result<()> {
         let name = self.held.name.clone();
-        self.held.store.shared.lock().documents.insert(name, content.to_owned());
+        let shared = &self.held.store.shared;
+        let mut state = shared.lock();
+        state.documents.insert(name, content.to_owned());
+        state.changes += 1;
+        shared.changed.notify_all();
         Ok(())
     }
 }

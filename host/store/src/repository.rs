@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::fs::Filesystem;
 use crate::group::{self, Batches};
 use crate::name::{DirectoryName, DocumentName};
+use crate::watch::Watch;
 use crate::{content, revision};
 
 /// Limits of a [`Repository`].
@@ -142,6 +143,21 @@ impl Repository {
     /// Those of [`Repository::read`] about the name; [`Error::Io`](crate::Error::Io).
     pub fn lock_status(&self, name: &str) -> Result<LockStatus> {
         self.backend.lock_status(&DocumentName::parse(name)?)
+    }
+
+    /// Watches a document (which need not exist) for changes: [`Watch::next`] gives its
+    /// state now, then each new state as it comes, through the backend's change
+    /// notification (no polling). Changes in quick succession may be coalesced into the
+    /// last; the last state given is never older than the last change.
+    ///
+    /// # Errors
+    /// Those of [`Repository::read`] about the name ([`Error::NotFound`](crate::Error::NotFound)
+    /// for a missing directory); [`Error::Io`](crate::Error::Io) if the platform's change
+    /// notification cannot start.
+    pub fn watch(&self, name: &str) -> Result<Watch> {
+        let checked = DocumentName::parse(name)?;
+        let notifications = self.backend.watch(&checked)?;
+        Ok(Watch::new(self.clone(), checked.as_str().to_owned(), notifications))
     }
 
     /// Opens an exclusive session on a document, waiting up to `timeout` (`None`: the

@@ -69,6 +69,7 @@ pub fn bad_names_are_refused_by_every_operation(fresh: &dyn Fn() -> Fresh) -> u6
             refused(port.remove(&name), Kind::InvalidPath, &doing("removing"));
             refused(port.open_session(&name, None), Kind::InvalidPath, &doing("opening a session on"));
             refused(port.lock_status(&name), Kind::InvalidPath, &doing("asking the lock status of"));
+            refused(port.watch(&name), Kind::InvalidPath, &doing("watching"));
             let update = port.update(&name, |_| Ok::<_, Infallible>(counter(1)));
             refused(update, Kind::InvalidPath, &doing("updating"));
         }

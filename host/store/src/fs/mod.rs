@@ -8,6 +8,7 @@
 //! - `sys/`: what differs between platforms (one file per lock primitive, one per OS family).
 //! - `atomic`: atomic, durable replacement and removal.
 //! - `step`: the one seam every filesystem step passes, for interruption and fault injection.
+//! - `watch`: change notification on a document's directory.
 
 use std::io::{self, Read};
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use std::time::Duration;
 use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, OpenOptions};
 
-use crate::backend::{Backend, BackendSession, LockStatus};
+use crate::backend::{Backend, BackendSession, BackendWatch, LockStatus};
 use crate::content;
 use crate::error::{Error, IoContext, Result};
 use crate::name::{self, DirectoryName, DocumentName};
@@ -26,6 +27,7 @@ mod lock;
 mod resolve;
 mod step;
 mod sys;
+mod watch;
 
 use lock::DocumentLock;
 use resolve::Location;
@@ -90,6 +92,10 @@ impl Backend for Filesystem {
 
     fn lock_status(&self, name: &DocumentName) -> Result<LockStatus> {
         lock::status(&resolve::document(&self.root, name)?)
+    }
+
+    fn watch(&self, name: &DocumentName) -> Result<Box<dyn BackendWatch>> {
+        Ok(Box::new(watch::FsWatch::start(resolve::document(&self.root, name)?)?))
     }
 }
 

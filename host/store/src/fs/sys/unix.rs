@@ -127,6 +127,33 @@ fn is_unsupported(e: &io::Error) -> bool {
     matches!(e.raw_os_error().map(Errno::from_raw_os_error), Some(Errno::NOTSUP | Errno::INVAL | Errno::NOTTY))
 }
 
+/// A path by which the platform's change notification can watch `dir`: on Linux the
+/// descriptor's own entry in `/proc`, so that the watch is on exactly the directory this
+/// capability holds, whatever has been renamed since.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn watch_path(dir: &Dir) -> io::Result<std::path::PathBuf> {
+    use std::os::fd::AsRawFd;
+    Ok(std::path::PathBuf::from(format!("/proc/self/fd/{}", dir.as_fd().as_raw_fd())))
+}
+
+/// A path by which FSEvents can watch `dir`: the one the kernel gives for its descriptor
+/// (`F_GETPATH`).
+#[cfg(target_vendor = "apple")]
+pub(crate) fn watch_path(dir: &Dir) -> io::Result<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    let path = rustix::fs::getpath(dir)?;
+    Ok(std::path::PathBuf::from(std::ffi::OsString::from_vec(path.into_bytes())))
+}
+
+/// Elsewhere a directory's path cannot be had from its descriptor, and watching needs it.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+pub(crate) fn watch_path(_dir: &Dir) -> io::Result<std::path::PathBuf> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "watching needs the directory's path, which this system does not give for a descriptor",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -195,6 +195,11 @@ fn is_unsupported(e: &io::Error) -> bool {
         .any(|c| e.raw_os_error() == Some(*c as i32))
 }
 
+/// A path by which ReadDirectoryChangesW can watch `dir`: its final path.
+pub(crate) fn watch_path(dir: &Dir) -> io::Result<PathBuf> {
+    final_path(dir)
+}
+
 /// The path of an open directory, `\\?\`-prefixed.
 fn final_path(dir: &Dir) -> io::Result<PathBuf> {
     let handle = dir.as_raw_handle() as HANDLE;
