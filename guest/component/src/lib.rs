@@ -34,15 +34,38 @@ impl Guest for Component {
         current: Option<String>,
         change: exported::Change,
     ) -> Result<exported::Applied, exported::Error> {
-        use exported::Change as C;
-        let change = match change {
-            C::Set((key, value)) => service::Change::Set { key, value },
-            C::Unset(key) => service::Change::Unset { key },
-            C::Incr((key, delta)) => service::Change::Incr { key, delta },
-            C::Merge((key, patch)) => service::Change::Merge { key, patch },
-        };
-        let (splice, answer) = service::apply(&document, current.as_deref(), change).map_err(to_wit)?;
+        let (splice, answer) = service::apply(&document, current.as_deref(), from_wit(change)).map_err(to_wit)?;
         Ok(exported::Applied { start: splice.start as u64, end: splice.end as u64, text: splice.text, answer })
+    }
+    fn apply_all(
+        document: String,
+        current: Option<String>,
+        changes: Vec<exported::Change>,
+    ) -> Result<exported::AppliedAll, exported::Refusal> {
+        let changes = changes.into_iter().map(from_wit).collect();
+        match service::apply_all(&document, current.as_deref(), changes) {
+            Ok((splice, answers)) => Ok(exported::AppliedAll {
+                start: splice.start as u64,
+                end: splice.end as u64,
+                text: splice.text,
+                answers,
+            }),
+            Err(refusal) => Err(exported::Refusal {
+                // A list longer than u32::MAX cannot cross the boundary: the index fits.
+                index: refusal.index.and_then(|index| u32::try_from(index).ok()),
+                error: to_wit(refusal.error),
+            }),
+        }
+    }
+}
+
+fn from_wit(change: exported::Change) -> service::Change {
+    use exported::Change as C;
+    match change {
+        C::Set((key, value)) => service::Change::Set { key, value },
+        C::Unset(key) => service::Change::Unset { key },
+        C::Incr((key, delta)) => service::Change::Incr { key, delta },
+        C::Merge((key, patch)) => service::Change::Merge { key, patch },
     }
 }
 

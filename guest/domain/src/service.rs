@@ -2,10 +2,11 @@
 //! run natively in unit tests with an in-memory repository.
 //!
 //! Reads (`get`, `cat`) take a lock-free snapshot through [`Repository`]. Changes are
-//! [`apply`], which is pure: it changes a text given to it and touches no storage. The host
-//! reads the document under its lock, runs `apply` (in the guest), and writes the result
-//! with group commit; because it holds the lock from the read to the write, no change can
-//! be lost, and a refused change writes nothing.
+//! [`apply`] (one change) and [`apply_all`] (several, as one update), which are pure: they
+//! change a text given to them and touch no storage. The host reads the document under its
+//! lock, runs them (in the guest), and writes the result with group commit; because it
+//! holds the lock from the read to the write, no change can be lost, and a refused change
+//! writes nothing.
 
 use serde_json::Value;
 
@@ -14,7 +15,7 @@ use crate::edit;
 use crate::error::{Error, ErrorKind};
 use crate::inplace;
 use crate::keypath::KeyPath;
-use crate::splice::Splice;
+use crate::splice::{Draft, Splice};
 
 /// The storage port, as the domain's reads need it.
 pub trait Repository {
@@ -112,6 +113,52 @@ pub fn check(document: &str, change: &Change) -> Result<(), Error> {
 /// the same words as ever.
 pub fn apply(document: &str, current: Option<&str>, change: Change) -> Result<(Splice, String), Error> {
     apply_prepared(document, current, prepare(document, change)?)
+}
+
+/// Why [`apply_all`] refused an update: the position of the change that refused (from 0),
+/// `None` when the refusal is not one change's (no changes, or the current text is not a
+/// document), and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The change that refused.
+    pub index: Option<usize>,
+    /// Why, in the words a single change would have used.
+    pub error: Error,
+}
+
+/// Applies `changes` to `current` in order, each to the result of the one before, as one
+/// update: either every change is made, or the update is refused (by the first change that
+/// refuses) and nothing is. Returns the one [`Splice`] of `current` they amount to, and
+/// each change's answer in order. Every change's key and JSON are checked before any is
+/// applied.
+pub fn apply_all(
+    document: &str,
+    current: Option<&str>,
+    changes: Vec<Change>,
+) -> Result<(Splice, Vec<String>), Refusal> {
+    let whole = |error| Refusal { index: None, error };
+    if changes.is_empty() {
+        return Err(whole(Error::new(ErrorKind::InvalidValue, format!("{document}: the update has no changes"))));
+    }
+    let prepared: Vec<Prepared> = changes
+        .into_iter()
+        .enumerate()
+        .map(|(index, change)| prepare(document, change).map_err(|error| Refusal { index: Some(index), error }))
+        .collect::<Result<_, _>>()?;
+    if let Some(text) = current {
+        document::check(document, text).map_err(whole)?;
+    }
+    let mut draft = Draft::new(current.unwrap_or_default());
+    let mut answers = Vec::with_capacity(prepared.len());
+    for (index, change) in prepared.into_iter().enumerate() {
+        let text = if index == 0 && current.is_none() { None } else { Some(draft.text()) };
+        let (splice, answer) =
+            apply_prepared(document, text, change).map_err(|error| Refusal { index: Some(index), error })?;
+        draft.splice(splice);
+        answers.push(answer);
+    }
+    let unfit = || whole(Error::new(ErrorKind::Io, format!("{document}: an edit did not fit the document's text")));
+    Ok((draft.finish().ok_or_else(unfit)?, answers))
 }
 
 fn apply_prepared(document: &str, current: Option<&str>, change: Prepared) -> Result<(Splice, String), Error> {

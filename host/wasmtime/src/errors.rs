@@ -26,6 +26,15 @@ pub enum ServiceError {
         /// A sentence naming the document, the key and the cause.
         detail: String,
     },
+    /// One change of an update of several ([`Runtime::apply`](crate::Runtime::apply))
+    /// refused, so none of them was made.
+    #[error("{error} (change {n}; none of the update's changes was made)", n = index + 1)]
+    Refused {
+        /// The change's position in the update, from 0.
+        index: usize,
+        /// Why it refused.
+        error: Box<ServiceError>,
+    },
     /// The guest trapped, ran past its deadline or out of memory, or did not instantiate.
     #[error("the domain guest failed: {0}")]
     Guest(String),
@@ -36,6 +45,7 @@ impl ServiceError {
     pub fn kind(&self) -> Option<ServiceErrorKind> {
         match self {
             ServiceError::Answer { kind, .. } => Some(*kind),
+            ServiceError::Refused { error, .. } => error.kind(),
             ServiceError::Guest(_) => None,
         }
     }
@@ -86,6 +96,17 @@ impl From<service::Error> for ServiceError {
             W::Io(d) => (ErrorKind::Io, d),
         };
         ServiceError::Answer { kind, detail }
+    }
+}
+
+/// The service's WIT refusal of an update of several changes.
+impl From<service::Refusal> for ServiceError {
+    fn from(refusal: service::Refusal) -> ServiceError {
+        let error = ServiceError::from(refusal.error);
+        match refusal.index.and_then(|index| usize::try_from(index).ok()) {
+            Some(index) => ServiceError::Refused { index, error: Box::new(error) },
+            None => error,
+        }
     }
 }
 

@@ -16,7 +16,8 @@
 //!   [`WasiKeyValueCtx`]).
 //! - [`Runtime`]: runs confine's domain guest (`config-service`), plugin components, and
 //!   standard `wasi:cli` commands ([`Runtime::run_command`]), each call in a fresh
-//!   instance under a memory limit and a deadline.
+//!   instance under a memory limit and a deadline; [`Runtime::apply`] makes several
+//!   [`Change`]s as one all-or-nothing update.
 //!
 //! The repository may be over any backend of the store ([`store::Filesystem`], the
 //! default; [`store::Memory`], for tests): everything here works over each unchanged.
@@ -47,6 +48,7 @@ mod wasi_keyvalue;
 
 pub use binding::{ConfineCtx, ConfineView, GuestSession, MAX_OPEN_SESSIONS, add_to_linker};
 pub use binding_async::add_to_linker_async;
+pub use confine_domain::service::Change;
 pub use confine_store::{self as store, Error, Options, Repository};
 pub use errors::{ServiceError, ServiceErrorKind};
 pub use runtime::{CommandError, CommandImports, PluginError, Runtime, RuntimeOptions};

@@ -170,3 +170,63 @@ fn apply_refuses_with_the_kind_of_each_cause() {
     let e = apply("d.json", Some("{}"), Change::Unset { key: "gone".into() }).unwrap_err();
     assert!(e.detail.starts_with("d.json: "), "{}", e.detail);
 }
+
+fn set_change(key: &str, value: &str) -> Change {
+    Change::Set { key: key.into(), value: value.into() }
+}
+
+fn incr_change(key: &str) -> Change {
+    Change::Incr { key: key.into(), delta: "1".into() }
+}
+
+#[test]
+fn apply_all_makes_every_change_in_order_as_one_splice() {
+    let text = "{\n  \"a\": 1,\n  \"pad\": \"keep\",\n  \"b\": 2\n}\n";
+    let changes = vec![incr_change("a"), incr_change("b"), set_change("a", "10"), incr_change("a")];
+    let (splice, answers) = apply_all("d.json", Some(text), changes).unwrap();
+    let content = splice.apply_to(text).unwrap();
+    assert_eq!(content, "{\n  \"a\": 11,\n  \"pad\": \"keep\",\n  \"b\": 3\n}\n");
+    assert_eq!(answers, ["2", "3", "", "11"]);
+    // One splice from the first changed byte to the last: the rest is the original's.
+    assert_eq!((splice.start, &text[splice.end..]), (text.find('1').unwrap(), "\n}\n"));
+}
+
+#[test]
+fn apply_all_creates_a_document_and_builds_on_it() {
+    let changes =
+        vec![set_change("server.port", "80"), incr_change("server.port"), Change::Unset { key: "server.port".into() }];
+    let (splice, answers) = apply_all("d.json", None, changes).unwrap();
+    assert_eq!((splice.start, splice.end), (0, 0));
+    assert_eq!(serde_json::from_str::<Value>(&splice.text).unwrap(), json!({"server": {}}));
+    assert_eq!(answers, ["", "81", ""]);
+}
+
+#[test]
+fn apply_all_refuses_the_whole_update_and_names_the_change() {
+    let text = r#"{"a": 1}"#;
+    // A refusal while applying: the first two changes would have applied.
+    let changes = vec![incr_change("a"), set_change("b", "2"), Change::Unset { key: "gone".into() }, incr_change("a")];
+    let refusal = apply_all("d.json", Some(text), changes).unwrap_err();
+    assert_eq!((refusal.index, refusal.error.kind), (Some(2), ErrorKind::NotFound));
+    assert!(refusal.error.detail.starts_with("d.json: "), "{}", refusal.error.detail);
+    // A change whose JSON does not parse is refused before any is applied.
+    let refusal = apply_all("d.json", Some(text), vec![incr_change("a"), set_change("b", "{")]).unwrap_err();
+    assert_eq!((refusal.index, refusal.error.kind), (Some(1), ErrorKind::InvalidValue));
+    // What is no change's: an empty update, a stored text that is not a document.
+    let refusal = apply_all("d.json", Some(text), Vec::new()).unwrap_err();
+    assert_eq!((refusal.index, refusal.error.kind), (None, ErrorKind::InvalidValue));
+    let refusal = apply_all("d.json", Some("[1]"), vec![incr_change("a")]).unwrap_err();
+    assert_eq!((refusal.index, refusal.error.kind), (None, ErrorKind::InvalidDocument));
+}
+
+#[test]
+fn apply_all_of_one_change_is_apply() {
+    let text = r#"{"n": 1, "m": {"x": [1, 2]}}"#;
+    for change in
+        [incr_change("n"), set_change("m.x[2]", "3"), Change::Merge { key: "m".into(), patch: r#"{"x":null}"#.into() }]
+    {
+        let one = apply("d.json", Some(text), change.clone()).unwrap();
+        let (splice, answers) = apply_all("d.json", Some(text), vec![change]).unwrap();
+        assert_eq!((splice, answers), (one.0, vec![one.1]));
+    }
+}

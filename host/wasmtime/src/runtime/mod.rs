@@ -24,7 +24,7 @@ use wasmtime::component::Linker;
 use wasmtime::error::Context;
 use wasmtime::{Engine, Store};
 
-use crate::bindings::service::{Error as ServiceAnswer, Guest as ServiceExports};
+use crate::bindings::service::Guest as ServiceExports;
 use crate::bindings::sync::plugin::Plugin;
 use crate::bindings::sync::{Domain, DomainPre};
 use crate::cache::load_component;
@@ -193,11 +193,14 @@ impl Runtime {
 
 impl Core {
     /// One call of the domain guest, in a fresh pooled instance.
-    fn call<T>(
+    fn call<T, E>(
         &self,
         repository: &Repository,
-        f: impl FnOnce(&ServiceExports, &mut Store<StoreState>) -> wasmtime::Result<Result<T, ServiceAnswer>>,
-    ) -> Result<T, ServiceError> {
+        f: impl FnOnce(&ServiceExports, &mut Store<StoreState>) -> wasmtime::Result<Result<T, E>>,
+    ) -> Result<T, ServiceError>
+    where
+        ServiceError: From<E>,
+    {
         let _slot = self.slots.take();
         let mut store = store_on(&self.domain_engine, repository, &self.options, false);
         let domain: Domain = self

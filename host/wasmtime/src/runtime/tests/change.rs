@@ -2,14 +2,14 @@
 
 use super::*;
 
-fn applied(start: u64, end: u64, text: &str) -> Applied {
-    Applied { start, end, text: text.to_owned(), answer: "7".to_owned() }
+fn applied(start: u64, end: u64, text: &str) -> Answered {
+    Answered::from(Applied { start, end, text: text.to_owned(), answer: "7".to_owned() })
 }
 
 #[test]
 fn a_guest_splice_is_made_on_the_current_text() {
     let made = splice_into(Some("{\"n\": 6}"), applied(6, 7, "7")).unwrap();
-    assert_eq!(made, ("{\"n\": 7}".to_owned(), "7".to_owned()));
+    assert_eq!(made, ("{\"n\": 7}".to_owned(), vec!["7".to_owned()]));
     let created = splice_into(None, applied(0, 0, "{}\n")).unwrap();
     assert_eq!(created.0, "{}\n");
 }
