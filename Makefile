@@ -55,12 +55,15 @@ FIGURES      := $(TARGET_DIR)/tmp/figures
 export CONFINE_FIGURES := $(FIGURES)
 
 # Unit tests of every layer, the store's conformance suite (tests/store) on each backend,
-# and the integration suites (tests/it), in one cargo run.
+# and the integration suites (tests/it), in one cargo run; then the example plugins' own
+# component tests, as a plugin author's Makefile would run them.
 test: build plugins examples doc
 	@rm -rf $(FIGURES)
 	$(CARGO) test --release --locked $(CRATES) $(FEATURES)
 	$(CARGO) test --release --locked -p confine-store --features conformance,classic-locks
 	$(CARGO) test --release --locked -p confine-store --features conformance,flock-locks
+	$(CONFINE) test $(CONFINE_EXAMPLE_RENAME_KEY) examples/plugins/rename-key/tests
+	$(CONFINE) test --exact $(CONFINE_EXAMPLE_VALIDATE) examples/plugins/validate/tests
 	@echo "== what the suites tried (nothing lost in any) =="
 	@cat $(FIGURES)/*.txt
 

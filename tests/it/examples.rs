@@ -288,3 +288,80 @@ fn plugins_given_different_directories_cannot_see_each_others_documents() {
         assert!(!snapshot(&side.dir).contains_key(Path::new(&secret_lock)), "{}: {secret_lock} was taken", side.name);
     }
 }
+
+/// The example plugins pass their own case folders with `confine test` (the validator's
+/// byte for byte), as `make test` also runs them.
+#[test]
+fn the_example_plugins_pass_their_case_folders() {
+    let cases = |plugin: &str| crate::support::workspace().join("examples/plugins").join(plugin).join("tests");
+    let out =
+        run_ok(Command::new(env!("CARGO_BIN_EXE_confine")).arg("test").arg(rename_key()).arg(cases("rename-key")));
+    assert!(out.ends_with("5 passed, 0 failed\n"), "{out}");
+    let validator = Command::new(env!("CARGO_BIN_EXE_confine"))
+        .args(["test", "--exact"])
+        .arg(validate())
+        .arg(cases("validate"))
+        .output()
+        .unwrap();
+    assert!(validator.status.success(), "{}", String::from_utf8_lossy(&validator.stdout));
+    assert!(String::from_utf8_lossy(&validator.stdout).ends_with("4 passed, 0 failed\n"));
+}
+
+/// `confine test` fails each case that does not hold, says why (with a diff of the
+/// documents), runs each case on its own store, and exits 1 when any failed.
+#[test]
+fn confine_test_reports_each_failure_and_keeps_cases_apart() {
+    let cases = tempfile::tempdir().unwrap();
+    let case = |name: &str, args: &str, files: &[(&str, &str)]| {
+        let dir = cases.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("args"), args).unwrap();
+        for (path, content) in files {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+        }
+    };
+    let renamed = "{\n  \"server\": \"a\"\n}\n";
+    case("1-passes", "host\nserver\n", &[("before/a.json", "{\"host\": \"a\"}"), ("after/a.json", renamed)]);
+    // Its own store: the document of case 1 is not there.
+    case("2-alone", "x\ny\n", &[("before/b.json", "{}"), ("after/b.json", "{}")]);
+    case(
+        "3-wrong-value",
+        "host\nserver\n",
+        &[("before/a.json", "{\"host\": \"a\"}"), ("after/a.json", "{\"server\": \"b\"}")],
+    );
+    case("4-error-expected", "host\nserver\n", &[("before/a.json", "{}"), ("error", "no such thing")]);
+    case("5-unexpected-error", "host\nserver\nmissing.json\n", &[("after/x.json", "{}")]);
+    case("6-nothing-to-compare", "host\nserver\n", &[]);
+    case(
+        "7-layout",
+        "host\nserver\n",
+        &[("before/a.json", "{\"host\": \"a\"}"), ("after/a.json", "{\"server\":\"a\"}")],
+    );
+    let run = |exact: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_confine"));
+        command.arg("test");
+        if exact {
+            command.arg("--exact");
+        }
+        let out = command.arg(rename_key()).arg(cases.path()).output().unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let (code, out) = run(false);
+    assert_eq!(code, Some(1), "{out}");
+    let lines: Vec<&str> = out.lines().filter(|line| !line.starts_with(' ')).collect();
+    assert_eq!(lines[..2], ["ok     1-passes", "ok     2-alone"], "{out}");
+    assert!(lines[2].starts_with("FAILED 3-wrong-value: the documents differ"), "{out}");
+    assert!(out.contains("    -  \"server\": \"b\"\n    +  \"server\": \"a\""), "a diff of the values: {out}");
+    assert!(lines[3].starts_with("FAILED 4-error-expected: the plugin succeeded; expected an error"), "{out}");
+    assert!(lines[4].starts_with("FAILED 5-unexpected-error: the plugin failed: "), "{out}");
+    assert!(lines[4].contains("missing.json: no such document"), "{out}");
+    assert!(lines[5].starts_with("FAILED 6-nothing-to-compare: the case has neither after/ nor error"), "{out}");
+    assert_eq!(lines[6], "ok     7-layout", "the same value in another layout: {out}");
+    assert_eq!(lines.last(), Some(&"3 passed, 4 failed"), "{out}");
+    let (code, out) = run(true);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("FAILED 7-layout: the documents differ:\n  a.json: the bytes differ"), "{out}");
+    assert!(out.ends_with("2 passed, 5 failed\n"), "{out}");
+}

@@ -22,8 +22,16 @@ use confine_store::MAX_FILE_NAME;
 use tempfile::TempDir;
 
 /// The CLI commands each name goes through: the verb, then the arguments after the name.
-const COMMANDS: [(&str, &[&str]); 6] =
-    [("get", &["k"]), ("set", &["k", "1"]), ("unset", &["k"]), ("incr", &["k"]), ("merge", &["{}"]), ("cat", &[])];
+const COMMANDS: [(&str, &[&str]); 8] = [
+    ("get", &["k"]),
+    ("set", &["k", "1"]),
+    ("unset", &["k"]),
+    ("unset", &["k", "j"]),
+    ("incr", &["k"]),
+    ("merge", &["{}"]),
+    ("apply", &["/dev/null"]),
+    ("cat", &[]),
+];
 /// The library calls each name goes through: read, save, open_session, remove (and list).
 const LIBRARY_CALLS: usize = 5;
 /// The parents of the documents at depth 2, 3 and 4.

@@ -2,6 +2,7 @@
 //! one process (one start of the wasm runtime for all of them).
 
 use std::io::{BufRead, Write};
+use std::path::Path;
 
 use clap::Parser;
 
@@ -60,7 +61,7 @@ pub(crate) fn run(context: &Context, input: &mut impl BufRead, output: &mut impl
         }
     }
     let interrupted = context.stop.received().map(|signal| u8::try_from(128 + signal).unwrap_or(u8::MAX));
-    Outcome::Batch { status: interrupted.or(first_failure).unwrap_or(0) }
+    Outcome::Streamed { status: interrupted.or(first_failure).unwrap_or(0) }
 }
 
 /// The outcome of one line, or `None` for a blank line or a comment.
@@ -76,6 +77,13 @@ fn answer(context: &Context, text: &[u8]) -> Option<Result<Outcome, Failure>> {
         return Some(Err(Failure::new(status::BAD_INPUT, "usage", format!("unbalanced quotes in {line:?}"))));
     };
     Some(match Line::try_parse_from(words) {
+        Ok(Line { command: Command::Apply { file, .. } }) if file.as_deref().is_none_or(|f| f == Path::new("-")) => {
+            Err(Failure::new(
+                status::BAD_INPUT,
+                "usage",
+                "apply inside a batch reads its changes from a FILE: stdin is the batch",
+            ))
+        }
         Ok(Line { command }) => execute(command, context),
         Err(e) => {
             let rendered = e.render().to_string();

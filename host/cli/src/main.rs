@@ -15,7 +15,9 @@ use std::time::Duration;
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use clap::{CommandFactory, Parser, Subcommand};
-use confine::{CommandError, CommandImports, Runtime, RuntimeOptions, WasiConfigCtx, WasiKeyValueCtx};
+use confine::{
+    Change, CommandError, CommandImports, Runtime, RuntimeOptions, ServiceError, WasiConfigCtx, WasiKeyValueCtx,
+};
 use confine_store::name::DocumentName;
 use confine_store::{Filesystem, Options, Repository};
 use report::{Failure, Outcome, failure_json, outcome_text, plugin_failure, service_failure, status};
@@ -23,8 +25,11 @@ use signal::StopOnSignal;
 
 mod batch;
 mod cache;
+mod cases;
+mod changes;
 mod report;
 mod signal;
+mod watch;
 
 const ABOUT: &str = "Read and change JSON configuration documents, safely shared by many processes and plugins.";
 
@@ -48,7 +53,8 @@ quoted in brackets: hosts[\"eu.west\"].port. An empty or missing KEY is the whol
 
 VALUE is JSON (8080, true, {\"a\":1}, \"text\"); anything else is taken as a string, so \
 `set app.json name web` stores \"web\". A VALUE that starts with { [ or \" must be valid JSON. \
-To store the string \"true\", quote it: '\"true\"'.
+To store the string \"true\", quote it: '\"true\"'. A VALUE of set that starts with - and is \
+not a number goes after --: `set app.json flag -- -x`.
 
 Exit status: 0 success; 1 the guest or plugin failed (trap, deadline, memory) or a plugin \
 reported an error; 2 bad input (usage, name, key, value, document not valid JSON, too large); \
@@ -63,13 +69,15 @@ Examples:
   confine --dir /etc/myapp merge app.json '{\"log\": {\"level\": \"debug\"}}'
   confine --dir /etc/myapp get app.json server
   confine --dir /etc/myapp --json get app.json server.port
+  confine --dir /etc/myapp watch app.json server.port
   confine --dir /etc/myapp lock-status app.json
   confine --dir /etc/myapp ls services
   confine --dir /etc/myapp rm old.json
   printf 'incr app.json hits\nget app.json hits\n' | confine --dir /etc/myapp batch
   confine --dir /etc/myapp run migrate.wasm v2
   confine --dir /etc/myapp run --config app.json prog.wasm
-  confine --dir /etc/myapp run --keyvalue state.json prog.wasm";
+  confine --dir /etc/myapp run --keyvalue state.json prog.wasm
+  confine test plugin.wasm tests/";
 
 #[derive(Parser)]
 #[command(name = "confine", version, about = ABOUT, long_about = GUARANTEES, after_help = AFTER_HELP)]
@@ -109,15 +117,29 @@ struct Cli {
 enum Command {
     /// Print the value at KEY (the whole document without KEY) as compact JSON.
     Get { doc: String, key: Option<String> },
-    /// Set KEY to VALUE, creating the document and missing parents.
+    /// Set KEY to VALUE, creating the document and missing parents. Several KEY VALUE pairs
+    /// are one update: all are set, in order, in one write, or (if one is refused) none.
     Set {
         doc: String,
-        key: String,
-        #[arg(allow_hyphen_values = true)]
-        value: String,
+        /// KEY VALUE [KEY VALUE ...]
+        #[arg(num_args = 2.., required = true, value_names = ["KEY", "VALUE"], allow_negative_numbers = true)]
+        pairs: Vec<String>,
     },
-    /// Remove KEY (an array element: the ones after it move down).
-    Unset { doc: String, key: String },
+    /// Remove KEY (an array element: the ones after it move down). Several KEYs are one
+    /// update: all are removed, in order, in one write, or (if one is not there) none.
+    Unset {
+        doc: String,
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Apply the changes in FILE (or stdin: no FILE, or -) to DOC as one update: all of
+    /// them, in order, in one write, or (if one is refused) none, and the refusal names its
+    /// line. One change a line, as a JSON object: {"op":"set","key":"a.b","value":1},
+    /// {"op":"unset","key":"a"}, {"op":"incr","key":"n","by":2} (by defaults to 1),
+    /// {"op":"merge","key":"log","patch":{"level":"debug"}}; no key is the whole document.
+    /// Prints the new value of each incr, one a line (with --json, "values": one entry
+    /// per change, null for the others).
+    Apply { doc: String, file: Option<PathBuf> },
     /// Add DELTA (default 1) to the number at KEY (missing counts as 0); print the result.
     Incr {
         doc: String,
@@ -132,6 +154,15 @@ enum Command {
         #[arg(num_args = 1..=2, required = true, value_names = ["KEY", "PATCH"], allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Print the value at KEY (the whole document without KEY) as compact JSON now, then again
+    /// each time it changes, one a line, until SIGINT or SIGTERM (exit 0). It waits on the
+    /// platform's change notification, not by polling. Changes in quick succession may be
+    /// coalesced: every line is a value that was committed, in commit order, and after a
+    /// burst the last line is the current value. A missing document prints `absent`; one that
+    /// becomes invalid, too large, or loses KEY prints `error: MESSAGE`; the watch goes on.
+    /// With --json, one object a line: {"ok":true,"value":...,"revision":"..."},
+    /// {"ok":true,"absent":true} or {"ok":false,...}.
+    Watch { doc: String, key: Option<String> },
     /// Print the whole document, pretty-printed (two-space indent, keys in their order).
     Cat { doc: String },
     /// List the documents directly in DIR (default: the top level), sorted by name, one a
@@ -142,7 +173,9 @@ enum Command {
     /// Read commands from stdin, one a line, in this command line's syntax (`set app.json a
     /// 1`, quoted as in a shell), and answer each on stdout as it is done, in one process:
     /// a script making many changes pays one start. Each line is its own update, made as
-    /// the command alone would make it; a failed line does not stop the rest. A line's
+    /// the command alone would make it; to group changes into one update, give them on one
+    /// line (`set app.json a 1 b 2`, `unset app.json a b`, `apply app.json FILE`). A
+    /// failed line does not stop the rest. A line's
     /// answer is what the command prints (`ok` for a change that prints nothing, `error:
     /// MESSAGE` for a failure, also on stderr with its line number); with --json, exactly
     /// one JSON object per line. Blank lines and lines starting with # are skipped. Exits 0
@@ -150,6 +183,22 @@ enum Command {
     /// SIGTERM stops it after the line in progress (while it waits for input, at the next
     /// line; a second signal ends it at once).
     Batch,
+    /// Run a plugin's component tests: every folder in CASES is a case, run on a fresh
+    /// in-memory store. A case holds `before/` (the documents before; none without it),
+    /// `args` (the plugin's arguments, one a line), and `after/` (every document expected
+    /// after the run) or `error` (text the plugin's error must contain), or both. Documents
+    /// compare as JSON values, or byte for byte with --exact. Prints one line per case (a
+    /// diff for each document that differs), then `N passed, M failed`; exits 1 if any
+    /// case failed. The plugin's own output is not shown. --dir plays no part.
+    Test {
+        /// The plugin component (.wasm, world `plugin`).
+        plugin: PathBuf,
+        /// The folder of case folders.
+        cases: PathBuf,
+        /// Compare documents byte for byte, not as JSON values.
+        #[arg(long)]
+        exact: bool,
+    },
     /// Print a completion script for SHELL on stdout, e.g.
     /// `confine completions bash > /etc/bash_completion.d/confine`.
     Completions { shell: clap_complete::Shell },
@@ -197,7 +246,7 @@ fn main() -> ExitCode {
     });
     let json = cli.json;
     match run(cli) {
-        Ok(Outcome::Batch { status }) => ExitCode::from(status),
+        Ok(Outcome::Streamed { status }) => ExitCode::from(status),
         Ok(outcome) => {
             if let Some(text) = outcome_text(&outcome, json) {
                 print!("{text}");
@@ -227,11 +276,21 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
                 .map_err(|e| Failure::new(status::IO, "io", format!("cannot write the manual page: {e}")))?;
             return Ok(Outcome::Done);
         }
+        Command::Test { plugin, cases, exact } => {
+            let wasm = std::fs::read(plugin).map_err(|e| {
+                Failure::new(status::BAD_INPUT, "usage", format!("cannot read {}: {e}", plugin.display()))
+            })?;
+            let runtime = Runtime::new(RuntimeOptions { plugin_stdio: false, ..runtime_options(&cli) })
+                .map_err(|e| Failure::new(status::GUEST, "guest", format!("cannot start the wasm runtime: {e:#}")))?;
+            let options = Options { lock_timeout: cli.timeout, max_document_size: cli.max_size };
+            return cases::run(&runtime, &wasm, cases, *exact, options, &mut std::io::stdout());
+        }
         _ => {}
     }
     let context = Context::open(&cli)?;
     match cli.command {
         Command::Batch => Ok(batch::run(&context, &mut std::io::stdin().lock(), &mut std::io::stdout())),
+        Command::Watch { doc, key } => watch::run(&context, &doc, key.as_deref().unwrap_or(""), &mut std::io::stdout()),
         command => execute(command, &context),
     }
 }
@@ -263,13 +322,13 @@ impl Context {
                 .map_err(|e| Failure::new(status::IO, "io", format!("cannot install signal handlers: {e}")))?,
         );
         let repository = Repository::with_backend(Filesystem::new(dir).with_gate(stop.clone()), options);
-        let runtime_options = RuntimeOptions {
-            call_budget: cli.budget,
-            memory_limit: cli.memory.saturating_mul(1 << 20),
-            cache_dir: cache::default_cache_dir(),
-            plugin_stdio: true,
-        };
-        Ok(Context { repository, stop, runtime_options, runtime: OnceCell::new(), json: cli.json })
+        Ok(Context {
+            repository,
+            stop,
+            runtime_options: runtime_options(cli),
+            runtime: OnceCell::new(),
+            json: cli.json,
+        })
     }
 
     fn runtime(&self) -> Result<&Runtime, Failure> {
@@ -298,6 +357,16 @@ impl Context {
     }
 }
 
+/// The wasm runtime's limits as the command line sets them.
+fn runtime_options(cli: &Cli) -> RuntimeOptions {
+    RuntimeOptions {
+        call_budget: cli.budget,
+        memory_limit: cli.memory.saturating_mul(1 << 20),
+        cache_dir: cache::default_cache_dir(),
+        plugin_stdio: true,
+    }
+}
+
 /// Runs one command (a command line's, or a line of a batch).
 fn execute(command: Command, context: &Context) -> Result<Outcome, Failure> {
     let repository = &context.repository;
@@ -323,10 +392,48 @@ fn execute(command: Command, context: &Context) -> Result<Outcome, Failure> {
         Command::Get { doc, key } => {
             guest(context.runtime()?.get(repository, &doc, key.as_deref().unwrap_or("")).map(Outcome::Value))
         }
-        Command::Set { doc, key, value } => {
-            guest(context.runtime()?.set(repository, &doc, &key, &json_or_string(value)).map(done))
+        Command::Set { doc, pairs } => {
+            if pairs.len() % 2 == 1 {
+                let last = pairs.last().map_or("", String::as_str);
+                return Err(Failure::new(status::BAD_INPUT, "usage", format!("set: the KEY {last:?} has no VALUE")));
+            }
+            let changes: Vec<Change> = pairs
+                .chunks_exact(2)
+                .map(|pair| Change::Set { key: pair[0].clone(), value: json_or_string(pair[1].clone()) })
+                .collect();
+            // One change keeps the words of a single change; several are one update.
+            match changes.as_slice() {
+                [Change::Set { key, value }] => guest(context.runtime()?.set(repository, &doc, key, value).map(done)),
+                _ => guest(context.runtime()?.apply(repository, &doc, changes).map(|_| Outcome::Done)),
+            }
         }
-        Command::Unset { doc, key } => guest(context.runtime()?.unset(repository, &doc, &key).map(done)),
+        Command::Unset { doc, keys } => match keys.as_slice() {
+            [key] => guest(context.runtime()?.unset(repository, &doc, key).map(done)),
+            _ => {
+                let changes = keys.into_iter().map(|key| Change::Unset { key }).collect();
+                guest(context.runtime()?.apply(repository, &doc, changes).map(|_| Outcome::Done))
+            }
+        },
+        Command::Apply { doc, file } => {
+            // A name that is refused is refused before any change is read.
+            DocumentName::parse(&doc).map_err(report::repository_failure)?;
+            let (source, text) = read_changes(file.as_deref())?;
+            let numbered = changes::parse(&text)
+                .map_err(|reason| Failure::new(status::BAD_INPUT, "invalid-value", format!("{source}: {reason}")))?;
+            let lines: Vec<usize> = numbered.iter().map(|n| n.line).collect();
+            let changes = numbered.into_iter().map(|n| n.change).collect();
+            match context.runtime()?.apply(repository, &doc, changes) {
+                Ok(answers) => Ok(Outcome::Answers(answers)),
+                // The refusal names the line of the changes' text, not the change's position.
+                Err(ServiceError::Refused { index, error }) => {
+                    let line = lines.get(index).copied().unwrap_or_default();
+                    let failure = service_failure(*error);
+                    let message = format!("{} ({source} line {line}; none of the changes was made)", failure.message);
+                    Err(context.stopped(Failure { message, ..failure }))
+                }
+                Err(e) => Err(context.stopped(service_failure(e))),
+            }
+        }
         Command::Incr { doc, key, delta } => {
             guest(context.runtime()?.incr(repository, &doc, &key, &delta).map(Outcome::Value))
         }
@@ -351,8 +458,12 @@ fn execute(command: Command, context: &Context) -> Result<Outcome, Failure> {
             run_component(context.runtime()?, repository, standard, &component, &args).map_err(|e| context.stopped(e))
         }
         // Answered by `run` before a directory is opened, or the batch itself.
-        Command::Batch | Command::Completions { .. } | Command::Man => {
-            Err(Failure::new(status::BAD_INPUT, "usage", "batch, completions and man cannot run inside a batch"))
+        Command::Batch | Command::Watch { .. } | Command::Test { .. } | Command::Completions { .. } | Command::Man => {
+            Err(Failure::new(
+                status::BAD_INPUT,
+                "usage",
+                "batch, watch, test, completions and man cannot run inside a batch",
+            ))
         }
     }
 }
@@ -414,6 +525,20 @@ fn run_component(
         }
         Err(e @ CommandError::Trap(_)) => Err(Failure::new(status::GUEST, "trap", format!("{shown}: {e}"))),
     }
+}
+
+/// The changes for `confine apply` and where they came from, as an error names it.
+fn read_changes(file: Option<&Path>) -> Result<(String, String), Failure> {
+    let (source, read) = match file {
+        None => ("stdin".to_owned(), std::io::read_to_string(std::io::stdin())),
+        Some(path) if path == Path::new("-") => ("stdin".to_owned(), std::io::read_to_string(std::io::stdin())),
+        Some(path) => (path.display().to_string(), std::fs::read_to_string(path)),
+    };
+    let text = read.map_err(|e| {
+        let code = if e.kind() == std::io::ErrorKind::NotFound { status::NOT_FOUND } else { status::IO };
+        Failure::new(code, if code == status::IO { "io" } else { "not-found" }, format!("cannot read {source}: {e}"))
+    })?;
+    Ok((source, text))
 }
 
 /// A VALUE that is not JSON is taken as a string, unless it starts like a JSON object,

@@ -18,18 +18,20 @@ pub(crate) mod status {
 
 /// What a successful command has to say.
 pub(crate) enum Outcome {
-    /// Nothing (set, unset, merge, run).
+    /// Nothing (set, unset, merge, rm, run).
     Done,
     /// A value as compact JSON text (get, incr).
     Value(String),
+    /// Each change's answer, in order: a value as compact JSON, or empty (apply).
+    Answers(Vec<String>),
     /// A whole document: `pretty` for people, `compact` for `--json` (cat).
     Document { pretty: String, compact: String },
     /// The state of a document's lock (lock-status).
     Lock { doc: String, status: LockStatus },
     /// Document names, sorted (ls).
     Listing(Vec<String>),
-    /// A batch, which printed its own answers, and the status it ends with.
-    Batch { status: u8 },
+    /// A batch or a watch, which printed its own lines, and the status it ends with.
+    Streamed { status: u8 },
 }
 
 /// Why a command failed: the exit status, a kind for scripts, and a message for people.
@@ -53,10 +55,18 @@ pub(crate) fn outcome_text(outcome: &Outcome, json: bool) -> Option<String> {
         (Outcome::Value(value), false) => Some(format!("{value}\n")),
         // The guest's JSON text is embedded as is: key order and numbers stay exact.
         (Outcome::Value(value), true) => Some(format!("{{\"ok\":true,\"value\":{value}}}\n")),
+        (Outcome::Answers(answers), false) => {
+            Some(answers.iter().filter(|answer| !answer.is_empty()).map(|answer| format!("{answer}\n")).collect())
+                .filter(|text: &String| !text.is_empty())
+        }
+        (Outcome::Answers(answers), true) => {
+            let values: Vec<&str> = answers.iter().map(|a| if a.is_empty() { "null" } else { a.as_str() }).collect();
+            Some(format!("{{\"ok\":true,\"values\":[{}]}}\n", values.join(",")))
+        }
         (Outcome::Document { pretty, .. }, false) => Some(pretty.clone()),
         (Outcome::Document { compact, .. }, true) => Some(format!("{{\"ok\":true,\"document\":{compact}}}\n")),
         (Outcome::Lock { doc, status }, false) => Some(format!("{}\n", describe_lock(doc, status))),
-        (Outcome::Batch { .. }, _) => None,
+        (Outcome::Streamed { .. }, _) => None,
         (Outcome::Listing(names), false) => Some(names.iter().map(|name| format!("{name}\n")).collect()),
         (Outcome::Listing(names), true) => {
             Some(format!("{{\"ok\":true,\"documents\":{}}}\n", serde_json::Value::from(names.clone())))
