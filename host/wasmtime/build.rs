@@ -3,8 +3,11 @@
 //!
 //! `CONFINE_GUEST_WASM` names it (the Makefile sets it from `cargo metadata`'s target
 //! directory); without it, the guest is looked for in this build's own target directory.
+//! It also computes the guest's digest, the key of its compiled-code cache entry.
 
 use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 
 fn main() {
     println!("cargo:rerun-if-env-changed=CONFINE_GUEST_WASM");
@@ -23,6 +26,13 @@ fn main() {
     }
     println!("cargo:rerun-if-changed={}", wasm.display());
     println!("cargo:rustc-env=CONFINE_GUEST_WASM={}", wasm.display());
+    // The guest's cache key (as `cache::digest` spells it), so that no start hashes it.
+    let bytes = std::fs::read(&wasm).unwrap_or_else(|e| {
+        eprintln!("error: cannot read the domain guest component {}: {e}", wasm.display());
+        std::process::exit(1);
+    });
+    let digest: String = Sha256::digest(&bytes)[..12].iter().map(|b| format!("{b:02x}")).collect();
+    println!("cargo:rustc-env=CONFINE_GUEST_DIGEST={digest}");
 }
 
 /// The target directory of this build: `OUT_DIR` is `<target>/<profile>/build/<pkg>/out`

@@ -230,3 +230,31 @@ fn async_embedder_runs_a_wasi_keyvalue_command_and_its_lock_waits_leave_the_exec
         Ok(Ok(())) => panic!("the open of ../x.json succeeded"),
     }
 }
+
+/// A runtime without an instance pool (what a one-command process uses) gives the same
+/// answers and keeps the same memory limit as the pooled one.
+#[test]
+fn the_runtime_without_a_pool_answers_alike_and_keeps_the_memory_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = crate::support::repository(dir.path());
+    let big = format!("{{\"n\": 1, \"pad\": \"{}\"}}", "x".repeat(3 << 20));
+    std::fs::write(dir.path().join("big.json"), &big).unwrap();
+    for instance_pool in [true, false] {
+        let runtime = Runtime::new(RuntimeOptions {
+            cache_dir: Some(crate::support::cache_dir()),
+            memory_limit: 4 << 20,
+            instance_pool,
+            ..RuntimeOptions::default()
+        })
+        .unwrap();
+        runtime.set(&repo, "a.json", "k", "1").unwrap();
+        assert_eq!(runtime.incr(&repo, "a.json", "k", "2").unwrap(), "3", "pool: {instance_pool}");
+        match runtime.incr(&repo, "big.json", "n", "1") {
+            Err(confine::ServiceError::Guest(message)) => {
+                assert!(message.contains("past the limit of 4194304 bytes"), "pool: {instance_pool}: {message}");
+            }
+            other => panic!("pool: {instance_pool}: a 3 MiB document in 4 MiB of guest memory: {other:?}"),
+        }
+    }
+    assert_eq!(std::fs::read_to_string(dir.path().join("big.json")).unwrap(), big, "nothing written");
+}

@@ -87,6 +87,7 @@ fn runtime() -> Runtime {
         memory_limit: MEMORY_LIMIT,
         cache_dir: Some(cache_dir()),
         plugin_stdio: false,
+        ..RuntimeOptions::default()
     })
     .unwrap()
 }

@@ -19,8 +19,16 @@ use wasmtime::component::Component;
 use wasmtime::error::Context;
 
 /// Loads `wasm` as a component, from `cache_dir` when a compatible entry is there.
-pub(crate) fn load_component(engine: &Engine, wasm: &[u8], cache_dir: Option<&Path>) -> wasmtime::Result<Component> {
-    let Some(entry) = cache_dir.map(|dir| entry_path(engine, wasm, dir)) else {
+/// `digest` is [`digest`] of `wasm` when it is known already (the embedded guest's).
+pub(crate) fn load_component(
+    engine: &Engine,
+    wasm: &[u8],
+    digest: Option<&str>,
+    cache_dir: Option<&Path>,
+) -> wasmtime::Result<Component> {
+    let Some(entry) =
+        cache_dir.map(|dir| entry_path(engine, digest.map_or_else(|| self::digest(wasm), str::to_owned), dir))
+    else {
         return Component::new(engine, wasm).context("compile component");
     };
     if entry.is_file() {
@@ -41,9 +49,13 @@ pub(crate) fn load_component(engine: &Engine, wasm: &[u8], cache_dir: Option<&Pa
     Ok(component)
 }
 
-fn entry_path(engine: &Engine, wasm: &[u8], dir: &Path) -> PathBuf {
-    let digest = Sha256::digest(wasm);
-    let component: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+/// The part of a cache entry's name that names the component: 96 bits of its SHA-256, in
+/// hex. The build script computes the embedded guest's in the same way.
+pub(crate) fn digest(wasm: &[u8]) -> String {
+    Sha256::digest(wasm)[..12].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn entry_path(engine: &Engine, component: String, dir: &Path) -> PathBuf {
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     dir.join(format!("{component}-{:016x}.cwasm", hasher.finish()))

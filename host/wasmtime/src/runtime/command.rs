@@ -88,7 +88,7 @@ impl Runtime {
         args: &[String],
         imports: impl Into<CommandImports>,
     ) -> Result<u8, CommandError> {
-        let component = load_component(&self.core.engine, wasm, self.core.options.cache_dir.as_deref())
+        let component = load_component(&self.core.engine, wasm, None, self.core.options.cache_dir.as_deref())
             .map_err(|e| CommandError::NotACommand(format!("{e:#}")))?;
         if !exports_cli_run(&self.core.engine, &component) {
             return Err(CommandError::NotACommand("it exports no wasi:cli/run".into()));

@@ -19,11 +19,15 @@ pub(super) const DOMAIN_SLOTS: u32 = 64;
 /// its 1 MiB stack, its data and the start of its heap.
 const KEEP_RESIDENT: usize = 2 << 20;
 
-/// The plugins' engine and the domain guest's, both with epoch interruption.
+/// The plugins' engine and the domain guest's, both with epoch interruption: one engine
+/// for both without a pool (a one-call process configures one engine, not two).
 pub(super) fn engines(options: &RuntimeOptions) -> wasmtime::Result<(Engine, Engine)> {
     let mut config = Config::new();
     config.epoch_interruption(true);
     let engine = Engine::new(&config).context("configure the wasm engine")?;
+    if !options.instance_pool {
+        return Ok((engine.clone(), engine));
+    }
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(domain_pool(options)));
     let domain_engine = Engine::new(&config).context("configure the domain guest's engine")?;
     Ok((engine, domain_engine))

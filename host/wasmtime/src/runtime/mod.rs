@@ -15,7 +15,7 @@
 //! - `failure`: how a call failed, in one line.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use confine_domain::service::Change;
@@ -48,6 +48,10 @@ use ticker::Ticker;
 /// The domain guest, built from `guest/component` by `make` and embedded in the binary.
 const DOMAIN_GUEST: &[u8] = include_bytes!(env!("CONFINE_GUEST_WASM"));
 
+/// The digest of [`DOMAIN_GUEST`] that keys its cache entry, computed by the build script
+/// so that a start does not hash the guest again.
+const GUEST_DIGEST: &str = env!("CONFINE_GUEST_DIGEST");
+
 /// Limits and settings of a [`Runtime`].
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
@@ -60,16 +64,22 @@ pub struct RuntimeOptions {
     pub cache_dir: Option<PathBuf>,
     /// Whether plugins may write to the process's stdout and stderr.
     pub plugin_stdio: bool,
+    /// Whether the domain guest's instances come from a pool reserved when the runtime
+    /// starts, so that each call costs less (a long-running host, a batch, group commit),
+    /// or are allocated per call on the plugins' engine, so that the runtime starts faster
+    /// (a process that makes one call). The limits are the same either way.
+    pub instance_pool: bool,
 }
 
 impl Default for RuntimeOptions {
-    /// A 10 s budget, 512 MiB of memory, no cache, plugin output shown.
+    /// A 10 s budget, 512 MiB of memory, no cache, plugin output shown, pooled instances.
     fn default() -> RuntimeOptions {
         RuntimeOptions {
             call_budget: Duration::from_secs(10),
             memory_limit: 512 << 20,
             cache_dir: None,
             plugin_stdio: true,
+            instance_pool: true,
         }
     }
 }
@@ -84,10 +94,12 @@ pub struct Runtime {
 /// What a guest call needs, shared with the changes that group commit runs on another
 /// caller's thread.
 struct Core {
-    /// Plugins' and commands' engine (default allocator), and its linker.
+    /// Plugins' and commands' engine (default allocator), and its linker, made on the first
+    /// plugin run (a process that only calls the guest never needs it).
     engine: Engine,
-    linker: Linker<StoreState>,
-    /// The domain guest's engine (pooling allocator), and the guest linked on it.
+    linker: OnceLock<Linker<StoreState>>,
+    /// The domain guest's engine (pooling allocator, or the plugins' engine without
+    /// [`RuntimeOptions::instance_pool`]), and the guest linked on it.
     domain_engine: Engine,
     domain: DomainPre<StoreState>,
     /// The pool's instance slots: a domain call waits for one rather than fail.
@@ -102,8 +114,7 @@ impl Runtime {
     /// If an engine cannot be configured or the guest does not load.
     pub fn new(options: RuntimeOptions) -> wasmtime::Result<Runtime> {
         let (engine, domain_engine) = engine::engines(&options)?;
-        let linker = engine::linker_on(&engine)?;
-        let component = load_component(&domain_engine, DOMAIN_GUEST, options.cache_dir.as_deref())
+        let component = load_component(&domain_engine, DOMAIN_GUEST, Some(GUEST_DIGEST), options.cache_dir.as_deref())
             .context("load the domain guest")?;
         let domain = DomainPre::new(
             engine::linker_on(&domain_engine)?.instantiate_pre(&component).context("link the domain guest")?,
@@ -111,7 +122,7 @@ impl Runtime {
         .context("check the domain guest's exports")?;
         let ticker = Ticker::start(&[&engine, &domain_engine]);
         let slots = Slots::new(engine::DOMAIN_SLOTS);
-        let core = Core { engine, linker, domain_engine, domain, slots, options };
+        let core = Core { engine, linker: OnceLock::new(), domain_engine, domain, slots, options };
         Ok(Runtime { core: Arc::new(core), _ticker: ticker })
     }
 
@@ -178,9 +189,9 @@ impl Runtime {
     pub fn run_plugin(&self, repository: &Repository, wasm: &[u8], args: &[String]) -> Result<(), PluginError> {
         let core = &self.core;
         let component =
-            load_component(&core.engine, wasm, core.options.cache_dir.as_deref()).map_err(PluginError::Load)?;
+            load_component(&core.engine, wasm, None, core.options.cache_dir.as_deref()).map_err(PluginError::Load)?;
         let mut store = store_on(&core.engine, repository, &core.options, core.options.plugin_stdio);
-        let plugin = Plugin::instantiate(&mut store, &component, &core.linker)
+        let plugin = Plugin::instantiate(&mut store, &component, core.plugin_linker().map_err(PluginError::Load)?)
             .context("instantiate (is it built for the `plugin` world of wit/confine.wit?)")
             .map_err(PluginError::Load)?;
         match plugin.call_run(&mut store, args) {
@@ -192,7 +203,16 @@ impl Runtime {
 }
 
 impl Core {
-    /// One call of the domain guest, in a fresh pooled instance.
+    /// The plugins' linker, made on first use.
+    fn plugin_linker(&self) -> wasmtime::Result<&Linker<StoreState>> {
+        if let Some(linker) = self.linker.get() {
+            return Ok(linker);
+        }
+        let linker = engine::linker_on(&self.engine)?;
+        Ok(self.linker.get_or_init(|| linker))
+    }
+
+    /// One call of the domain guest, in a fresh (pooled) instance.
     fn call<T, E>(
         &self,
         repository: &Repository,
