@@ -13,6 +13,8 @@ use std::collections::HashSet;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 
+use foldhash::fast::FixedState;
+
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
@@ -53,14 +55,22 @@ pub struct Shape {
 /// tree of the whole text. Writers check every document they store with it.
 pub fn check(text: &str) -> Result<Shape, SyntaxError> {
     let is_object = text.trim_start().starts_with('{');
-    let (hashes, repeated, doubles) = (RandomState::new(), Cell::new(false), Cell::new(false));
-    match run(Check { keys: Keys::Hashes(&hashes, &repeated), doubles: &doubles }, text, &doubles) {
+    let (hasher, repeated, doubles) = (key_hasher(), Cell::new(false), Cell::new(false));
+    match run(Check { keys: Keys::Hashes(&hasher, &repeated), doubles: &doubles }, text, &doubles) {
         // Two keys of one object hashed alike: most likely a duplicate. Walk again with the
         // keys themselves, to tell a collision from a duplicate and to name it.
-        Err(_) if repeated.get() => run(Check { keys: Keys::Exact, doubles: &doubles }, text, &doubles),
+        Err(_) if repeated.get() => run(Check { keys: Keys::Exact(&hasher), doubles: &doubles }, text, &doubles),
         checked => checked,
     }
     .map(|depth| Shape { is_object, depth })
+}
+
+/// The hasher of one check's key sets: foldhash, several times faster than the standard
+/// library's SipHash on short keys, seeded from the standard library's random state (the
+/// system's randomness, also in the guest) so that no text can be written to make its keys
+/// collide. A collision costs a second walk, never a wrong answer.
+fn key_hasher() -> FixedState {
+    FixedState::with_seed(RandomState::new().hash_one(0_u64))
 }
 
 /// Runs `seed` over `text`, then looks for an integer beyond 64 bits if the seed met a
@@ -167,9 +177,9 @@ struct Check<'a> {
 enum Keys<'a> {
     /// A 64-bit hash per key (a third of the memory of the keys themselves). A repeated
     /// hash stops the walk and is reported in the flag.
-    Hashes(&'a RandomState, &'a Cell<bool>),
+    Hashes(&'a FixedState, &'a Cell<bool>),
     /// The keys, borrowed from the text unless they hold escapes.
-    Exact,
+    Exact(&'a FixedState),
 }
 
 impl<'de> DeserializeSeed<'de> for Check<'_> {
@@ -221,7 +231,7 @@ impl<'de> Visitor<'de> for Check<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<usize, A::Error> {
-        let mut seen = Seen::default();
+        let mut seen = Seen::new(self.keys.hasher());
         let mut deepest = 0;
         while let Some(key) = access.next_key_seed(Key)? {
             match seen.insert(key, self.keys) {
@@ -240,14 +250,29 @@ const FEW_KEYS: usize = 16;
 
 /// The keys of one object met so far: the first [`FEW_KEYS`] as they are, then in the set
 /// that [`Keys`] asks for.
-#[derive(Default)]
 struct Seen<'de> {
     few: Vec<Cow<'de, str>>,
-    hashes: HashSet<u64>,
-    exact: HashSet<Cow<'de, str>>,
+    hashes: HashSet<u64, FixedState>,
+    exact: HashSet<Cow<'de, str>, FixedState>,
+}
+
+impl<'a> Keys<'a> {
+    fn hasher(self) -> &'a FixedState {
+        match self {
+            Keys::Hashes(hasher, _) | Keys::Exact(hasher) => hasher,
+        }
+    }
 }
 
 impl<'de> Seen<'de> {
+    fn new(hasher: &FixedState) -> Seen<'de> {
+        Seen {
+            few: Vec::new(),
+            hashes: HashSet::with_hasher(hasher.clone()),
+            exact: HashSet::with_hasher(hasher.clone()),
+        }
+    }
+
     /// Adds `key`; `Err(Some(key))` if the object has it already, `Err(None)` if its hash
     /// repeats one (which the caller tells apart by walking again with [`Keys::Exact`]).
     fn insert(&mut self, key: Cow<'de, str>, keys: Keys<'_>) -> Result<(), Option<Cow<'de, str>>> {
@@ -260,14 +285,14 @@ impl<'de> Seen<'de> {
             return Ok(());
         }
         match keys {
-            Keys::Hashes(state, repeated) => {
-                self.hashes.extend(self.few.drain(..).map(|k| state.hash_one(k)));
-                if !self.hashes.insert(state.hash_one(&key)) {
+            Keys::Hashes(hasher, repeated) => {
+                self.hashes.extend(self.few.drain(..).map(|k| hasher.hash_one(k)));
+                if !self.hashes.insert(hasher.hash_one(&key)) {
                     repeated.set(true);
                     return Err(None);
                 }
             }
-            Keys::Exact => {
+            Keys::Exact(_) => {
                 self.exact.extend(self.few.drain(..));
                 if let Some(key) = self.exact.replace(key) {
                     return Err(Some(key));
