@@ -104,8 +104,9 @@ fn tally(names: impl IntoIterator<Item = Vec<u8>>, refusals: usize) {
         tally.1 += refusals;
         let (names, commands) = (tally.0.len(), COMMANDS.len() + LIBRARY_CALLS);
         format!(
-            "{names} hostile names x up to {commands} commands (6 CLI, 5 library): {} refusals, each exit 2 \
-             naming the name and the cause, directory and outside byte-for-byte unchanged",
+            "{names} hostile names x up to {commands} commands ({} CLI, {LIBRARY_CALLS} library): {} refusals, \
+             each exit 2 naming the name and the cause, directory and outside byte-for-byte unchanged",
+            COMMANDS.len(),
             tally.1
         )
     });

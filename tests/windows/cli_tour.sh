@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The CLI tour on Windows, under Wine: confine.exe (built for x86_64-pc-windows-gnu, the
 # wasmtime host and the guest inside) sets, reads and increments a document, runs a plugin
-# on it, reports the lock, refuses a name Windows cannot hold, and 4 processes x 10
-# increments of one key end at exactly 40. Usage: cli_tour.sh CONFINE_EXE PLUGIN_WASM
+# on it, reports the lock, refuses a name Windows cannot hold, 4 processes x 10
+# increments of one key end at exactly 40, and several changes are made as one update. Usage: cli_tour.sh CONFINE_EXE PLUGIN_WASM
 set -euo pipefail
 exe=$1
 plugin=$(winepath -w "$2")
@@ -40,6 +40,16 @@ done
 wait
 check "4 processes x 10 incr lose nothing" 0 "40" confine get app.json racers
 check "the file is whole JSON" 0 "8080" confine get app.json server.port
+check "several keys, one update" 0 "" confine set app.json a 1 b 2
+# apply's FILE is found from the current directory, as the user gave it.
+cd "$dir"
+printf '{"op":"incr","key":"a"}\n{"op":"incr","key":"b","by":5}\n' > changes.jsonl
+check "apply: each incr's new value" 0 $'2\n7' confine apply app.json changes.jsonl
+printf '{"op":"incr","key":"a"}\n{"op":"unset","key":"gone"}\n' > refused.jsonl
+check "apply is refused as a whole" 3 \
+  'confine: app.json: key `gone` not found (refused.jsonl line 2; none of the changes was made)' \
+  confine apply app.json refused.jsonl
+check "nothing of the refused update was made" 0 "2" confine get app.json a
 
 echo "windows cli tour (under Wine): $passed passed, $failed failed"
 [[ $failed == 0 ]]
