@@ -1,4 +1,4 @@
-//! The changes of `confine apply`: JSON lines, one change a line, each an object with an
+//! `confine apply` and its changes: JSON lines, one change a line, each an object with an
 //! `op` and the change's fields:
 //!
 //! ```text
@@ -13,21 +13,64 @@
 //! it exactly as they judge a value given on the command line.
 
 use std::fmt;
+use std::path::Path;
 
-use confine::Change;
+use confine::{Change, ServiceError};
+use confine_store::name::DocumentName;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use crate::Context;
+use crate::report::{Failure, Outcome, repository_failure, service_failure, status};
+
+/// `confine apply DOC [FILE|-]`: the changes of FILE (stdin without it, or for `-`) made to
+/// DOC as one update; each incr's answer, or the refusal naming the line that refused.
+pub(crate) fn apply(context: &Context, doc: &str, file: Option<&Path>) -> Result<Outcome, Failure> {
+    // A name that is refused is refused before any change is read.
+    DocumentName::parse(doc).map_err(repository_failure)?;
+    let (source, text) = read(file)?;
+    let numbered = parse(&text)
+        .map_err(|reason| Failure::new(status::BAD_INPUT, "invalid-value", format!("{source}: {reason}")))?;
+    let lines: Vec<usize> = numbered.iter().map(|n| n.line).collect();
+    let changes = numbered.into_iter().map(|n| n.change).collect();
+    match context.runtime()?.apply(&context.repository, doc, changes) {
+        Ok(answers) => Ok(Outcome::Answers(answers)),
+        // The refusal names the line of the changes' text, not the change's position.
+        Err(ServiceError::Refused { index, error }) => {
+            let line = lines.get(index).copied().unwrap_or_default();
+            let failure = service_failure(*error);
+            let message = format!("{} ({source} line {line}; none of the changes was made)", failure.message);
+            Err(context.stopped(Failure { message, ..failure }))
+        }
+        Err(e) => Err(context.stopped(service_failure(e))),
+    }
+}
+
+/// The text of the changes and where it came from, as an error names it.
+fn read(file: Option<&Path>) -> Result<(String, String), Failure> {
+    let (source, read) = match file {
+        Some(path) if path != Path::new("-") => (path.display().to_string(), std::fs::read_to_string(path)),
+        _ => ("stdin".to_owned(), std::io::read_to_string(std::io::stdin())),
+    };
+    let text = read.map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            Failure::new(status::NOT_FOUND, "not-found", format!("cannot read {source}: {e}"))
+        }
+        _ => Failure::new(status::IO, "io", format!("cannot read {source}: {e}")),
+    })?;
+    Ok((source, text))
+}
+
 /// One change and the line it was read from (from 1).
-pub(crate) struct Numbered {
-    pub(crate) line: usize,
-    pub(crate) change: Change,
+struct Numbered {
+    line: usize,
+    change: Change,
 }
 
 /// The changes of `text`, in order; blank lines are skipped. Refuses the first line that
 /// is not a change, naming it and why. No changes at all is left to the update to refuse,
 /// after the document's name (which the backend judges).
-pub(crate) fn parse(text: &str) -> Result<Vec<Numbered>, String> {
+fn parse(text: &str) -> Result<Vec<Numbered>, String> {
     let mut changes = Vec::new();
     for (index, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

@@ -4,7 +4,9 @@
 //! the shell, safely next to other processes and plugins doing the same. It parses the
 //! command line (clap), stops writes cleanly on SIGINT/SIGTERM (`signal`), chooses where
 //! compiled components are cached (`cache`), and prints outcomes and failures (`report`);
-//! the work is the `confine` crate's runtime over a `confine-store` repository.
+//! the commands that are more than a call have a file each (`batch`, `changes` for apply,
+//! `watch`, `cases` for test). The work is the `confine` crate's runtime over a
+//! `confine-store` repository.
 
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
@@ -15,9 +17,7 @@ use std::time::Duration;
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use clap::{CommandFactory, Parser, Subcommand};
-use confine::{
-    Change, CommandError, CommandImports, Runtime, RuntimeOptions, ServiceError, WasiConfigCtx, WasiKeyValueCtx,
-};
+use confine::{Change, CommandError, CommandImports, Runtime, RuntimeOptions, WasiConfigCtx, WasiKeyValueCtx};
 use confine_store::name::DocumentName;
 use confine_store::{Filesystem, Options, Repository};
 use report::{Failure, Outcome, failure_json, outcome_text, plugin_failure, service_failure, status};
@@ -174,10 +174,10 @@ enum Command {
     /// 1`, quoted as in a shell), and answer each on stdout as it is done, in one process:
     /// a script making many changes pays one start. Each line is its own update, made as
     /// the command alone would make it; to group changes into one update, give them on one
-    /// line (`set app.json a 1 b 2`, `unset app.json a b`, `apply app.json FILE`). A
-    /// failed line does not stop the rest. A line's
-    /// answer is what the command prints (`ok` for a change that prints nothing, `error:
-    /// MESSAGE` for a failure, also on stderr with its line number); with --json, exactly
+    /// line (`set app.json a 1 b 2`, `unset app.json a b`, `apply app.json FILE`). A failed
+    /// line does not stop the rest. A line's answer is what the command prints (`ok` for a
+    /// change that prints nothing, `error: MESSAGE` for a failure, also on stderr with its
+    /// line number); with --json, exactly
     /// one JSON object per line. Blank lines and lines starting with # are skipped. Exits 0
     /// if every line succeeded, else with the status of the first that failed; SIGINT or
     /// SIGTERM stops it after the line in progress (while it waits for input, at the next
@@ -417,26 +417,7 @@ fn execute(command: Command, context: &Context) -> Result<Outcome, Failure> {
                 guest(context.runtime()?.apply(repository, &doc, changes).map(|_| Outcome::Done))
             }
         },
-        Command::Apply { doc, file } => {
-            // A name that is refused is refused before any change is read.
-            DocumentName::parse(&doc).map_err(report::repository_failure)?;
-            let (source, text) = read_changes(file.as_deref())?;
-            let numbered = changes::parse(&text)
-                .map_err(|reason| Failure::new(status::BAD_INPUT, "invalid-value", format!("{source}: {reason}")))?;
-            let lines: Vec<usize> = numbered.iter().map(|n| n.line).collect();
-            let changes = numbered.into_iter().map(|n| n.change).collect();
-            match context.runtime()?.apply(repository, &doc, changes) {
-                Ok(answers) => Ok(Outcome::Answers(answers)),
-                // The refusal names the line of the changes' text, not the change's position.
-                Err(ServiceError::Refused { index, error }) => {
-                    let line = lines.get(index).copied().unwrap_or_default();
-                    let failure = service_failure(*error);
-                    let message = format!("{} ({source} line {line}; none of the changes was made)", failure.message);
-                    Err(context.stopped(Failure { message, ..failure }))
-                }
-                Err(e) => Err(context.stopped(service_failure(e))),
-            }
-        }
+        Command::Apply { doc, file } => changes::apply(context, &doc, file.as_deref()),
         Command::Incr { doc, key, delta } => {
             guest(context.runtime()?.incr(repository, &doc, &key, &delta).map(Outcome::Value))
         }
@@ -528,20 +509,6 @@ fn run_component(
         }
         Err(e @ CommandError::Trap(_)) => Err(Failure::new(status::GUEST, "trap", format!("{shown}: {e}"))),
     }
-}
-
-/// The changes for `confine apply` and where they came from, as an error names it.
-fn read_changes(file: Option<&Path>) -> Result<(String, String), Failure> {
-    let (source, read) = match file {
-        None => ("stdin".to_owned(), std::io::read_to_string(std::io::stdin())),
-        Some(path) if path == Path::new("-") => ("stdin".to_owned(), std::io::read_to_string(std::io::stdin())),
-        Some(path) => (path.display().to_string(), std::fs::read_to_string(path)),
-    };
-    let text = read.map_err(|e| {
-        let code = if e.kind() == std::io::ErrorKind::NotFound { status::NOT_FOUND } else { status::IO };
-        Failure::new(code, if code == status::IO { "io" } else { "not-found" }, format!("cannot read {source}: {e}"))
-    })?;
-    Ok((source, text))
 }
 
 /// A VALUE that is not JSON is taken as a string, unless it starts like a JSON object,

@@ -56,8 +56,8 @@ pub(crate) fn outcome_text(outcome: &Outcome, json: bool) -> Option<String> {
         // The guest's JSON text is embedded as is: key order and numbers stay exact.
         (Outcome::Value(value), true) => Some(format!("{{\"ok\":true,\"value\":{value}}}\n")),
         (Outcome::Answers(answers), false) => {
-            Some(answers.iter().filter(|answer| !answer.is_empty()).map(|answer| format!("{answer}\n")).collect())
-                .filter(|text: &String| !text.is_empty())
+            let text: String = answers.iter().filter(|a| !a.is_empty()).map(|a| format!("{a}\n")).collect();
+            (!text.is_empty()).then_some(text)
         }
         (Outcome::Answers(answers), true) => {
             let values: Vec<&str> = answers.iter().map(|a| if a.is_empty() { "null" } else { a.as_str() }).collect();
