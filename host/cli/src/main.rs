@@ -117,23 +117,29 @@ struct Cli {
 enum Command {
     /// Print the value at KEY (the whole document without KEY) as compact JSON.
     Get { doc: String, key: Option<String> },
-    /// Set KEY to VALUE, creating the document and missing parents. Several KEY VALUE pairs
-    /// are one update: all are set, in order, in one write, or (if one is refused) none.
+    /// Set KEY to VALUE, creating the document and missing parents.
+    ///
+    /// Several KEY VALUE pairs are one update: all are set, in order, in one write, or (if
+    /// one is refused) none.
     Set {
         doc: String,
         /// KEY VALUE [KEY VALUE ...]
         #[arg(num_args = 2.., required = true, value_names = ["KEY", "VALUE"], allow_negative_numbers = true)]
         pairs: Vec<String>,
     },
-    /// Remove KEY (an array element: the ones after it move down). Several KEYs are one
-    /// update: all are removed, in order, in one write, or (if one is not there) none.
+    /// Remove KEY (an array element: the ones after it move down).
+    ///
+    /// Several KEYs are one update: all are removed, in order, in one write, or (if one is
+    /// not there) none.
     Unset {
         doc: String,
         #[arg(required = true)]
         keys: Vec<String>,
     },
-    /// Apply the changes in FILE (or stdin: no FILE, or -) to DOC as one update: all of
-    /// them, in order, in one write, or (if one is refused) none, and the refusal names its
+    /// Apply the changes in FILE (or stdin) to DOC as one update: all of them, or none.
+    ///
+    /// The changes are read from FILE, or from stdin without FILE or for -, and made in
+    /// order in one write; if one is refused none is made, and the refusal names its
     /// line. One change a line, as a JSON object: {"op":"set","key":"a.b","value":1},
     /// {"op":"unset","key":"a"}, {"op":"incr","key":"n","by":2} (by defaults to 1),
     /// {"op":"merge","key":"log","patch":{"level":"debug"}}; no key is the whole document.
@@ -154,8 +160,9 @@ enum Command {
         #[arg(num_args = 1..=2, required = true, value_names = ["KEY", "PATCH"], allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Print the value at KEY (the whole document without KEY) as compact JSON now, then again
-    /// each time it changes, one a line, until SIGINT or SIGTERM (exit 0). It waits on the
+    /// Print the value at KEY (or the document) now and again each time it changes.
+    ///
+    /// The value is compact JSON, one a line, until SIGINT or SIGTERM (exit 0). It waits on the
     /// platform's change notification, not by polling. Changes in quick succession may be
     /// coalesced: every line is a value that was committed, in commit order, and after a
     /// burst the last line is the current value. A missing document prints `absent`; one that
@@ -170,9 +177,10 @@ enum Command {
     Ls { dir: Option<String> },
     /// Remove DOC, under its lock (a change in progress finishes first); DOC.lock stays.
     Rm { doc: String },
-    /// Read commands from stdin, one a line, in this command line's syntax (`set app.json a
-    /// 1`, quoted as in a shell), and answer each on stdout as it is done, in one process:
-    /// a script making many changes pays one start. Each line is its own update, made as
+    /// Read commands from stdin, one a line, and answer each on stdout, in one process.
+    ///
+    /// The commands are in this command line's syntax (`set app.json a 1`, quoted as in a
+    /// shell), each answered as it is done: a script making many changes pays one start. Each line is its own update, made as
     /// the command alone would make it; to group changes into one update, give them on one
     /// line (`set app.json a 1 b 2`, `unset app.json a b`, `apply app.json FILE`). A failed
     /// line does not stop the rest. A line's answer is what the command prints (`ok` for a
@@ -183,8 +191,9 @@ enum Command {
     /// SIGTERM stops it after the line in progress (while it waits for input, at the next
     /// line; a second signal ends it at once).
     Batch,
-    /// Run a plugin's component tests: every folder in CASES is a case, run on a fresh
-    /// in-memory store. A case holds `before/` (the documents before; none without it),
+    /// Run a plugin's component tests, one case a folder in CASES.
+    ///
+    /// Every case runs on a fresh in-memory store. A case holds `before/` (the documents before; none without it),
     /// `args` (the plugin's arguments, one a line), and `after/` (every document expected
     /// after the run) or `error` (text the plugin's error must contain), or both. Documents
     /// compare as JSON values, or byte for byte with --exact. Prints one line per case (a
@@ -204,8 +213,9 @@ enum Command {
     Completions { shell: clap_complete::Shell },
     /// Print confine's manual page (roff) on stdout, e.g. `confine man | man -l -`.
     Man,
-    /// Tell whether DOC's lock is held, by which process and since when where that can be
-    /// known, without taking it or creating anything. The holder is the process the kernel
+    /// Tell whether DOC's lock is held, and by which process and since when.
+    ///
+    /// It takes no lock and creates nothing; what cannot be known is not told. The holder is the process the kernel
     /// reports for a lockf holder, or the pid a confine holder wrote into DOC.lock.
     LockStatus { doc: String },
     /// Run a plugin component with access to DIR only, or a wasi:cli command with --config
