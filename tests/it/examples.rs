@@ -365,3 +365,15 @@ fn confine_test_reports_each_failure_and_keeps_cases_apart() {
     assert!(out.contains("FAILED 7-layout: the documents differ:\n  a.json: the bytes differ"), "{out}");
     assert!(out.ends_with("2 passed, 5 failed\n"), "{out}");
 }
+
+/// With --json, `confine test` prints one object a case and then the totals.
+#[test]
+fn confine_test_with_json_prints_one_object_a_case() {
+    let cases = crate::support::workspace().join("examples/plugins/rename-key/tests");
+    let out =
+        run_ok(Command::new(env!("CARGO_BIN_EXE_confine")).arg("--json").arg("test").arg(rename_key()).arg(cases));
+    let objects: Vec<serde_json::Value> = out.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(objects.len(), 6, "{out}");
+    assert!(objects[..5].iter().all(|case| case["ok"] == serde_json::json!(true) && case["case"].is_string()), "{out}");
+    assert_eq!(objects[5], serde_json::json!({"ok": true, "passed": 5, "failed": 0}));
+}

@@ -25,14 +25,16 @@ use confine_store::{Memory, Options, Repository};
 use crate::report::{Failure, Outcome, status};
 
 /// Runs every case folder of `cases` against the plugin `wasm`, one line each on `output`,
-/// then `N passed, M failed`; exits 1 if a case failed.
-pub(crate) fn run(
+/// then `N passed, M failed` (with `json`, one object each, then the totals); exits 1 if a
+/// case failed.
+pub(crate) fn run<W: Write>(
     runtime: &Runtime,
     wasm: &[u8],
     cases: &Path,
     exact: bool,
     options: Options,
-    output: &mut impl Write,
+    json: bool,
+    output: &mut W,
 ) -> Result<Outcome, Failure> {
     let mut folders: Vec<_> = std::fs::read_dir(cases)
         .and_then(|entries| entries.map(|entry| entry.map(|e| e.path())).collect::<Result<Vec<_>, _>>())
@@ -47,28 +49,39 @@ pub(crate) fn run(
         return Err(Failure::new(status::BAD_INPUT, "usage", format!("{}: no case folders in it", cases.display())));
     }
     let (mut passed, mut failed) = (0, 0);
-    for folder in &folders {
-        let name = folder.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        let line = match run_case(runtime, wasm, folder, exact, options) {
-            Ok(()) => {
-                passed += 1;
-                format!("ok     {name}\n")
-            }
-            Err(why) => {
-                failed += 1;
-                format!("FAILED {name}: {why}\n")
-            }
-        };
+    let write = |output: &mut W, line: String| {
         output
             .write_all(line.as_bytes())
             .and_then(|()| output.flush())
-            .map_err(|e| Failure::new(status::IO, "io", format!("cannot write the results: {e}")))?;
+            .map_err(|e| Failure::new(status::IO, "io", format!("cannot write the results: {e}")))
+    };
+    for folder in &folders {
+        let name = folder.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let outcome = run_case(runtime, wasm, folder, exact, options);
+        if outcome.is_ok() {
+            passed += 1
+        } else {
+            failed += 1
+        }
+        let line = match (outcome, json) {
+            (Ok(()), false) => format!("ok     {name}\n"),
+            (Err(why), false) => format!("FAILED {name}: {why}\n"),
+            (Ok(()), true) => format!("{{\"case\":{},\"ok\":true}}\n", quoted(&name)),
+            (Err(why), true) => format!("{{\"case\":{},\"ok\":false,\"why\":{}}}\n", quoted(&name), quoted(&why)),
+        };
+        write(output, line)?;
     }
-    let summary = format!("{passed} passed, {failed} failed\n");
-    output
-        .write_all(summary.as_bytes())
-        .map_err(|e| Failure::new(status::IO, "io", format!("cannot write the results: {e}")))?;
+    let summary = if json {
+        format!("{{\"ok\":{},\"passed\":{passed},\"failed\":{failed}}}\n", failed == 0)
+    } else {
+        format!("{passed} passed, {failed} failed\n")
+    };
+    write(output, summary)?;
     Ok(Outcome::Streamed { status: u8::from(failed > 0) })
+}
+
+fn quoted(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
 }
 
 /// One case: `Err` says why it failed, with a diff where documents differ.

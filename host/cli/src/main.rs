@@ -197,8 +197,9 @@ enum Command {
     /// `args` (the plugin's arguments, one a line), and `after/` (every document expected
     /// after the run) or `error` (text the plugin's error must contain), or both. Documents
     /// compare as JSON values, or byte for byte with --exact. Prints one line per case (a
-    /// diff for each document that differs), then `N passed, M failed`; exits 1 if any
-    /// case failed. The plugin's own output is not shown. --dir plays no part.
+    /// diff for each document that differs), then `N passed, M failed` (with --json, one
+    /// object a case, {"case":...,"ok":...,"why":...}, then {"ok":...,"passed":N,"failed":M});
+    /// exits 1 if any case failed. The plugin's own output is not shown. --dir plays no part.
     Test {
         /// The plugin component (.wasm, world `plugin`).
         plugin: PathBuf,
@@ -293,7 +294,7 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
             let runtime = Runtime::new(RuntimeOptions { plugin_stdio: false, ..runtime_options(&cli) })
                 .map_err(|e| Failure::new(status::GUEST, "guest", format!("cannot start the wasm runtime: {e:#}")))?;
             let options = Options { lock_timeout: cli.timeout, max_document_size: cli.max_size };
-            return cases::run(&runtime, &wasm, cases, *exact, options, &mut std::io::stdout());
+            return cases::run(&runtime, &wasm, cases, *exact, options, cli.json, &mut std::io::stdout());
         }
         _ => {}
     }
