@@ -2,9 +2,10 @@
 # The CLI tour on Windows, under Wine: confine.exe (built for x86_64-pc-windows-gnu, the
 # wasmtime host and the guest inside) sets, reads and increments a document, runs a plugin
 # on it, reports the lock, refuses a name Windows cannot hold, 4 processes x 10
-# increments of one key end at exactly 40, and several changes are made as one update. Usage: cli_tour.sh CONFINE_EXE PLUGIN_WASM
+# increments of one key keep every acknowledged update, and several changes are made as
+# one update. Usage: cli_tour.sh CONFINE_EXE PLUGIN_WASM
 set -euo pipefail
-exe=$1
+exe=$(realpath "$1")
 plugin=$(winepath -w "$2")
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -34,11 +35,31 @@ check "the plugin's change is there" 0 "5" confine get app.json plugged
 check "the lock is free after" 0 "app.json: free" confine lock-status app.json
 check "a Windows device name is refused" 2 \
   'confine: "con.json": `con` is a device name on Windows, whatever the extension' confine set con.json a 1
+# Each racer records the exit status of each of its incr processes. Under load Wine has
+# been seen to SIGKILL its client processes from outside (bash then reports "Killed" and
+# status 137): such an incr acknowledged nothing, and may or may not have committed. So the
+# promise checked is the real one: every acknowledged update is there (acknowledged <=
+# final <= attempted), and no incr failed with an error of its own.
 for writer in 1 2 3 4; do
-  (for _ in $(seq 10); do confine incr app.json racers >/dev/null; done) &
+  (for _ in $(seq 10); do
+    status=0
+    confine incr app.json racers >/dev/null || status=$?
+    echo "$status" >>"$dir/racer.$writer"
+  done) &
 done
 wait
-check "4 processes x 10 incr lose nothing" 0 "40" confine get app.json racers
+statuses=$(cat "$dir"/racer.*)
+acknowledged=$(grep -cx 0 <<<"$statuses" || true)
+errors=$(awk '$1 != 0 && $1 < 128' <<<"$statuses" | sort | uniq -c | tr -s ' \n' ' ')
+killed=$(awk '$1 >= 128' <<<"$statuses" | wc -l)
+final=$(confine get app.json racers 2>&1 | tr -d '\r')
+if [[ -z $errors && $final =~ ^[0-9]+$ && $acknowledged -le $final && $final -le 40 ]]; then
+  passed=$((passed + 1))
+  ((killed == 0)) || echo "note: $killed of 40 incr processes were killed from outside (acknowledged $acknowledged, final $final)"
+else
+  failed=$((failed + 1))
+  echo "FAILED: 4 processes x 10 incr: acknowledged $acknowledged, final $final, killed $killed, errors [$errors]"
+fi
 check "the file is whole JSON" 0 "8080" confine get app.json server.port
 check "several keys, one update" 0 "" confine set app.json a 1 b 2
 # apply's FILE is found from the current directory, as the user gave it.
