@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::support::{confine, figure, run_ok};
+use crate::support::{confine, figure, run_ok, run_with_input};
 
 fn batch(dir: &std::path::Path, json: bool) -> Command {
     let mut command = confine(dir);
@@ -21,10 +21,7 @@ fn batch(dir: &std::path::Path, json: bool) -> Command {
 
 /// Runs a batch of `lines`; its stdout, stderr and exit status.
 fn run_batch(dir: &std::path::Path, json: bool, lines: &str) -> (String, String, Option<i32>) {
-    let mut child = batch(dir, json).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(lines.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    (String::from_utf8(output.stdout).unwrap(), String::from_utf8(output.stderr).unwrap(), output.status.code())
+    run_with_input(&mut batch(dir, json), lines)
 }
 
 #[test]

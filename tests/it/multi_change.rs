@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use confine::{Change, Runtime, RuntimeOptions, ServiceError, ServiceErrorKind};
 use serde_json::{Value, json};
 
-use crate::support::{cache_dir, confine, figure, repository, run_fails, run_ok};
+use crate::support::{cache_dir, confine, figure, repository, run_fails, run_ok, run_with_input};
 
 fn document(dir: &Path, name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join(name)).unwrap()).unwrap()
@@ -24,16 +24,7 @@ fn apply_stdin(dir: &Path, json: bool, changes: &str) -> (String, String, Option
     if json {
         command.arg("--json");
     }
-    let mut child = command
-        .args(["apply", "app.json", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(changes.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    (String::from_utf8(output.stdout).unwrap(), String::from_utf8(output.stderr).unwrap(), output.status.code())
+    run_with_input(command.args(["apply", "app.json", "-"]), changes)
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use std::sync::Arc;
 
@@ -30,6 +30,15 @@ pub fn run_ok(command: &mut Command) -> String {
     let output = command.output().expect("spawn");
     assert!(output.status.success(), "{} failed: {}", shown(command), String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).expect("utf-8 stdout")
+}
+
+/// Runs `command` with `input` on its stdin; its stdout, stderr and exit status.
+pub fn run_with_input(command: &mut Command, input: &str) -> (String, String, Option<i32>) {
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    std::io::Write::write_all(&mut child.stdin.take().expect("piped stdin"), input.as_bytes()).expect("write stdin");
+    let output = child.wait_with_output().expect("wait");
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("utf-8 output");
+    (text(output.stdout), text(output.stderr), output.status.code())
 }
 
 /// Runs `command`, expects exit status `code`, and returns its stderr.
