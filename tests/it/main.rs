@@ -15,6 +15,8 @@ mod components;
 mod crashes;
 mod cross_process;
 mod embedding;
+#[cfg(feature = "etcd")]
+mod etcd;
 mod examples;
 mod faults;
 mod group_commit;

@@ -14,12 +14,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cap_std::ambient_authority;
-use cap_std::fs::Dir;
 use clap::{CommandFactory, Parser, Subcommand};
 use confine::{Change, CommandError, CommandImports, Runtime, RuntimeOptions, WasiConfigCtx, WasiKeyValueCtx};
 use confine_store::name::DocumentName;
-use confine_store::{Filesystem, Options, Repository};
+use confine_store::{Options, Repository};
 use report::{Failure, Outcome, failure_json, outcome_text, plugin_failure, service_failure, status};
 use signal::StopOnSignal;
 
@@ -29,6 +27,7 @@ mod cases;
 mod changes;
 mod report;
 mod signal;
+mod store;
 mod watch;
 
 const ABOUT: &str = "Read and change JSON configuration documents, safely shared by many processes and plugins.";
@@ -86,7 +85,20 @@ struct Cli {
     #[arg(long, short = 'd', value_name = "DIR", default_value = ".", env = "CONFINE_DIR")]
     dir: PathBuf,
 
-    /// How long to wait for a document's lock before giving up (e.g. 5s, 250ms, 1m).
+    /// Keep the documents in etcd instead of --dir, under PREFIX:
+    /// etcd://HOST:PORT[,HOST:PORT...]/PREFIX (with USER:PASSWORD@ before the endpoints
+    /// where etcd has authentication on). Reads are linearizable; sessions hold a lease
+    /// (--lease-ttl) and a fenced lock, so every command keeps its guarantees across machines.
+    #[arg(long, value_name = "URL", env = "CONFINE_STORE")]
+    store: Option<String>,
+
+    /// On etcd, how long a session's lease lives unless renewed: how long a crashed or
+    /// paused holder keeps its document locked (whole seconds, e.g. 10s).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    lease_ttl: Duration,
+
+    /// How long to wait for a document's lock before giving up, and on etcd for any answer
+    /// (e.g. 5s, 250ms, 1m).
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     timeout: Duration,
 
@@ -99,9 +111,10 @@ struct Cli {
     #[arg(long, value_name = "MIB", default_value_t = 512)]
     memory: usize,
 
-    /// The largest document, in bytes, that is read or written.
-    #[arg(long, value_name = "BYTES", default_value_t = Options::default().max_document_size)]
-    max_size: u64,
+    /// The largest document, in bytes, that is read or written [default: 16 MiB in a
+    /// directory, 1 MiB on etcd, whose requests are limited to 1.5 MiB unless configured].
+    #[arg(long, value_name = "BYTES")]
+    max_size: Option<u64>,
 
     /// Print exactly one JSON object on stdout, for scripts: {"ok":true,...} with "value",
     /// "document", "documents" or the lock's state, or {"ok":false,"exit":N,"error":{"kind":...,
@@ -293,7 +306,8 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
             })?;
             let runtime = Runtime::new(RuntimeOptions { plugin_stdio: false, ..runtime_options(&cli) })
                 .map_err(|e| Failure::new(status::GUEST, "guest", format!("cannot start the wasm runtime: {e:#}")))?;
-            let options = Options { lock_timeout: cli.timeout, max_document_size: cli.max_size };
+            let max_document_size = cli.max_size.unwrap_or(Options::default().max_document_size);
+            let options = Options { lock_timeout: cli.timeout, max_document_size };
             return cases::run(&runtime, &wasm, cases, *exact, options, cli.json, &mut std::io::stdout());
         }
         _ => {}
@@ -319,20 +333,11 @@ struct Context {
 
 impl Context {
     fn open(cli: &Cli) -> Result<Context, Failure> {
-        let dir = Dir::open_ambient_dir(&cli.dir, ambient_authority()).map_err(|e| {
-            let (code, kind) = if e.kind() == std::io::ErrorKind::NotFound {
-                (status::NOT_FOUND, "not-found")
-            } else {
-                (status::IO, "io")
-            };
-            Failure::new(code, kind, format!("cannot open directory {}: {e}", cli.dir.display()))
-        })?;
-        let options = Options { lock_timeout: cli.timeout, max_document_size: cli.max_size };
         let stop = Arc::new(
             StopOnSignal::install()
                 .map_err(|e| Failure::new(status::IO, "io", format!("cannot install signal handlers: {e}")))?,
         );
-        let repository = Repository::with_backend(Filesystem::new(dir).with_gate(stop.clone()), options);
+        let repository = store::open(cli.store.as_deref(), &cli.dir, &store_settings(cli), Some(stop.clone()))?;
         Ok(Context {
             repository,
             stop,
@@ -366,6 +371,11 @@ impl Context {
             None => failure,
         }
     }
+}
+
+/// What the command line says about any store it opens.
+fn store_settings(cli: &Cli) -> store::Settings {
+    store::Settings { timeout: cli.timeout, max_size: cli.max_size, lease_ttl: cli.lease_ttl }
 }
 
 /// The wasm runtime's limits as the command line sets them. Only a batch and a watch call

@@ -72,10 +72,16 @@ pub(crate) fn outcome_text(outcome: &Outcome, json: bool) -> Option<String> {
             Some(format!("{{\"ok\":true,\"documents\":{}}}\n", serde_json::Value::from(names.clone())))
         }
         (Outcome::Lock { status, .. }, true) => Some(format!(
-            "{{\"ok\":true,\"held\":{},\"holder\":{},\"since_unix_ms\":{}}}\n",
+            "{{\"ok\":true,\"held\":{},\"holder\":{},\"since_unix_ms\":{}{}}}\n",
             status.held,
             status.holder.map_or("null".into(), |pid| pid.to_string()),
             status.since.and_then(unix_ms).map_or("null".into(), |ms| ms.to_string()),
+            status.lease.map_or_else(String::new, |lease| format!(
+                ",\"lease\":{{\"id\":{},\"granted_ms\":{},\"remaining_ms\":{}}}",
+                lease.id,
+                lease.granted.as_millis(),
+                lease.remaining.as_millis()
+            )),
         )),
     }
 }
@@ -99,7 +105,15 @@ fn describe_lock(doc: &str, status: &LockStatus) -> String {
         .since
         .and_then(|t| SystemTime::now().duration_since(t).ok())
         .map_or_else(String::new, |age| format!(" for {:.1} s", age.as_secs_f64()));
-    format!("{doc}: held by {holder}{since}")
+    let lease = status.lease.map_or_else(String::new, |lease| {
+        format!(
+            ", lease {:x} with {:.1} s of {:.0} s left (freed then if the holder stops renewing it)",
+            lease.id,
+            lease.remaining.as_secs_f64(),
+            lease.granted.as_secs_f64()
+        )
+    });
+    format!("{doc}: held by {holder}{since}{lease}")
 }
 
 fn unix_ms(time: SystemTime) -> Option<u128> {

@@ -145,11 +145,25 @@ pub struct LockStatus {
     pub holder: Option<u32>,
     /// When the holder took it, where that can be known; `None` if not held or not known.
     pub since: Option<SystemTime>,
+    /// The lease that keeps the holder's lock, on a backend whose locks expire (etcd):
+    /// the lock is freed when it runs out, if the holder stops renewing it.
+    pub lease: Option<Lease>,
+}
+
+/// A holder's lease, from [`LockStatus::lease`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    /// The lease's id in the backend.
+    pub id: i64,
+    /// The time to live it was granted, renewed while its holder runs.
+    pub granted: Duration,
+    /// How long it has left, if its holder stops renewing it now.
+    pub remaining: Duration,
 }
 
 impl LockStatus {
     /// Nobody holds the lock.
-    pub const FREE: LockStatus = LockStatus { held: false, holder: None, since: None };
+    pub const FREE: LockStatus = LockStatus { held: false, holder: None, since: None, lease: None };
 }
 
 /// The refusal of a compare-and-swap that found another revision than the one expected.

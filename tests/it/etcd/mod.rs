@@ -1,0 +1,29 @@
+//! The etcd backend against real etcd servers (Debian's `etcd`, started by the tests on
+//! free loopback ports): the store's conformance suite unchanged, the CLI and plugins on
+//! etcd across processes and members, and the faults a cluster has: a leader killed under
+//! writers, a session holder paused past its lease, a cluster that is down, documents over
+//! the size limit.
+
+mod server;
+
+mod cli;
+mod conformance;
+mod faults;
+
+use confine_etcd::{Address, Etcd, EtcdOptions};
+use confine_store::{Options, Repository};
+
+pub use server::Cluster;
+
+/// A repository over the cluster, under `prefix`.
+pub fn repository(cluster: &Cluster, prefix: &str, options: EtcdOptions) -> Repository {
+    let address = Address::parse(&cluster.url(prefix)).expect("the cluster's address");
+    Repository::with_backend(Etcd::connect(&address, options).expect("connect"), Options::default())
+}
+
+/// `confine --store` on the cluster, under `prefix`.
+pub fn confine(cluster: &Cluster, prefix: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_confine"));
+    command.arg("--store").arg(cluster.url(prefix)).env("CONFINE_CACHE_DIR", crate::support::cache_dir());
+    command
+}

@@ -1,0 +1,166 @@
+//! Real etcd servers for the tests: Debian's `etcd` binary on free loopback ports, with a
+//! temporary data directory, stopped by pid when dropped. Nothing listens on a fixed port
+//! and nothing outlives the test.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal, kill_process};
+
+/// A port that was free a moment ago (the kernel's choice for port 0).
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// One member of a cluster.
+pub struct Member {
+    pub name: String,
+    /// `127.0.0.1:PORT` of its client URL.
+    pub endpoint: String,
+    peer_port: u16,
+    data: PathBuf,
+    cluster: String,
+    child: Option<Child>,
+}
+
+/// A cluster of `n` members (one for most tests), each on its own ports and data directory.
+pub struct Cluster {
+    pub members: Vec<Member>,
+    _data: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Starts `n` members and waits until the cluster has a leader and answers.
+    pub fn start(n: usize) -> Cluster {
+        let data = tempfile::tempdir().expect("etcd data directory");
+        let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
+        let cluster = ports
+            .iter()
+            .enumerate()
+            .map(|(i, (_, peer))| format!("m{i}=http://127.0.0.1:{peer}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let members = ports
+            .iter()
+            .enumerate()
+            .map(|(i, (client, peer))| Member {
+                name: format!("m{i}"),
+                endpoint: format!("127.0.0.1:{client}"),
+                peer_port: *peer,
+                data: data.path().join(format!("m{i}")),
+                cluster: cluster.clone(),
+                child: None,
+            })
+            .collect();
+        let mut cluster = Cluster { members, _data: data };
+        for member in &mut cluster.members {
+            member.start();
+        }
+        cluster.wait_for_leader(Duration::from_secs(30));
+        cluster
+    }
+
+    /// The store's address over every member, under `prefix`.
+    pub fn url(&self, prefix: &str) -> String {
+        let endpoints: Vec<&str> = self.members.iter().map(|m| m.endpoint.as_str()).collect();
+        format!("etcd://{}/{prefix}", endpoints.join(","))
+    }
+
+    /// Waits until a running member reports a leader; returns the leader's index.
+    pub fn wait_for_leader(&self, within: Duration) -> usize {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(leader) = self.leader() {
+                return leader;
+            }
+            assert!(Instant::now() < deadline, "etcd has no leader after {within:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The index of the member that leads now, as a running member reports it.
+    pub fn leader(&self) -> Option<usize> {
+        let ids: Vec<Option<String>> =
+            self.members.iter().map(|m| m.status().and_then(|s| s["header"]["member_id"].as_str().map(str::to_owned))).collect();
+        let leader = self.members.iter().filter_map(Member::status).find_map(|s| {
+            let leader = s["leader"].as_str()?.to_owned();
+            (leader != "0").then_some(leader)
+        })?;
+        ids.iter().position(|id| id.as_deref() == Some(leader.as_str()))
+    }
+}
+
+impl Member {
+    /// Starts (or restarts, on the same data directory and ports) this member.
+    pub fn start(&mut self) {
+        let client = format!("http://{}", self.endpoint);
+        let peer = format!("http://127.0.0.1:{}", self.peer_port);
+        let child = Command::new("etcd")
+            .args(["--name", &self.name, "--data-dir"])
+            .arg(&self.data)
+            .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
+            .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
+            .args(["--initial-cluster", &self.cluster, "--initial-cluster-state", "new"])
+            .args(["--initial-cluster-token", "confine-tests"])
+            // Elections in half a second, so the fault tests do not wait long.
+            .args(["--heartbeat-interval", "50", "--election-timeout", "500"])
+            .args(["--logger", "zap", "--log-level", "error"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start etcd (Debian: apt-get install etcd-server)");
+        self.child = Some(child);
+    }
+
+    pub fn pid(&self) -> Pid {
+        let child = self.child.as_ref().expect("member is running");
+        Pid::from_raw(child.id() as i32).expect("pid")
+    }
+
+    /// SIGKILL, and wait for it to be gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = kill_process(Pid::from_raw(child.id() as i32).expect("pid"), Signal::KILL);
+            let _ = child.wait();
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// What `/v3/maintenance/status` answers (etcd's JSON gateway), if it answers.
+    pub fn status(&self) -> Option<serde_json::Value> {
+        self.child.as_ref()?;
+        let body = http(&self.endpoint, "POST", "/v3/maintenance/status", "{}")?;
+        serde_json::from_str(&body).ok()
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One HTTP/1.1 request over loopback; the response's body.
+fn http(endpoint: &str, method: &str, path: &str, body: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(endpoint).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {endpoint}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    // The JSON object, whether the body came with a length or in chunks.
+    let json = &body[body.find('{')?..=body.rfind('}')?];
+    head.starts_with("HTTP/1.1 200").then(|| json.to_owned())
+}
