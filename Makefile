@@ -15,9 +15,10 @@ GUEST_WASM   := $(WASM_DIR)/confine_guest.wasm
 PROBE_WASM   := $(WASM_DIR)/confine_test_plugin.wasm
 CONFINE      := $(TARGET_DIR)/release/confine
 DEMO_DIR     ?= $(TARGET_DIR)/demo
-# The crates of the layers, bottom up; the store's conformance suite is a feature.
-CRATES       := -p confine-domain -p confine-store -p confine -p confine-cli
-FEATURES     := --features confine-store/conformance
+# The crates of the layers, bottom up; the store's conformance suite is a feature, and so
+# is the CLI's etcd backend (whose tests, in tests/it/etcd, start Debian's etcd).
+CRATES       := -p confine-domain -p confine-store -p confine-etcd -p confine -p confine-cli
+FEATURES     := --features confine-store/conformance,confine-cli/etcd
 
 export CONFINE_GUEST_WASM := $(abspath $(GUEST_WASM))
 export CONFINE_TEST_PLUGIN := $(abspath $(PROBE_WASM))
@@ -27,7 +28,7 @@ export CONFINE_EXAMPLE_RENAME_KEY := $(abspath $(WASM_DIR)/confine_example_renam
 export CONFINE_EXAMPLE_VALIDATE := $(abspath $(WASM_DIR)/confine_example_validate.wasm)
 export CONFINE_EXAMPLE_EMBEDDER := $(abspath $(TARGET_DIR)/release/confine-example-embedder)
 
-.PHONY: run test test-windows soak build guest plugins wasm-target lint lint-platforms fuzz examples doc bench
+.PHONY: run test test-windows soak build guest plugins wasm-target etcd-deps lint lint-platforms fuzz examples doc bench
 
 wasm-target:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
@@ -38,8 +39,18 @@ guest: wasm-target
 plugins: wasm-target
 	$(CARGO) build --release --locked -p confine-test-plugin -p confine-test-config-reader -p confine-test-keyvalue-probe --target $(WASM_TARGET)
 
-build: guest
-	$(CARGO) build --release --locked -p confine-cli
+# The etcd backend's client is generated from etcd's protos at build time (protoc), and
+# its tests start a real etcd: Debian's packages, installed where missing (as root, or
+# with sudo).
+ETCD_PACKAGES := protobuf-compiler libprotobuf-dev etcd-server
+etcd-deps:
+	@command -v protoc >/dev/null && test -f /usr/include/google/protobuf/empty.proto && command -v etcd >/dev/null || { \
+		echo "installing $(ETCD_PACKAGES) (the etcd backend's build and tests need them)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(ETCD_PACKAGES); }
+
+build: guest etcd-deps
+	$(CARGO) build --release --locked -p confine-cli --features etcd
 
 # examples/: two plugin components, and a wasmtime host that runs them (it embeds confine,
 # which embeds the guest).
@@ -57,7 +68,7 @@ export CONFINE_FIGURES := $(FIGURES)
 # Unit tests of every layer, the store's conformance suite (tests/store) on each backend,
 # and the integration suites (tests/it), in one cargo run; then the example plugins' own
 # component tests, as a plugin author's Makefile would run them.
-test: build plugins examples doc
+test: build plugins examples doc etcd-deps
 	@rm -rf $(FIGURES)
 	$(CARGO) test --release --locked $(CRATES) $(FEATURES)
 	$(CARGO) test --release --locked -p confine-store --features conformance,classic-locks
@@ -71,13 +82,13 @@ test: build plugins examples doc
 SOAK ?= 20
 soak: build plugins examples
 	@rm -rf $(FIGURES)
-	CONFINE_SOAK=$(SOAK) $(CARGO) test --release --locked -p confine-cli
+	CONFINE_SOAK=$(SOAK) $(CARGO) test --release --locked -p confine-cli --features etcd
 	@cat $(FIGURES)/*.txt
 
 # The API docs of the libraries build without a warning (broken links, missing docs). The
 # CLI's doc comments are its --help text, not API docs.
-doc: guest
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --locked --no-deps -p confine-domain -p confine-store -p confine $(FEATURES)
+doc: guest etcd-deps
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --locked --no-deps -p confine-domain -p confine-store -p confine-etcd -p confine --features confine-store/conformance
 
 # The store for macOS (Apple silicon and Intel), FreeBSD and Windows: checking needs the
 # targets' standard library only, no SDK, so it runs here. What runs of them here: the

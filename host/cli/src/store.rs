@@ -20,6 +20,7 @@ pub(crate) struct Settings {
     /// `--max-size`, if given; else each backend's default.
     pub(crate) max_size: Option<u64>,
     /// The lease of a session on etcd.
+    #[cfg_attr(not(feature = "etcd"), allow(dead_code))]
     pub(crate) lease_ttl: Duration,
 }
 
@@ -43,8 +44,11 @@ pub(crate) fn open(
         )),
         None => {
             let root = Dir::open_ambient_dir(dir, ambient_authority()).map_err(|e| {
-                let (code, kind) =
-                    if e.kind() == std::io::ErrorKind::NotFound { (status::NOT_FOUND, "not-found") } else { (status::IO, "io") };
+                let (code, kind) = if e.kind() == std::io::ErrorKind::NotFound {
+                    (status::NOT_FOUND, "not-found")
+                } else {
+                    (status::IO, "io")
+                };
                 Failure::new(code, kind, format!("cannot open directory {}: {e}", dir.display()))
             })?;
             let filesystem = Filesystem::new(root);

@@ -80,7 +80,16 @@ mod tests {
 
     #[test]
     fn bad_addresses_say_what_is_wrong() {
-        for bad in ["http://h:1/p", "etcd://", "etcd://h/p", "etcd://h:port/p", "etcd://:1/p", "etcd://h:1/a/../b", "etcd://h:1/a//b", "etcd://u@h:1/p"] {
+        for bad in [
+            "http://h:1/p",
+            "etcd://",
+            "etcd://h/p",
+            "etcd://h:port/p",
+            "etcd://:1/p",
+            "etcd://h:1/a/../b",
+            "etcd://h:1/a//b",
+            "etcd://u@h:1/p",
+        ] {
             let e = Address::parse(bad).expect_err(bad);
             assert!(e.contains(bad), "{e}");
         }

@@ -50,7 +50,9 @@ impl Connection {
         let connect = Client::connect(urls, Some(options));
         let client = runtime
             .block_on(async { tokio::time::timeout(timeout, connect).await })
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, format!("etcd at {endpoints}: no answer within {timeout:?}")))?
+            .map_err(|_| {
+                io::Error::new(io::ErrorKind::TimedOut, format!("etcd at {endpoints}: no answer within {timeout:?}"))
+            })?
             .map_err(|e| io::Error::new(kind_of(&e), format!("etcd at {endpoints}: {}", cause(&e))))?;
         Ok(Connection {
             kv: client.kv_client().max_decoding_message_size(max_message),

@@ -28,7 +28,7 @@
 //!   open, etcd's lock on the document, and a **fence**: the session's reads and its commit
 //!   succeed only while its lock key exists with the revision it was created at. A session
 //!   that lost its lease (its process paused, its network gone) gets
-//!   [`Error::Conflict`](confine_store::Error::Conflict) and writes nothing.
+//!   [`Error::Conflict`] and writes nothing.
 //! - **Revisions** are the content digests of every backend: the same document has the same
 //!   revision on a disk and on etcd.
 //! - **Lost answers**: a write whose answer did not come (a timeout, a member that died) may
@@ -156,7 +156,13 @@ impl Etcd {
     /// Compares-and-writes the document: `write` if it is still at `version` (its mod
     /// revision, 0 for none) and no session holds it. `Ok(false)` if either moved.
     /// A lost answer is settled before this returns.
-    fn write_if(&self, name: &DocumentName, version: Option<&KeyValue>, write: Write<'_>, op: &'static str) -> Result<bool> {
+    fn write_if(
+        &self,
+        name: &DocumentName,
+        version: Option<&KeyValue>,
+        write: Write<'_>,
+        op: &'static str,
+    ) -> Result<bool> {
         let conn = &self.shared.connection;
         let key = self.shared.keys.document(name);
         let at = version.map_or(0, KeyValue::mod_revision);
@@ -249,7 +255,14 @@ impl Backend for Etcd {
         Ok(Box::new(session::EtcdSession::open(self.shared.clone(), name, timeout, limit)?))
     }
 
-    fn save(&self, name: &DocumentName, content: &str, expected: Option<&str>, timeout: Duration, limit: u64) -> Result<()> {
+    fn save(
+        &self,
+        name: &DocumentName,
+        content: &str,
+        expected: Option<&str>,
+        timeout: Duration,
+        limit: u64,
+    ) -> Result<()> {
         let Some(expected) = expected else {
             // A create goes through a session: "does not exist" cannot be poisoned the way a
             // version can (see `settle`), but a lease can.

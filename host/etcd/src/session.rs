@@ -50,9 +50,13 @@ impl EtcdSession {
         let conn = &shared.connection;
         let ttl = shared.options.lease_ttl.as_secs().max(1) as i64;
         let mut lease_client = conn.lease.clone();
-        let grant = conn.call(name.as_str(), "etcd lease grant", conn.timeout, async move {
-            lease_client.grant(ttl, None).await
-        })?;
+        let grant =
+            conn.call(
+                name.as_str(),
+                "etcd lease grant",
+                conn.timeout,
+                async move { lease_client.grant(ttl, None).await },
+            )?;
         let lease = grant.id();
         let granted = Duration::from_secs(grant.ttl().max(1) as u64);
         let keeper = conn.runtime.spawn(keep_alive(conn.lease.clone(), lease, granted / 3));
@@ -77,7 +81,7 @@ impl EtcdSession {
             while crate::status::lock_status(&shared, name)?.held {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
-                    return Err(session.timed_out(timeout));
+                    return Err(session.timed_out(name, timeout));
                 }
                 std::thread::sleep(left.min(Duration::from_millis(10)));
             }
@@ -89,18 +93,16 @@ impl EtcdSession {
         let key = match locked {
             Ok(Ok(response)) => String::from_utf8_lossy(response.key()).into_owned(),
             Ok(Err(e)) => return Err(conn.failure(name.as_str(), "etcd lock", &e)),
-            Err(_elapsed) => return Err(session.timed_out(timeout)),
+            Err(_elapsed) => return Err(session.timed_out(name, timeout)),
         };
         // etcd 3.4 can answer a lock whose lease has already expired (etcd issue 11456):
         // the session holds the document only if its key is still there, on its lease.
         // The same transaction writes who holds it, for lock-status.
         let holder = format!("{} {}", std::process::id(), unix_ms(SystemTime::now()));
-        let check = Txn::new()
-            .when([Compare::lease(key.clone(), CompareOp::Equal, lease)])
-            .and_then([
-                TxnOp::put(key.clone(), holder, Some(PutOptions::new().with_lease(lease))),
-                TxnOp::get(key.clone(), None),
-            ]);
+        let check = Txn::new().when([Compare::lease(key.clone(), CompareOp::Equal, lease)]).and_then([
+            TxnOp::put(key.clone(), holder, Some(PutOptions::new().with_lease(lease))),
+            TxnOp::get(key.clone(), None),
+        ]);
         let mut kv = conn.kv.clone();
         let checked = conn.call(name.as_str(), "etcd lock", conn.timeout, async move { kv.txn(check).await })?;
         let created = checked.op_responses().into_iter().find_map(|op| match op {
@@ -120,11 +122,18 @@ impl EtcdSession {
         }
     }
 
-    /// The refusal of a lock that stayed taken, naming its holder where etcd tells.
-    fn timed_out(&self, timeout: Duration) -> Error {
-        let name = confine_store::name::DocumentName::parse(&self.name);
-        let holder = name.ok().and_then(|name| crate::status::lock_status(&self.shared, &name).ok()).and_then(|s| s.holder);
-        Error::LockTimeout { name: self.name.clone(), lock: format!("etcd lock {}", self.lock_name), timeout, holder }
+    /// The refusal of a lock that stayed taken, naming its holder where etcd tells; or, if
+    /// etcd cannot even say who holds it (no leader, unreachable), that cause.
+    fn timed_out(&self, name: &confine_store::name::DocumentName, timeout: Duration) -> Error {
+        match crate::status::lock_status(&self.shared, name) {
+            Err(cause) => cause,
+            Ok(status) => Error::LockTimeout {
+                name: self.name.clone(),
+                lock: format!("etcd lock {}", self.lock_name),
+                timeout,
+                holder: status.holder,
+            },
+        }
     }
 
     /// The fence: this session's lock key still exists with the revision it was made at.

@@ -24,10 +24,8 @@ pub(crate) fn lock_status(shared: &Shared, name: &DocumentName) -> Result<LockSt
     let text = String::from_utf8_lossy(holder.value()).into_owned();
     let mut words = text.split(' ');
     let pid = words.next().and_then(|pid| pid.parse().ok());
-    let since = words
-        .next()
-        .and_then(|ms| ms.parse::<u64>().ok())
-        .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
+    let since =
+        words.next().and_then(|ms| ms.parse::<u64>().ok()).map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
     let id = holder.lease();
     let lease = conn
         .read(name.as_str(), "etcd lease status", || {

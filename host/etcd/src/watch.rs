@@ -26,7 +26,14 @@ impl EtcdWatch {
         let created = conn.call(name, "etcd watch", conn.timeout, stream.message())?;
         match created {
             Some(response) if response.created() && !response.canceled() => {}
-            _ => return Err(io_error(name, "etcd watch", std::io::ErrorKind::Other, "etcd did not create the watch".into())),
+            _ => {
+                return Err(io_error(
+                    name,
+                    "etcd watch",
+                    std::io::ErrorKind::Other,
+                    "etcd did not create the watch".into(),
+                ));
+            }
         }
         Ok(EtcdWatch { name: name.to_owned(), stream, shared })
     }

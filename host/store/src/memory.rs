@@ -151,7 +151,9 @@ impl Backend for Memory {
 
     fn lock_status(&self, name: &DocumentName) -> Result<LockStatus> {
         Ok(match self.shared.lock().held.get(name.as_str()) {
-            Some(since) => LockStatus { held: true, holder: Some(std::process::id()), since: Some(*since), lease: None },
+            Some(since) => {
+                LockStatus { held: true, holder: Some(std::process::id()), since: Some(*since), lease: None }
+            }
             None => LockStatus::FREE,
         })
     }

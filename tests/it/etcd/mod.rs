@@ -13,16 +13,16 @@ mod faults;
 use confine_etcd::{Address, Etcd, EtcdOptions};
 use confine_store::{Options, Repository};
 
-pub use server::Cluster;
+pub(crate) use server::Cluster;
 
 /// A repository over the cluster, under `prefix`.
-pub fn repository(cluster: &Cluster, prefix: &str, options: EtcdOptions) -> Repository {
+pub(crate) fn repository(cluster: &Cluster, prefix: &str, options: EtcdOptions) -> Repository {
     let address = Address::parse(&cluster.url(prefix)).expect("the cluster's address");
     Repository::with_backend(Etcd::connect(&address, options).expect("connect"), Options::default())
 }
 
 /// `confine --store` on the cluster, under `prefix`.
-pub fn confine(cluster: &Cluster, prefix: &str) -> std::process::Command {
+pub(crate) fn confine(cluster: &Cluster, prefix: &str) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_confine"));
     command.arg("--store").arg(cluster.url(prefix)).env("CONFINE_CACHE_DIR", crate::support::cache_dir());
     command

@@ -17,10 +17,10 @@ fn free_port() -> u16 {
 }
 
 /// One member of a cluster.
-pub struct Member {
-    pub name: String,
+pub(crate) struct Member {
+    pub(crate) name: String,
     /// `127.0.0.1:PORT` of its client URL.
-    pub endpoint: String,
+    pub(crate) endpoint: String,
     peer_port: u16,
     data: PathBuf,
     cluster: String,
@@ -28,14 +28,14 @@ pub struct Member {
 }
 
 /// A cluster of `n` members (one for most tests), each on its own ports and data directory.
-pub struct Cluster {
-    pub members: Vec<Member>,
+pub(crate) struct Cluster {
+    pub(crate) members: Vec<Member>,
     _data: tempfile::TempDir,
 }
 
 impl Cluster {
     /// Starts `n` members and waits until the cluster has a leader and answers.
-    pub fn start(n: usize) -> Cluster {
+    pub(crate) fn start(n: usize) -> Cluster {
         let data = tempfile::tempdir().expect("etcd data directory");
         let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
         let cluster = ports
@@ -65,13 +65,13 @@ impl Cluster {
     }
 
     /// The store's address over every member, under `prefix`.
-    pub fn url(&self, prefix: &str) -> String {
+    pub(crate) fn url(&self, prefix: &str) -> String {
         let endpoints: Vec<&str> = self.members.iter().map(|m| m.endpoint.as_str()).collect();
         format!("etcd://{}/{prefix}", endpoints.join(","))
     }
 
     /// Waits until a running member reports a leader; returns the leader's index.
-    pub fn wait_for_leader(&self, within: Duration) -> usize {
+    pub(crate) fn wait_for_leader(&self, within: Duration) -> usize {
         let deadline = Instant::now() + within;
         loop {
             if let Some(leader) = self.leader() {
@@ -83,9 +83,12 @@ impl Cluster {
     }
 
     /// The index of the member that leads now, as a running member reports it.
-    pub fn leader(&self) -> Option<usize> {
-        let ids: Vec<Option<String>> =
-            self.members.iter().map(|m| m.status().and_then(|s| s["header"]["member_id"].as_str().map(str::to_owned))).collect();
+    pub(crate) fn leader(&self) -> Option<usize> {
+        let ids: Vec<Option<String>> = self
+            .members
+            .iter()
+            .map(|m| m.status().and_then(|s| s["header"]["member_id"].as_str().map(str::to_owned)))
+            .collect();
         let leader = self.members.iter().filter_map(Member::status).find_map(|s| {
             let leader = s["leader"].as_str()?.to_owned();
             (leader != "0").then_some(leader)
@@ -96,7 +99,7 @@ impl Cluster {
 
 impl Member {
     /// Starts (or restarts, on the same data directory and ports) this member.
-    pub fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         let client = format!("http://{}", self.endpoint);
         let peer = format!("http://127.0.0.1:{}", self.peer_port);
         let child = Command::new("etcd")
@@ -117,25 +120,16 @@ impl Member {
         self.child = Some(child);
     }
 
-    pub fn pid(&self) -> Pid {
-        let child = self.child.as_ref().expect("member is running");
-        Pid::from_raw(child.id() as i32).expect("pid")
-    }
-
     /// SIGKILL, and wait for it to be gone.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = kill_process(Pid::from_raw(child.id() as i32).expect("pid"), Signal::KILL);
             let _ = child.wait();
         }
     }
 
-    pub fn running(&self) -> bool {
-        self.child.is_some()
-    }
-
     /// What `/v3/maintenance/status` answers (etcd's JSON gateway), if it answers.
-    pub fn status(&self) -> Option<serde_json::Value> {
+    pub(crate) fn status(&self) -> Option<serde_json::Value> {
         self.child.as_ref()?;
         let body = http(&self.endpoint, "POST", "/v3/maintenance/status", "{}")?;
         serde_json::from_str(&body).ok()

@@ -94,7 +94,12 @@ pub(crate) fn status(location: &Location) -> Result<LockStatus> {
     // about to take it, once another process lets go).
     let Some(_gate) = sys::enter_gate(&location.parent, &lock_file).context(name, "enter lock gate")? else {
         let stamped = location.parent.symlink_metadata(&lock_file).ok().and_then(|m| m.modified().ok());
-        return Ok(LockStatus { held: true, holder: Some(std::process::id()), since: stamped.map(|t| t.into_std()), lease: None });
+        return Ok(LockStatus {
+            held: true,
+            holder: Some(std::process::id()),
+            since: stamped.map(|t| t.into_std()),
+            lease: None,
+        });
     };
     let mut options = OpenOptions::new();
     sys::nonblocking(options.read(true)).follow(FollowSymlinks::No);
