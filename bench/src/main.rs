@@ -10,6 +10,7 @@
 //! prints its peak memory (see [`memory`]).
 
 mod docs;
+mod etcd;
 mod inprocess;
 mod memory;
 mod others;
@@ -97,6 +98,16 @@ fn main() -> Result<()> {
     for row in memory::sizes(&setup)? {
         progress(&row);
         table.push(row);
+    }
+    table.section("8. etcd: one local member started by the bench, same 1 KiB document");
+    match etcd::binary() {
+        Some(binary) => {
+            for row in etcd::all(&setup, &binary)? {
+                progress(&row);
+                table.push(row);
+            }
+        }
+        None => table.note("skipped: no `etcd` on PATH (Debian: apt-get install etcd-server)"),
     }
     println!();
     println!("{}", table.render());

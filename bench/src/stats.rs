@@ -75,6 +75,8 @@ pub(crate) fn sample_in_turn<E>(
 enum Line {
     Section(String),
     Row(Row),
+    /// A line of text in place of rows that were not measured, saying why.
+    Note(String),
 }
 
 /// Rows under section headings, with each row's ratio to the floor.
@@ -87,6 +89,11 @@ pub(crate) struct Table {
 impl Table {
     pub(crate) fn section(&mut self, title: &str) {
         self.lines.push(Line::Section(title.to_owned()));
+    }
+
+    /// A line of text where rows would be: why a section was not measured.
+    pub(crate) fn note(&mut self, text: &str) {
+        self.lines.push(Line::Note(text.to_owned()));
     }
 
     pub(crate) fn set_floor(&mut self, row: &Row) {
@@ -119,6 +126,7 @@ impl Table {
         for line in &self.lines {
             match line {
                 Line::Section(title) => out += &format!("| **{title}** |{}\n", " |".repeat(7)),
+                Line::Note(text) => out += &format!("| {text} |{}\n", " |".repeat(7)),
                 Line::Row(r) => {
                     let ratio = self
                         .floor

@@ -1,0 +1,232 @@
+//! Case 8: the same 1 KiB counter update on etcd (crate confine-etcd), on one etcd member
+//! the bench starts itself: on free loopback ports, with its data under the bench's
+//! directory (so its WAL fsyncs reach the same disk as every other case), and killed when
+//! the section ends, whether it succeeds or fails.
+//!
+//! What etcd users would otherwise write is the baseline: a Get, then a Txn that puts the
+//! new content if the key's mod revision is unchanged, retried on conflict. Beside it, the
+//! same `update()` on the filesystem shows what the network and etcd's consensus cost.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use confine_etcd::{Address, Etcd, EtcdOptions};
+use confine_store::{Options, Repository};
+use etcd_client::{Client, Compare, CompareOp, KvClient, Txn, TxnOp};
+
+use crate::docs::{self, DOC};
+use crate::inprocess::{self, threads};
+use crate::processes::run;
+use crate::stats::{Row, sample_in_turn};
+use crate::{Result, Setup};
+
+/// The key the direct etcd-client baseline updates (apart from every confine prefix).
+const DIRECT_KEY: &str = "/direct/app.json";
+
+/// How many threads, and how many CLI processes, the contention rows run.
+const WRITERS: usize = 8;
+
+/// The `etcd` binary on PATH, if there is one; without it the section is skipped.
+pub(crate) fn binary() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join("etcd")).find(|etcd| etcd.is_file())
+}
+
+/// Every row of case 8, on a fresh etcd started from `binary` and stopped on return.
+pub(crate) fn all(setup: &Setup, binary: &Path) -> Result<Vec<Row>> {
+    let server = Server::start(setup, binary)?;
+    let mut rows = single_writer(setup, &server)?;
+    rows.extend(contention(setup, &server)?);
+    rows.push(cli(setup, &server)?);
+    Ok(rows)
+}
+
+/// One writer, measured in turn: `update()` on the filesystem, `update()` on etcd, and the
+/// direct etcd-client update. The etcd row's ratio to the direct one is in its name.
+fn single_writer(setup: &Setup, server: &Server) -> Result<Vec<Row>> {
+    let (warm, n) = (setup.n(50, 2), setup.n(1000, 10));
+    let content = docs::of_size(1024);
+    let dir = setup.dir("etcd-filesystem")?;
+    std::fs::write(dir.join(DOC), &content)?;
+    let filesystem = inprocess::repository(&dir)?;
+    let confine = server.repository("single")?;
+    confine.save(DOC, &content, None)?;
+    // A single-threaded runtime, as a synchronous program would block on the client.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut kv = runtime.block_on(Client::connect([server.url()], None))?.kv_client();
+    runtime.block_on(kv.put(DIRECT_KEY, content.as_str(), None))?;
+
+    let mut calls: [&mut dyn FnMut() -> Result<()>; 3] =
+        [&mut || docs::grouped_update(&filesystem), &mut || docs::grouped_update(&confine), &mut || {
+            runtime.block_on(direct_update(&mut kv))
+        }];
+    let [fs_times, confine_times, direct_times]: [Vec<Duration>; 3] =
+        sample_in_turn(warm, n, &mut calls)?.try_into().map_err(|_| "one list of times per case")?;
+    drop(calls);
+    docs::check_counter("filesystem update()", &filesystem.read(DOC)?.content, warm + n)?;
+    docs::check_counter("etcd update()", &confine.read(DOC)?.content, warm + n)?;
+    let direct = runtime.block_on(kv.get(DIRECT_KEY, None))?;
+    let direct = direct.kvs().first().ok_or("the direct key is gone")?.value_str()?;
+    docs::check_counter("etcd-client direct", direct, warm + n)?;
+
+    let direct = Row::from_samples("8. etcd-client: Get + Txn(mod_revision) Put", direct_times);
+    let confine = Row::from_samples("8. etcd: update(), one writer", confine_times);
+    let ratio = confine.median.as_secs_f64() / direct.median.as_secs_f64();
+    Ok(vec![
+        Row::from_samples("8. filesystem: update(), one writer (as row 2)", fs_times),
+        Row { case: format!("{} = {ratio:.2}x etcd-client", confine.case), ..confine },
+        direct,
+    ])
+}
+
+/// What a user of etcd-client would write: read the value and its mod revision, bump it,
+/// and put it back in a transaction that compares the mod revision, until one applies.
+async fn direct_update(kv: &mut KvClient) -> Result<()> {
+    loop {
+        let found = kv.get(DIRECT_KEY, None).await?;
+        let (current, at) = match found.kvs().first() {
+            Some(value) => (Some(value.value_str()?), value.mod_revision()),
+            None => (None, 0),
+        };
+        let txn = Txn::new().when([Compare::mod_revision(DIRECT_KEY, CompareOp::Equal, at)]).and_then([TxnOp::put(
+            DIRECT_KEY,
+            docs::bumped(current)?,
+            None,
+        )]);
+        if kv.txn(txn).await?.succeeded() {
+            return Ok(());
+        }
+    }
+}
+
+/// [`WRITERS`] threads sharing one repository (whose group commit batches their updates
+/// into one session and one write), against one thread making as many updates alone.
+fn contention(setup: &Setup, server: &Server) -> Result<Vec<Row>> {
+    let per = setup.n(200, 5);
+    let total = WRITERS * per;
+    let repo = server.repository("threads")?;
+    repo.save(DOC, &docs::of_size(1024), None)?;
+    let alone = threads(1, || (0..total).try_for_each(|_| docs::grouped_update(&repo)))?;
+    docs::check_counter("etcd one writer", &repo.read(DOC)?.content, total)?;
+    let shared = threads(WRITERS, || (0..per).try_for_each(|_| docs::grouped_update(&repo)))?;
+    docs::check_counter("etcd threads", &repo.read(DOC)?.content, 2 * total)?;
+    let speedup = alone.as_secs_f64() / shared.as_secs_f64();
+    Ok(vec![
+        Row::from_total(format!("8. etcd: update(), one writer x {total}"), total, alone),
+        Row::from_total(format!("8. etcd: update(), {WRITERS} threads x {per} = {speedup:.1}x one"), total, shared),
+    ])
+}
+
+/// [`WRITERS`] loops, each running `confine --store etcd://... incr` (one process, one
+/// connection and one session per update) `per` times on one document.
+fn cli(setup: &Setup, server: &Server) -> Result<Row> {
+    let per = setup.n(200, 5);
+    let store = server.store("cli");
+    let repo = server.repository("cli")?;
+    repo.save(DOC, &docs::of_size(1024), None)?;
+    let wall = threads(WRITERS, || {
+        for _ in 0..per {
+            let mut confine = Command::new(&setup.confine);
+            confine.env("CONFINE_CACHE_DIR", &setup.cache);
+            run(confine.args(["--store", &store, "--timeout", "120s", "incr", DOC, "n"]))?;
+        }
+        Ok(())
+    })?;
+    docs::check_counter("etcd cli processes", &repo.read(DOC)?.content, WRITERS * per)?;
+    Ok(Row::from_total(format!("8. etcd: confine incr, {WRITERS} processes x {per}"), WRITERS * per, wall))
+}
+
+/// One etcd member, SIGKILLed by pid and waited for when dropped, so that it never
+/// outlives the section, whatever fails; its data directory goes with it.
+struct Server {
+    child: Child,
+    /// `127.0.0.1:PORT` of its client URL.
+    endpoint: String,
+    /// Its data directory.
+    data: PathBuf,
+}
+
+impl Server {
+    /// Starts etcd on two ports the kernel chose (nothing on a fixed port) and waits until
+    /// it is healthy: it has elected itself leader and serves requests.
+    fn start(setup: &Setup, binary: &Path) -> Result<Server> {
+        let dir = setup.dir("etcd")?;
+        // Both listeners are held until both ports are known, so that they differ.
+        let (client, peer) = (TcpListener::bind("127.0.0.1:0")?, TcpListener::bind("127.0.0.1:0")?);
+        let endpoint = client.local_addr()?.to_string();
+        let (client_url, peer_url) = (format!("http://{endpoint}"), format!("http://{}", peer.local_addr()?));
+        drop((client, peer));
+        let log = dir.join("etcd.log");
+        let data = dir.join("data");
+        let child = Command::new(binary)
+            .args(["--name", "bench", "--data-dir"])
+            .arg(&data)
+            .args(["--listen-client-urls", &client_url, "--advertise-client-urls", &client_url])
+            .args(["--listen-peer-urls", &peer_url, "--initial-advertise-peer-urls", &peer_url])
+            .args(["--initial-cluster", &format!("bench={peer_url}")])
+            .args(["--heartbeat-interval", "50", "--election-timeout", "500"])
+            .args(["--logger", "zap", "--log-level", "error"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(File::create(&log)?)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let mut server = Server { child, endpoint, data };
+        let within = Duration::from_secs(30);
+        let deadline = Instant::now() + within;
+        while !server.healthy() {
+            let errors = || std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(status) = server.child.try_wait()? {
+                return Err(format!("etcd exited ({status}) before it was healthy: {}", errors()).into());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("etcd at {} not healthy after {within:?}: {}", server.endpoint, errors()).into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(server)
+    }
+
+    /// Whether `GET /health` answers `"health":"true"` (a plain HTTP/1.0 request: etcd
+    /// serves HTTP beside gRPC on its client port, and closes after answering).
+    fn healthy(&self) -> bool {
+        let ask = || -> std::io::Result<String> {
+            let mut stream = TcpStream::connect(&self.endpoint)?;
+            stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+            stream.write_all(format!("GET /health HTTP/1.0\r\nHost: {}\r\n\r\n", self.endpoint).as_bytes())?;
+            let mut response = String::new();
+            stream.read_to_string(&mut response)?;
+            Ok(response)
+        };
+        ask().is_ok_and(|response| response.contains(r#""health":"true""#))
+    }
+
+    /// The client URL, for etcd-client.
+    fn url(&self) -> String {
+        format!("http://{}", self.endpoint)
+    }
+
+    /// The confine store under `prefix`, as `--store` takes it.
+    fn store(&self, prefix: &str) -> String {
+        format!("etcd://{}/{prefix}", self.endpoint)
+    }
+
+    /// A repository on the store under `prefix`, with the bench's long lock timeout.
+    fn repository(&self, prefix: &str) -> Result<Repository> {
+        let etcd = Etcd::connect(&Address::parse(&self.store(prefix))?, EtcdOptions::default())?;
+        Ok(Repository::with_backend(etcd, Options { lock_timeout: Duration::from_secs(120), ..Options::default() }))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // `Child::kill` is SIGKILL to the child's pid; `wait` reaps it.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
