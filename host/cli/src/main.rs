@@ -25,6 +25,7 @@ mod batch;
 mod cache;
 mod cases;
 mod changes;
+mod copy;
 mod report;
 mod signal;
 mod store;
@@ -190,6 +191,19 @@ enum Command {
     Ls { dir: Option<String> },
     /// Remove DOC, under its lock (a change in progress finishes first); DOC.lock stays.
     Rm { doc: String },
+    /// Copy the documents in DIRS (default: the top level) to the store TO, revisions kept.
+    ///
+    /// TO is a directory or etcd://HOST:PORT/PREFIX, as --dir and --store take. Each
+    /// document is created there with the same bytes, so it has the same revision. A
+    /// document TO already holds with the same bytes is left (`same`); one with other bytes
+    /// is refused and never overwritten. Prints `copied|same|refused... NAME REVISION`, one a
+    /// line; exits 4 if any was refused. Directories are copied one level each: name every
+    /// one (`confine copy --to etcd://h:2379/app "" services`).
+    Copy {
+        #[arg(long, value_name = "STORE")]
+        to: String,
+        dirs: Vec<String>,
+    },
     /// Read commands from stdin, one a line, and answer each on stdout, in one process.
     ///
     /// The commands are in this command line's syntax (`set app.json a 1`, quoted as in a
@@ -313,9 +327,16 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
         _ => {}
     }
     let context = Context::open(&cli)?;
+    let settings = store_settings(&cli);
     match cli.command {
         Command::Batch => Ok(batch::run(&context, &mut std::io::stdin().lock(), &mut std::io::stdout())),
         Command::Watch { doc, key } => watch::run(&context, &doc, key.as_deref().unwrap_or(""), &mut std::io::stdout()),
+        Command::Copy { to, dirs } => {
+            let (store, dir) =
+                if to.contains("://") { (Some(to.as_str()), Path::new("")) } else { (None, Path::new(&to)) };
+            let destination = store::open(store, dir, &settings, None)?;
+            copy::run(&context.repository, &destination, &dirs, cli.json, &mut std::io::stdout())
+        }
         command => execute(command, &context),
     }
 }
@@ -463,13 +484,16 @@ fn execute(command: Command, context: &Context) -> Result<Outcome, Failure> {
             run_component(context.runtime()?, repository, standard, &component, &args).map_err(|e| context.stopped(e))
         }
         // Answered by `run` before a directory is opened, or the batch itself.
-        Command::Batch | Command::Watch { .. } | Command::Test { .. } | Command::Completions { .. } | Command::Man => {
-            Err(Failure::new(
-                status::BAD_INPUT,
-                "usage",
-                "batch, watch, test, completions and man cannot run inside a batch",
-            ))
-        }
+        Command::Batch
+        | Command::Watch { .. }
+        | Command::Copy { .. }
+        | Command::Test { .. }
+        | Command::Completions { .. }
+        | Command::Man => Err(Failure::new(
+            status::BAD_INPUT,
+            "usage",
+            "batch, watch, copy, test, completions and man cannot run inside a batch",
+        )),
     }
 }
 

@@ -3,6 +3,7 @@
 //! ```text
 //! PREFIX/doc/NAME          the document's bytes, nothing else
 //! PREFIX/lock/NAME/LEASE   a session's lock (etcd's lock service), held while the key exists
+//! PREFIX/writer/NAME       a nonce of the last save or remove, to recognise it in history
 //! ```
 //!
 //! Documents and locks are apart so that no document name can be taken for a lock, and a
@@ -16,11 +17,16 @@ use confine_store::name::{DirectoryName, DocumentName};
 pub(crate) struct Keys {
     documents: String,
     locks: String,
+    writers: String,
 }
 
 impl Keys {
     pub(crate) fn new(prefix: &str) -> Keys {
-        Keys { documents: format!("{prefix}/doc/"), locks: format!("{prefix}/lock/") }
+        Keys {
+            documents: format!("{prefix}/doc/"),
+            locks: format!("{prefix}/lock/"),
+            writers: format!("{prefix}/writer/"),
+        }
     }
 
     pub(crate) fn document(&self, name: &DocumentName) -> String {
@@ -35,6 +41,11 @@ impl Keys {
     /// The prefix of every lock key of the document, its holder's and its waiters'.
     pub(crate) fn lock_keys(&self, name: &DocumentName) -> String {
         format!("{}{}/", self.locks, name.as_str())
+    }
+
+    /// Where a save or remove writes its nonce.
+    pub(crate) fn writer(&self, name: &DocumentName) -> String {
+        format!("{}{}", self.writers, name.as_str())
     }
 
     /// The prefix of the documents in `directory` (and deeper).

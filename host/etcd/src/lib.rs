@@ -71,7 +71,14 @@ pub use address::Address;
 
 use connection::Connection;
 use keys::Keys;
-use outcome::{Outcome, Write};
+use outcome::Outcome;
+
+/// What a save or remove writes.
+#[derive(Clone, Copy)]
+enum Write<'a> {
+    Put(&'a [u8]),
+    Delete,
+}
 
 /// Options of the etcd backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +163,9 @@ impl Etcd {
     /// Compares-and-writes the document: `write` if it is still at `version` (its mod
     /// revision, 0 for none) and no session holds it. `Ok(false)` if either moved.
     /// A lost answer is settled before this returns.
+    ///
+    /// The same transaction writes a fresh nonce to the document's writer key: what tells,
+    /// from etcd's history, that a change was this write's and not another writer's.
     fn write_if(
         &self,
         name: &DocumentName,
@@ -164,7 +174,9 @@ impl Etcd {
         op: &'static str,
     ) -> Result<bool> {
         let conn = &self.shared.connection;
-        let key = self.shared.keys.document(name);
+        let keys = &self.shared.keys;
+        let key = keys.document(name);
+        let nonce = nonce();
         let at = version.map_or(0, KeyValue::mod_revision);
         let change = match write {
             Write::Put(bytes) => TxnOp::put(key.clone(), bytes, None),
@@ -173,15 +185,15 @@ impl Etcd {
         let txn = Txn::new()
             .when([
                 Compare::mod_revision(key.clone(), CompareOp::Equal, at),
-                Compare::create_revision(self.shared.keys.lock_keys(name), CompareOp::Equal, 0).with_prefix(),
+                Compare::create_revision(keys.lock_keys(name), CompareOp::Equal, 0).with_prefix(),
             ])
-            .and_then([change]);
+            .and_then([change, TxnOp::put(keys.writer(name), nonce.as_str(), None)]);
         let mut kv = conn.kv.clone();
         let lost = match conn.call(name.as_str(), op, conn.timeout, async move { kv.txn(txn).await }) {
             Ok(response) => return Ok(response.succeeded()),
             Err(lost) => lost,
         };
-        match self.settle(name, &key, version, write) {
+        match self.settle(name, &key, version, &nonce) {
             Ok(Outcome::Committed) => Ok(true),
             Ok(Outcome::NotCommitted) => Err(outcome::not_made(name.as_str(), op, &lost)),
             Err(check) => Err(outcome::unknown(name.as_str(), op, &lost, &check)),
@@ -191,8 +203,8 @@ impl Etcd {
     /// Whether a write compared against `version` whose answer was lost was applied. First
     /// it rewrites the same bytes if the document is still at `version`, so the lost write,
     /// which compares that version, can no longer apply; if the document had moved, the
-    /// first change after `version` tells.
-    fn settle(&self, name: &DocumentName, key: &str, version: Option<&KeyValue>, write: Write<'_>) -> Result<Outcome> {
+    /// first change after `version` tells, by its nonce.
+    fn settle(&self, name: &DocumentName, key: &str, version: Option<&KeyValue>, nonce: &str) -> Result<Outcome> {
         let conn = &self.shared.connection;
         let Some(version) = version else {
             // Only a session creates a document (see `save`), whose lease fences it.
@@ -209,7 +221,7 @@ impl Etcd {
         if poisoned.succeeded() {
             return Ok(Outcome::NotCommitted);
         }
-        outcome::settle(conn, name.as_str(), key, at, write)
+        outcome::settle_write(conn, name.as_str(), key, &self.shared.keys.writer(name), at, nonce)
     }
 
     /// Waits a little before looking again at a document a session holds.
@@ -227,6 +239,15 @@ impl Etcd {
         *pause = (*pause * 2).min(Duration::from_millis(200));
         Ok(())
     }
+}
+
+/// A value no other write has written: the process, the time and a counter.
+fn nonce() -> String {
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let count = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let host = std::env::var("HOSTNAME").unwrap_or_default();
+    format!("{host}/{}/{time}/{count}", std::process::id())
 }
 
 /// Stored bytes as a document's content: within the limit, UTF-8.

@@ -1,13 +1,15 @@
 //! Writes whose answer was lost. etcd may have applied a transaction that timed out, or
 //! not (its API guarantees no more), so confine never reports either without knowing:
 //! first it makes sure the lost transaction can no longer apply (it "poisons" what the
-//! transaction compared), then it reads the document's history to see whether the
-//! transaction was applied before that.
+//! transaction compared), then it reads etcd's history to see whether the transaction was
+//! applied before that. The transaction is recognised by what only it wrote (a session's
+//! lock key deleted with the document, a save's nonce), never by the content, which
+//! another writer may have written too.
 
 use std::io;
 
 use confine_store::Error;
-use etcd_client::{EventType, WatchOptions};
+use etcd_client::{EventType, GetOptions, WatchOptions};
 
 use crate::connection::{Connection, io_error};
 
@@ -18,32 +20,72 @@ pub(crate) enum Outcome {
     NotCommitted,
 }
 
-/// What the lost write was: a put of these bytes, or a delete.
-pub(crate) enum Write<'a> {
-    Put(&'a [u8]),
-    Delete,
+/// Whether a lost session commit was applied. The commit puts the document and deletes
+/// the session's lock key in one transaction; the lock key is deleted once only (by that
+/// commit, by the revoke that made sure it can no longer apply, or by the lease running
+/// out). So the commit was applied exactly if the document changed at the revision the
+/// lock key was deleted. Content is not compared: another writer may have written the
+/// same bytes.
+pub(crate) fn settle_commit(
+    conn: &Connection,
+    name: &str,
+    document: &str,
+    lock_key: &str,
+    locked_at: i64,
+) -> Result<Outcome, Error> {
+    let deleted = first_change_after(conn, name, lock_key, locked_at, Some(EventType::Delete))?;
+    let Some((_, _, at)) = deleted else {
+        return Err(io_error(name, "etcd history read", io::ErrorKind::Other, "the lock key was never deleted".into()));
+    };
+    Ok(if changed_at(conn, name, document, at)? { Outcome::Committed } else { Outcome::NotCommitted })
 }
 
-/// The first change of `key` after the store revision `after`, as the lost write would
-/// have been if it was applied: the caller has made sure that no other writer could change
-/// the key between `after` and the lost write, and that the lost write can no longer apply.
-pub(crate) fn settle(conn: &Connection, name: &str, key: &str, after: i64, write: Write<'_>) -> Result<Outcome, Error> {
-    let first = first_change_after(conn, name, key, after)?;
-    Ok(match (first, write) {
-        (Some((EventType::Put, value)), Write::Put(ours)) if value == ours => Outcome::Committed,
-        (Some((EventType::Delete, _)), Write::Delete) => Outcome::Committed,
-        _ => Outcome::NotCommitted,
-    })
+/// Whether a lost save or remove was applied: the first change of the document after
+/// `after` (the version it compared) happened in the transaction that wrote `nonce` to the
+/// document's writer key, which only that save or remove did.
+pub(crate) fn settle_write(
+    conn: &Connection,
+    name: &str,
+    document: &str,
+    writer: &str,
+    after: i64,
+    nonce: &str,
+) -> Result<Outcome, Error> {
+    let Some((_, _, at)) = first_change_after(conn, name, document, after, None)? else {
+        return Ok(Outcome::NotCommitted);
+    };
+    let written = value_at(conn, name, writer, at)?;
+    Ok(if written.as_deref() == Some(nonce.as_bytes()) { Outcome::Committed } else { Outcome::NotCommitted })
 }
 
-/// The kind and value of the first change of `key` after revision `after`, from etcd's
-/// history (a watch that starts there); `None` if there is none.
+/// Whether `key` was changed at exactly revision `at`.
+fn changed_at(conn: &Connection, name: &str, key: &str, at: i64) -> Result<bool, Error> {
+    let Some((_, _, first)) = first_change_after(conn, name, key, at - 1, None)? else {
+        return Ok(false);
+    };
+    Ok(first == at)
+}
+
+/// The value `key` had at revision `at` (if it existed then).
+fn value_at(conn: &Connection, name: &str, key: &str, at: i64) -> Result<Option<Vec<u8>>, Error> {
+    let key = key.to_owned();
+    let mut found = conn.read(name, "etcd history read", || {
+        let (mut kv, key) = (conn.kv.clone(), key.clone());
+        async move { kv.get(key, Some(GetOptions::new().with_revision(at))).await }
+    })?;
+    Ok(found.take_kvs().into_iter().next().map(|kv| kv.into_key_value().1))
+}
+
+/// The kind, value and revision of the first change of `key` after revision `after` (of
+/// the kind `only`, if given), from etcd's history (a watch that starts there); `None` if
+/// there is none.
 fn first_change_after(
     conn: &Connection,
     name: &str,
     key: &str,
     after: i64,
-) -> Result<Option<(EventType, Vec<u8>)>, Error> {
+    only: Option<EventType>,
+) -> Result<Option<(EventType, Vec<u8>, i64)>, Error> {
     let op = "etcd history read";
     let mut client = conn.watch.clone();
     let key = key.to_owned();
@@ -64,11 +106,13 @@ fn first_change_after(
                         )));
                     }
                     Some(response) => {
-                        if let Some(event) = response.events().first() {
-                            let value = event.kv().map(|kv| kv.value().to_vec()).unwrap_or_default();
-                            return Ok(Some((event.event_type(), value)));
+                        let wanted = |event: &&etcd_client::Event| only.is_none_or(|kind| event.event_type() == kind);
+                        if let Some(event) = response.events().iter().find(wanted) {
+                            let (value, at) =
+                                event.kv().map_or((Vec::new(), 0), |kv| (kv.value().to_vec(), kv.mod_revision()));
+                            return Ok(Some((event.event_type(), value, at)));
                         }
-                        if !response.created() {
+                        if !response.created() && response.events().is_empty() {
                             return Ok(None);
                         }
                     }

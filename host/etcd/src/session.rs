@@ -9,7 +9,7 @@
 //! holder or commit: it gets `conflict` and nothing is written. The commit deletes the
 //! lock key in the same transaction, so the next writer may start at once.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use confine_store::{BackendSession, Error, Result};
@@ -17,7 +17,7 @@ use etcd_client::{Compare, CompareOp, LockOptions, PutOptions, Txn, TxnOp, TxnOp
 use tokio::task::JoinHandle;
 
 use crate::Shared;
-use crate::outcome::{self, Outcome, Write};
+use crate::outcome::{self, Outcome};
 
 /// The least time given to etcd's lock service to answer, whatever the timeout.
 const LOCK_ROUND_TRIP: Duration = Duration::from_millis(250);
@@ -35,6 +35,9 @@ pub(crate) struct EtcdSession {
     created: i64,
     limit: u64,
     keeper: JoinHandle<()>,
+    /// The document as the lock's check read it, under the fence: what the first
+    /// `current` answers (the outer `Option` is whether it was taken yet).
+    first_read: Mutex<Option<Option<Vec<u8>>>>,
     /// Whether the lease is already gone (committed or revoked): nothing to release.
     released: bool,
 }
@@ -70,6 +73,7 @@ impl EtcdSession {
             created: 0,
             limit,
             keeper,
+            first_read: Mutex::new(None),
             released: false,
             shared: shared.clone(),
         };
@@ -97,22 +101,27 @@ impl EtcdSession {
         };
         // etcd 3.4 can answer a lock whose lease has already expired (etcd issue 11456):
         // the session holds the document only if its key is still there, on its lease.
-        // The same transaction writes who holds it, for lock-status.
+        // The same transaction writes who holds it, for lock-status, and reads the
+        // document: a session's first read, made under the fence (saving a round trip).
         let holder = format!("{} {}", std::process::id(), unix_ms(SystemTime::now()));
         let check = Txn::new().when([Compare::lease(key.clone(), CompareOp::Equal, lease)]).and_then([
             TxnOp::put(key.clone(), holder, Some(PutOptions::new().with_lease(lease))),
             TxnOp::get(key.clone(), None),
+            TxnOp::get(session.document.clone(), None),
         ]);
         let mut kv = conn.kv.clone();
         let checked = conn.call(name.as_str(), "etcd lock", conn.timeout, async move { kv.txn(check).await })?;
-        let created = checked.op_responses().into_iter().find_map(|op| match op {
-            TxnOpResponse::Get(get) => get.kvs().first().map(|kv| kv.create_revision()),
+        let mut gets = checked.op_responses().into_iter().filter_map(|op| match op {
+            TxnOpResponse::Get(mut get) => Some(get.take_kvs().into_iter().next()),
             _ => None,
         });
-        match created {
-            Some(created) if checked.succeeded() => {
+        let created = gets.next().flatten().map(|kv| kv.create_revision());
+        let document = gets.next().map(|kv| kv.map(|kv| kv.into_key_value().1));
+        match (created, document) {
+            (Some(created), Some(document)) if checked.succeeded() => {
                 session.lock_key = key;
                 session.created = created;
+                *session.first_read.get_mut().unwrap_or_else(PoisonError::into_inner) = Some(document);
                 Ok(session)
             }
             _ => Err(Error::Conflict {
@@ -178,6 +187,10 @@ impl EtcdSession {
 
 impl BackendSession for EtcdSession {
     fn current(&self) -> Result<Option<String>> {
+        let first = self.first_read.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(document) = first {
+            return document.map(|bytes| crate::content(&self.name, bytes, self.limit)).transpose();
+        }
         let conn = &self.shared.connection;
         let read = Txn::new().when(self.fence()).and_then([TxnOp::get(self.document.clone(), None)]);
         let response = conn.read(&self.name, "etcd read", || {
@@ -214,12 +227,11 @@ impl BackendSession for EtcdSession {
             }
             Ok(_) => Err(self.lost()),
             Err(lost) => {
-                // Revoking the lease deletes the lock key, so the lost commit, which compares
-                // it, can no longer apply; and no other writer could change the document
-                // between the lock and the revoke, so the first change after the lock is
-                // the lost commit, if it was applied.
+                // Revoking the lease deletes the lock key (if the commit or the lease's end
+                // has not), so the lost commit, which compares it, can no longer apply; then
+                // the revision the key was deleted at tells whether the commit did.
                 let settled = self.revoke().and_then(|()| {
-                    outcome::settle(conn, &self.name, &self.document, self.created, Write::Put(content.as_bytes()))
+                    outcome::settle_commit(conn, &self.name, &self.document, &self.lock_key, self.created)
                 });
                 match settled {
                     Ok(Outcome::Committed) => Ok(()),

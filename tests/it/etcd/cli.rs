@@ -136,3 +136,33 @@ fn documents_over_the_limit_are_refused_naming_it() {
     assert!(stderr.contains("over the size limit of 100 bytes"), "{stderr}");
     assert_eq!(run_ok(c().args(["get", "big.json"])).trim(), r#"{"a":1}"#);
 }
+
+#[test]
+fn copy_moves_documents_from_a_directory_to_etcd_keeping_revisions() {
+    let cluster = Cluster::start(1);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let local = || crate::support::confine(dir.path());
+    run_ok(local().args(["set", "app.json", "server.port", "8080"]));
+    std::fs::create_dir(dir.path().join("services")).expect("mkdir");
+    run_ok(local().args(["set", "services/web.json", "replicas", "2"]));
+    let url = cluster.url("moved");
+    let copied = run_ok(local().args(["copy", "--to", &url, "", "services"]));
+    // The same bytes there, so the same revision on both stores.
+    let here = crate::support::repository(dir.path()).read("app.json").expect("read here");
+    let there = super::repository(&cluster, "moved", confine_etcd::EtcdOptions::default())
+        .read("app.json")
+        .expect("read there");
+    assert_eq!((&there.content, &there.revision), (&here.content, &here.revision));
+    assert!(copied.contains(&format!("copied app.json {}", here.revision)), "{copied}");
+    assert!(copied.contains("copied services/web.json "), "{copied}");
+    assert_eq!(run_ok(confine(&cluster, "moved").args(["get", "services/web.json", "replicas"])).trim(), "2");
+    // Again: each is already there, the same.
+    let again = run_ok(local().args(["copy", "--to", &url, "", "services"]));
+    assert!(again.starts_with("same app.json "), "{again}");
+    // A document changed on one side is refused, never overwritten.
+    run_ok(confine(&cluster, "moved").args(["set", "app.json", "server.port", "9090"]));
+    let (out, _, code) = run_with_input(local().args(["copy", "--to", &url]), "");
+    assert_eq!(code, Some(4), "{out}");
+    assert!(out.contains("refused") && out.contains("nothing overwritten"), "{out}");
+    assert_eq!(run_ok(confine(&cluster, "moved").args(["get", "app.json", "server.port"])).trim(), "9090");
+}
