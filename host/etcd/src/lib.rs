@@ -64,7 +64,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use confine_store::name::{DirectoryName, DocumentName};
-use confine_store::{Backend, BackendSession, BackendWatch, Error, LockStatus, Result, conflict, revision};
+use confine_store::{
+    Backend, BackendSession, BackendWatch, Error, LockStatus, Result, conflict, revision, save_in_session,
+};
 use etcd_client::{Compare, CompareOp, GetOptions, KeyValue, Txn, TxnOp, TxnOpResponse};
 
 pub use address::Address;
@@ -287,11 +289,7 @@ impl Backend for Etcd {
         let Some(expected) = expected else {
             // A create goes through a session: "does not exist" cannot be poisoned the way a
             // version can (see `settle`), but a lease can.
-            let session = self.open_session(name, timeout, limit)?;
-            if let Some(current) = session.current()? {
-                return Err(conflict(name, None, Some(&revision::of(current.as_bytes()))));
-            }
-            return session.commit(content);
+            return save_in_session(self.open_session(name, timeout, limit)?, name, content, None);
         };
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(5);

@@ -58,12 +58,7 @@ pub trait Backend: Send + Sync {
         timeout: Duration,
         limit: u64,
     ) -> Result<()> {
-        let session = self.open_session(name, timeout, limit)?;
-        let found = session.current()?.map(|current| revision::of(current.as_bytes()));
-        if found.as_deref() != expected {
-            return Err(conflict(name, expected, found.as_deref()));
-        }
-        session.commit(content)
+        save_in_session(self.open_session(name, timeout, limit)?, name, content, expected)
     }
 
     /// Removes the document, excluded from every session as a save is.
@@ -164,6 +159,25 @@ pub struct Lease {
 impl LockStatus {
     /// Nobody holds the lock.
     pub const FREE: LockStatus = LockStatus { held: false, holder: None, since: None, lease: None };
+}
+
+/// Compare-and-swap in an open session: commits `content` if the document's revision is
+/// `expected` (`None`: if it does not exist). What [`Backend::save`] does unless a backend
+/// has a cheaper way.
+///
+/// # Errors
+/// [`Error::Conflict`] if the revision differs; those of the session's calls.
+pub fn save_in_session(
+    session: Box<dyn BackendSession>,
+    name: &DocumentName,
+    content: &str,
+    expected: Option<&str>,
+) -> Result<()> {
+    let found = session.current()?.map(|current| revision::of(current.as_bytes()));
+    if found.as_deref() != expected {
+        return Err(conflict(name, expected, found.as_deref()));
+    }
+    session.commit(content)
 }
 
 /// The refusal of a compare-and-swap that found another revision than the one expected.

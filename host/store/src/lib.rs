@@ -120,7 +120,7 @@ mod watch;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use backend::{Backend, BackendSession, BackendWatch, Lease, LockStatus, conflict};
+pub use backend::{Backend, BackendSession, BackendWatch, Lease, LockStatus, conflict, save_in_session};
 pub use error::{Error, Result};
 pub use fs::{Filesystem, Step, StepGate};
 pub use memory::Memory;
