@@ -121,6 +121,9 @@ pub(crate) fn transient(e: &Error) -> bool {
 fn kind_of(e: &etcd_client::Error) -> io::ErrorKind {
     use tonic::Code;
     match e {
+        etcd_client::Error::GRpcStatus(status) if status.message().contains("authentication failed") => {
+            io::ErrorKind::PermissionDenied
+        }
         etcd_client::Error::GRpcStatus(status) => match status.code() {
             Code::Unavailable | Code::Cancelled | Code::Aborted => io::ErrorKind::NotConnected,
             Code::DeadlineExceeded => io::ErrorKind::TimedOut,
@@ -147,6 +150,8 @@ fn cause(e: &etcd_client::Error) -> String {
             let message = status.message();
             let what = match status.code() {
                 _ if message.contains("no leader") => "no leader (the cluster has lost its quorum or is electing one)",
+                // etcd answers a bad password with InvalidArgument, not Unauthenticated.
+                _ if message.contains("authentication failed") => "the credentials were refused",
                 Code::Unavailable => "unreachable",
                 Code::Unauthenticated => "the credentials were refused",
                 Code::PermissionDenied => "permission denied",

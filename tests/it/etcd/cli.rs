@@ -166,3 +166,33 @@ fn copy_moves_documents_from_a_directory_to_etcd_keeping_revisions() {
     assert!(out.contains("refused") && out.contains("nothing overwritten"), "{out}");
     assert_eq!(run_ok(confine(&cluster, "moved").args(["get", "app.json", "server.port"])).trim(), "9090");
 }
+
+#[test]
+fn refused_credentials_are_named_and_right_ones_work() {
+    let cluster = Cluster::start(1);
+    cluster.enable_auth("s3cret");
+    let endpoint = &cluster.members[0].endpoint;
+    let with = |user: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_confine"));
+        command.arg("--store").arg(format!("etcd://{user}@{endpoint}/auth")).args(["--timeout", "3s"]);
+        command.env("CONFINE_CACHE_DIR", crate::support::cache_dir());
+        command
+    };
+    let stderr = run_fails(with("root:wrong").args(["get", "app.json"]), 5);
+    assert!(stderr.contains(&format!("etcd at {endpoint}")) && stderr.contains("credentials were refused"), "{stderr}");
+    assert!(!stderr.contains("wrong"), "the password is never shown: {stderr}");
+    let stderr = run_fails(
+        Command::new(env!("CARGO_BIN_EXE_confine")).args([
+            "--store",
+            &format!("etcd://{endpoint}/auth"),
+            "--timeout",
+            "3s",
+            "get",
+            "app.json",
+        ]),
+        5,
+    );
+    assert!(stderr.contains(&format!("etcd at {endpoint}")), "{stderr}");
+    run_ok(with("root:s3cret").args(["set", "app.json", "a", "1"]));
+    assert_eq!(run_ok(with("root:s3cret").args(["incr", "app.json", "a"])).trim(), "2");
+}

@@ -158,3 +158,20 @@ fn http(endpoint: &str, method: &str, path: &str, body: &str) -> Option<String> 
     let json = &body[body.find('{')?..=body.rfind('}')?];
     head.starts_with("HTTP/1.1 200").then(|| json.to_owned())
 }
+
+impl Cluster {
+    /// Turns etcd's authentication on, with the user `root` and `password`, through its
+    /// JSON gateway (the same calls `etcdctl user add`, `role add` and `auth enable` make).
+    pub(crate) fn enable_auth(&self, password: &str) {
+        let endpoint = &self.members[0].endpoint;
+        let calls = [
+            ("/v3/auth/role/add", r#"{"name":"root"}"#.to_owned()),
+            ("/v3/auth/user/add", format!(r#"{{"name":"root","password":"{password}"}}"#)),
+            ("/v3/auth/user/grant", r#"{"user":"root","role":"root"}"#.to_owned()),
+            ("/v3/auth/enable", "{}".to_owned()),
+        ];
+        for (path, body) in calls {
+            assert!(http(endpoint, "POST", path, &body).is_some(), "etcd refused {path}");
+        }
+    }
+}
