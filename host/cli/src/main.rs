@@ -5,8 +5,9 @@
 //! command line (clap), stops writes cleanly on SIGINT/SIGTERM (`signal`), chooses where
 //! compiled components are cached (`cache`), and prints outcomes and failures (`report`);
 //! the commands that are more than a call have a file each (`batch`, `changes` for apply,
-//! `watch`, `cases` for test). The work is the `confine` crate's runtime over a
-//! `confine-store` repository.
+//! `watch`, `cases` for test, `copy`), and opens the store (`store`: `--dir`, or
+//! `--store etcd://...`). The work is the `confine` crate's runtime over a `confine-store`
+//! repository.
 
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
@@ -77,6 +78,8 @@ Examples:
   confine --dir /etc/myapp run migrate.wasm v2
   confine --dir /etc/myapp run --config app.json prog.wasm
   confine --dir /etc/myapp run --keyvalue state.json prog.wasm
+  confine --store etcd://10.0.0.1:2379,10.0.0.2:2379/myapp incr app.json stats.restarts
+  confine --dir /etc/myapp copy --to etcd://10.0.0.1:2379/myapp
   confine test plugin.wasm tests/";
 
 #[derive(Parser)]

@@ -82,14 +82,28 @@ impl Connection {
         })
     }
 
-    /// Runs a call that changes nothing (a read) until it succeeds, it fails for a reason
-    /// of its own, or the timeout has passed: a member that went away or an election in
-    /// progress is waited out.
-    pub(crate) fn read<T, F>(&self, name: &str, op: &'static str, mut call: impl FnMut() -> F) -> Result<T, Error>
+    /// Runs a call that may be made twice (a read, a revoke) until it succeeds, it fails for
+    /// a reason of its own, or the timeout has passed: a member that went away, a broken
+    /// connection or an election in progress is waited out.
+    pub(crate) fn idempotent<T, F>(&self, name: &str, op: &'static str, call: impl FnMut() -> F) -> Result<T, Error>
     where
         F: Future<Output = Result<T, etcd_client::Error>>,
     {
-        let deadline = Instant::now() + self.timeout;
+        self.idempotent_within(name, op, self.timeout, call)
+    }
+
+    /// The same, waiting at most `within` in all.
+    pub(crate) fn idempotent_within<T, F>(
+        &self,
+        name: &str,
+        op: &'static str,
+        within: Duration,
+        mut call: impl FnMut() -> F,
+    ) -> Result<T, Error>
+    where
+        F: Future<Output = Result<T, etcd_client::Error>>,
+    {
+        let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.call(name, op, left, call()) {
@@ -118,12 +132,19 @@ pub(crate) fn transient(e: &Error) -> bool {
     matches!(e, Error::Io { source, .. } if matches!(source.kind(), io::ErrorKind::NotConnected | io::ErrorKind::TimedOut))
 }
 
+/// Whether a status's message says the connection broke under the call (tonic reports it
+/// with code Unknown or Internal).
+fn broken_connection(message: &str) -> bool {
+    message.contains("transport error") || message.contains("h2 protocol error")
+}
+
 fn kind_of(e: &etcd_client::Error) -> io::ErrorKind {
     use tonic::Code;
     match e {
         etcd_client::Error::GRpcStatus(status) if status.message().contains("authentication failed") => {
             io::ErrorKind::PermissionDenied
         }
+        etcd_client::Error::GRpcStatus(status) if broken_connection(status.message()) => io::ErrorKind::NotConnected,
         etcd_client::Error::GRpcStatus(status) => match status.code() {
             Code::Unavailable | Code::Cancelled | Code::Aborted => io::ErrorKind::NotConnected,
             Code::DeadlineExceeded => io::ErrorKind::TimedOut,
@@ -150,6 +171,7 @@ fn cause(e: &etcd_client::Error) -> String {
             let message = status.message();
             let what = match status.code() {
                 _ if message.contains("no leader") => "no leader (the cluster has lost its quorum or is electing one)",
+                _ if broken_connection(message) => "the connection broke",
                 // etcd answers a bad password with InvalidArgument, not Unauthenticated.
                 _ if message.contains("authentication failed") => "the credentials were refused",
                 Code::Unavailable => "unreachable",

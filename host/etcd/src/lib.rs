@@ -149,7 +149,7 @@ impl Etcd {
             TxnOp::get(self.shared.keys.document(name), None),
             TxnOp::get(self.shared.keys.lock_keys(name), Some(GetOptions::new().with_prefix().with_count_only())),
         ]);
-        let response = conn.read(name.as_str(), "etcd read", || {
+        let response = conn.idempotent(name.as_str(), "etcd read", || {
             let (look, mut kv) = (look.clone(), conn.kv.clone());
             async move { kv.txn(look).await }
         })?;
@@ -216,7 +216,7 @@ impl Etcd {
         let poison = Txn::new()
             .when([Compare::mod_revision(key.to_owned(), CompareOp::Equal, at)])
             .and_then([TxnOp::put(key.to_owned(), version.value(), None)]);
-        let poisoned = conn.read(name.as_str(), "etcd settle", || {
+        let poisoned = conn.idempotent(name.as_str(), "etcd settle", || {
             let (poison, mut kv) = (poison.clone(), conn.kv.clone());
             async move { kv.txn(poison).await }
         })?;
@@ -227,14 +227,20 @@ impl Etcd {
     }
 
     /// Waits a little before looking again at a document a session holds.
-    fn wait_for_session(name: &DocumentName, deadline: Instant, timeout: Duration, pause: &mut Duration) -> Result<()> {
+    fn wait_for_session(
+        &self,
+        name: &DocumentName,
+        deadline: Instant,
+        timeout: Duration,
+        pause: &mut Duration,
+    ) -> Result<()> {
         let now = Instant::now();
         if now >= deadline {
             return Err(Error::LockTimeout {
                 name: name.as_str().to_owned(),
-                lock: format!("etcd lock of {}", name.as_str()),
+                lock: format!("etcd lock {}", self.shared.keys.lock(name)),
                 timeout,
-                holder: None,
+                holder: status::lock_status(&self.shared, name)?.holder,
             });
         }
         std::thread::sleep((*pause).min(deadline - now));
@@ -267,7 +273,7 @@ impl Backend for Etcd {
     fn read(&self, name: &DocumentName, limit: u64) -> Result<Option<String>> {
         let conn = &self.shared.connection;
         let key = self.shared.keys.document(name);
-        let mut found = conn.read(name.as_str(), "etcd read", || {
+        let mut found = conn.idempotent(name.as_str(), "etcd read", || {
             let (mut kv, key) = (conn.kv.clone(), key.clone());
             async move { kv.get(key, None).await }
         })?;
@@ -300,7 +306,7 @@ impl Backend for Etcd {
                 return Err(conflict(name, Some(expected), found.as_deref()));
             }
             if locked {
-                Etcd::wait_for_session(name, deadline, timeout, &mut pause)?;
+                self.wait_for_session(name, deadline, timeout, &mut pause)?;
                 continue;
             }
             if self.write_if(name, document.as_ref(), Write::Put(content.as_bytes()), "etcd save")? {
@@ -318,7 +324,7 @@ impl Backend for Etcd {
                 return Err(Error::NotFound { name: name.as_str().to_owned() });
             }
             if locked {
-                Etcd::wait_for_session(name, deadline, timeout, &mut pause)?;
+                self.wait_for_session(name, deadline, timeout, &mut pause)?;
                 continue;
             }
             if self.write_if(name, document.as_ref(), Write::Delete, "etcd remove")? {
@@ -331,7 +337,7 @@ impl Backend for Etcd {
         let conn = &self.shared.connection;
         let prefix = self.shared.keys.directory(directory);
         let shown = if directory.as_str().is_empty() { "." } else { directory.as_str() };
-        let found = conn.read(shown, "etcd list", || {
+        let found = conn.idempotent(shown, "etcd list", || {
             let (mut kv, prefix) = (conn.kv.clone(), prefix.clone());
             async move { kv.get(prefix, Some(GetOptions::new().with_prefix().with_keys_only())).await }
         })?;

@@ -69,7 +69,7 @@ fn changed_at(conn: &Connection, name: &str, key: &str, at: i64) -> Result<bool,
 /// The value `key` had at revision `at` (if it existed then).
 fn value_at(conn: &Connection, name: &str, key: &str, at: i64) -> Result<Option<Vec<u8>>, Error> {
     let key = key.to_owned();
-    let mut found = conn.read(name, "etcd history read", || {
+    let mut found = conn.idempotent(name, "etcd history read", || {
         let (mut kv, key) = (conn.kv.clone(), key.clone());
         async move { kv.get(key, Some(GetOptions::new().with_revision(at))).await }
     })?;
@@ -86,40 +86,45 @@ fn first_change_after(
     after: i64,
     only: Option<EventType>,
 ) -> Result<Option<(EventType, Vec<u8>, i64)>, Error> {
-    let op = "etcd history read";
-    let mut client = conn.watch.clone();
-    let key = key.to_owned();
-    conn.call(name, op, conn.timeout, async move {
-        let options = WatchOptions::new().with_start_revision(after + 1);
-        let mut stream = client.watch(key, Some(options)).await?;
-        loop {
-            // Past events come first; once the watch has caught up, a progress request is
-            // answered with no events, which means there was no change.
-            match tokio::time::timeout(std::time::Duration::from_millis(200), stream.message()).await {
-                Err(_idle) => stream.request_progress().await?,
-                Ok(message) => match message? {
-                    None => return Err(etcd_client::Error::WatchError("the history watch closed".into())),
-                    Some(response) if response.canceled() => {
-                        return Err(etcd_client::Error::WatchError(format!(
-                            "the history after revision {after} is gone (compacted to {})",
-                            response.compact_revision()
-                        )));
+    conn.idempotent(name, "etcd history read", || history(conn.watch.clone(), key.to_owned(), after, only))
+}
+
+/// The first change of `key` after `after`, read with a watch that starts there.
+async fn history(
+    mut client: etcd_client::WatchClient,
+    key: String,
+    after: i64,
+    only: Option<EventType>,
+) -> Result<Option<(EventType, Vec<u8>, i64)>, etcd_client::Error> {
+    let options = WatchOptions::new().with_start_revision(after + 1);
+    let mut stream = client.watch(key, Some(options)).await?;
+    loop {
+        // Past events come first; once the watch has caught up, a progress request is
+        // answered with no events, which means there was no change.
+        match tokio::time::timeout(std::time::Duration::from_millis(200), stream.message()).await {
+            Err(_idle) => stream.request_progress().await?,
+            Ok(message) => match message? {
+                None => return Err(etcd_client::Error::WatchError("the history watch closed".into())),
+                Some(response) if response.canceled() => {
+                    return Err(etcd_client::Error::WatchError(format!(
+                        "the history after revision {after} is gone (compacted to {})",
+                        response.compact_revision()
+                    )));
+                }
+                Some(response) => {
+                    let wanted = |event: &&etcd_client::Event| only.is_none_or(|kind| event.event_type() == kind);
+                    if let Some(event) = response.events().iter().find(wanted) {
+                        let (value, at) =
+                            event.kv().map_or((Vec::new(), 0), |kv| (kv.value().to_vec(), kv.mod_revision()));
+                        return Ok(Some((event.event_type(), value, at)));
                     }
-                    Some(response) => {
-                        let wanted = |event: &&etcd_client::Event| only.is_none_or(|kind| event.event_type() == kind);
-                        if let Some(event) = response.events().iter().find(wanted) {
-                            let (value, at) =
-                                event.kv().map_or((Vec::new(), 0), |kv| (kv.value().to_vec(), kv.mod_revision()));
-                            return Ok(Some((event.event_type(), value, at)));
-                        }
-                        if !response.created() && response.events().is_empty() {
-                            return Ok(None);
-                        }
+                    if !response.created() && response.events().is_empty() {
+                        return Ok(None);
                     }
-                },
-            }
+                }
+            },
         }
-    })
+    }
 }
 
 /// The error for a write whose answer was lost and whose outcome could not be learnt.

@@ -52,14 +52,11 @@ impl EtcdSession {
         let deadline = Instant::now() + timeout;
         let conn = &shared.connection;
         let ttl = shared.options.lease_ttl.as_secs().max(1) as i64;
-        let mut lease_client = conn.lease.clone();
-        let grant =
-            conn.call(
-                name.as_str(),
-                "etcd lease grant",
-                conn.timeout,
-                async move { lease_client.grant(ttl, None).await },
-            )?;
+        // A grant whose answer was lost leaves a lease with nothing on it, which expires.
+        let grant = conn.idempotent(name.as_str(), "etcd lease grant", || {
+            let mut lease_client = conn.lease.clone();
+            async move { lease_client.grant(ttl, None).await }
+        })?;
         let lease = grant.id();
         let granted = Duration::from_secs(grant.ttl().max(1) as u64);
         let keeper = conn.runtime.spawn(keep_alive(conn.lease.clone(), lease, granted / 3));
@@ -77,7 +74,7 @@ impl EtcdSession {
             released: false,
             shared: shared.clone(),
         };
-        let mut lock_client = conn.lock.clone();
+        let lock_client = conn.lock.clone();
         let lock_name = session.lock_name.clone();
         // A wait shorter than a round trip (a try-lock, timeout zero) asks first whether the
         // lock is taken, and then gives etcd's lock service the round trip it needs.
@@ -90,14 +87,19 @@ impl EtcdSession {
                 std::thread::sleep(left.min(Duration::from_millis(10)));
             }
         }
+        // Asking again with the same lease is safe: etcd's lock is the key of the lease, and
+        // one whose answer was lost is that same key.
         let wait = deadline.saturating_duration_since(Instant::now()).max(LOCK_ROUND_TRIP);
-        let locked = conn.runtime.block_on(async {
-            tokio::time::timeout(wait, lock_client.lock(lock_name, Some(LockOptions::new().with_lease(lease)))).await
+        let locked = conn.idempotent_within(name.as_str(), "etcd lock", wait, || {
+            let (mut lock_client, lock_name) = (lock_client.clone(), lock_name.clone());
+            async move { lock_client.lock(lock_name, Some(LockOptions::new().with_lease(lease))).await }
         });
         let key = match locked {
-            Ok(Ok(response)) => String::from_utf8_lossy(response.key()).into_owned(),
-            Ok(Err(e)) => return Err(conn.failure(name.as_str(), "etcd lock", &e)),
-            Err(_elapsed) => return Err(session.timed_out(name, timeout)),
+            Ok(response) => String::from_utf8_lossy(response.key()).into_owned(),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::TimedOut => {
+                return Err(session.timed_out(name, timeout));
+            }
+            Err(e) => return Err(e),
         };
         // etcd 3.4 can answer a lock whose lease has already expired (etcd issue 11456):
         // the session holds the document only if its key is still there, on its lease.
@@ -109,8 +111,11 @@ impl EtcdSession {
             TxnOp::get(key.clone(), None),
             TxnOp::get(session.document.clone(), None),
         ]);
-        let mut kv = conn.kv.clone();
-        let checked = conn.call(name.as_str(), "etcd lock", conn.timeout, async move { kv.txn(check).await })?;
+        // Idempotent: it writes the same value again.
+        let checked = conn.idempotent(name.as_str(), "etcd lock check", || {
+            let (mut kv, check) = (conn.kv.clone(), check.clone());
+            async move { kv.txn(check).await }
+        })?;
         let mut gets = checked.op_responses().into_iter().filter_map(|op| match op {
             TxnOpResponse::Get(mut get) => Some(get.take_kvs().into_iter().next()),
             _ => None,
@@ -167,9 +172,11 @@ impl EtcdSession {
             return Ok(());
         }
         let conn = &self.shared.connection;
-        let mut lease = conn.lease.clone();
         let id = self.lease;
-        let revoked = conn.call(&self.name, "etcd lease revoke", conn.timeout, async move { lease.revoke(id).await });
+        let revoked = conn.idempotent(&self.name, "etcd lease revoke", || {
+            let mut lease = conn.lease.clone();
+            async move { lease.revoke(id).await }
+        });
         match revoked {
             Ok(_) => {
                 self.released = true;
@@ -193,7 +200,7 @@ impl BackendSession for EtcdSession {
         }
         let conn = &self.shared.connection;
         let read = Txn::new().when(self.fence()).and_then([TxnOp::get(self.document.clone(), None)]);
-        let response = conn.read(&self.name, "etcd read", || {
+        let response = conn.idempotent(&self.name, "etcd read", || {
             let (read, mut kv) = (read.clone(), conn.kv.clone());
             async move { kv.txn(read).await }
         })?;

@@ -13,7 +13,7 @@ use crate::Shared;
 pub(crate) fn lock_status(shared: &Shared, name: &DocumentName) -> Result<LockStatus> {
     let conn = &shared.connection;
     let prefix = shared.keys.lock_keys(name);
-    let found = conn.read(name.as_str(), "etcd lock status", || {
+    let found = conn.idempotent(name.as_str(), "etcd lock status", || {
         let (mut kv, prefix) = (conn.kv.clone(), prefix.clone());
         let options = GetOptions::new().with_prefix().with_sort(SortTarget::Create, SortOrder::Ascend).with_limit(1);
         async move { kv.get(prefix, Some(options)).await }
@@ -28,7 +28,7 @@ pub(crate) fn lock_status(shared: &Shared, name: &DocumentName) -> Result<LockSt
         words.next().and_then(|ms| ms.parse::<u64>().ok()).map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
     let id = holder.lease();
     let lease = conn
-        .read(name.as_str(), "etcd lease status", || {
+        .idempotent(name.as_str(), "etcd lease status", || {
             let mut client = conn.lease.clone();
             async move { client.time_to_live(id, None).await }
         })

@@ -9,6 +9,7 @@ mod server;
 mod cli;
 mod conformance;
 mod faults;
+mod lost_answers;
 
 use confine_etcd::{Address, Etcd, EtcdOptions};
 use confine_store::{Options, Repository};
