@@ -54,6 +54,7 @@
 mod address;
 mod connection;
 mod keys;
+mod leases;
 mod outcome;
 mod session;
 mod status;
@@ -115,6 +116,8 @@ pub(crate) struct Shared {
     pub(crate) connection: Connection,
     pub(crate) keys: Keys,
     pub(crate) options: EtcdOptions,
+    /// Leases of ended sessions, kept for the next ones.
+    pub(crate) leases: leases::Leases,
     /// Commits without the fence: only to show, in a test, what the fence prevents.
     pub(crate) unfenced: bool,
 }
@@ -130,7 +133,9 @@ impl Etcd {
         let max_message = usize::try_from(options.max_document_size).unwrap_or(usize::MAX).saturating_add(64 << 10);
         let connection = Connection::open(address, options.request_timeout, max_message)?;
         let keys = Keys::new(&address.prefix);
-        Ok(Etcd { shared: Arc::new(Shared { connection, keys, options, unfenced: false }) })
+        Ok(Etcd {
+            shared: Arc::new(Shared { connection, keys, options, leases: leases::Leases::default(), unfenced: false }),
+        })
     }
 
     /// The same backend whose sessions commit without their fence. For the test that shows

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use confine_store::{BackendSession, Error, Result};
 use etcd_client::{Compare, CompareOp, LockOptions, PutOptions, Txn, TxnOp, TxnOpResponse};
-use tokio::task::JoinHandle;
 
 use crate::Shared;
+use crate::leases::Lease;
 use crate::outcome::{self, Outcome};
 
 /// The least time given to etcd's lock service to answer, whatever the timeout.
@@ -28,18 +28,17 @@ pub(crate) struct EtcdSession {
     document: String,
     /// The name etcd's lock service knows the document's lock by.
     lock_name: String,
-    lease: i64,
+    /// The session's lease; `None` once it is given back or revoked.
+    lease: Option<Lease>,
+    lease_id: i64,
     /// The lock key etcd made for this session, and the revision it was created at: the
     /// fence. Zero until the lock is held.
     lock_key: String,
     created: i64,
     limit: u64,
-    keeper: JoinHandle<()>,
     /// The document as the lock's check read it, under the fence: what the first
     /// `current` answers (the outer `Option` is whether it was taken yet).
     first_read: Mutex<Option<Option<Vec<u8>>>>,
-    /// Whether the lease is already gone (committed or revoked): nothing to release.
-    released: bool,
 }
 
 impl EtcdSession {
@@ -51,31 +50,38 @@ impl EtcdSession {
     ) -> Result<EtcdSession> {
         let deadline = Instant::now() + timeout;
         let conn = &shared.connection;
-        let ttl = shared.options.lease_ttl.as_secs().max(1) as i64;
-        // A grant whose answer was lost leaves a lease with nothing on it, which expires.
-        let grant = conn.idempotent(name.as_str(), "etcd lease grant", || {
-            let mut lease_client = conn.lease.clone();
-            async move { lease_client.grant(ttl, None).await }
-        })?;
-        let lease = grant.id();
-        let granted = Duration::from_secs(grant.ttl().max(1) as u64);
-        let keeper = conn.runtime.spawn(keep_alive(conn.lease.clone(), lease, granted / 3));
-        // From here on, dropping the session revokes the lease, whatever fails.
+        let lease = shared.leases.take(conn, name.as_str(), shared.options.lease_ttl)?;
+        // From here on, dropping the session releases the lock, whatever fails.
         let mut session = EtcdSession {
             document: shared.keys.document(name),
             lock_name: shared.keys.lock(name),
             name: name.as_str().to_owned(),
-            lease,
+            lease_id: lease.id,
+            lease: Some(lease),
             lock_key: String::new(),
             created: 0,
             limit,
-            keeper,
             first_read: Mutex::new(None),
-            released: false,
             shared: shared.clone(),
         };
+        let lease = session.lease_id;
         let lock_client = conn.lock.clone();
         let lock_name = session.lock_name.clone();
+        // The lock is free most of the time: take it in one transaction as etcd's lock
+        // service would (the key NAME/LEASE, first in line because no other key is under
+        // the document's lock prefix). Otherwise wait in line at the lock service.
+        let key = format!("{lock_name}/{lease:x}");
+        let free = Compare::create_revision(shared.keys.lock_keys(name), CompareOp::Equal, 0).with_prefix();
+        match session.hold(&key, free.clone()) {
+            Ok(true) => return Ok(session),
+            Ok(false) => {}
+            // A kept lease that ran out unnoticed: the same with a new one.
+            Err(e) if lease_gone(&e) => {
+                drop(session.lease.take());
+                return EtcdSession::open(shared, name, deadline.saturating_duration_since(Instant::now()), limit);
+            }
+            Err(e) => return Err(e),
+        }
         // A wait shorter than a round trip (a try-lock, timeout zero) asks first whether the
         // lock is taken, and then gives etcd's lock service the round trip it needs.
         if deadline.saturating_duration_since(Instant::now()) < LOCK_ROUND_TRIP {
@@ -103,36 +109,44 @@ impl EtcdSession {
         };
         // etcd 3.4 can answer a lock whose lease has already expired (etcd issue 11456):
         // the session holds the document only if its key is still there, on its lease.
-        // The same transaction writes who holds it, for lock-status, and reads the
-        // document: a session's first read, made under the fence (saving a round trip).
+        if session.hold(&key, Compare::lease(key.clone(), CompareOp::Equal, lease))? {
+            return Ok(session);
+        }
+        Err(Error::Conflict {
+            name: name.as_str().to_owned(),
+            reason: "etcd granted a lock whose lease had already expired; nothing was done, try again".into(),
+        })
+    }
+
+    /// Takes the lock key `key` if `condition` holds: one transaction that writes who holds
+    /// it (for lock-status), learns its create revision (the fence) and reads the document
+    /// (the session's first read, made under the fence). Asking twice writes the same again.
+    fn hold(&mut self, key: &str, condition: Compare) -> Result<bool> {
+        let conn = &self.shared.connection;
         let holder = format!("{} {}", std::process::id(), unix_ms(SystemTime::now()));
-        let check = Txn::new().when([Compare::lease(key.clone(), CompareOp::Equal, lease)]).and_then([
-            TxnOp::put(key.clone(), holder, Some(PutOptions::new().with_lease(lease))),
-            TxnOp::get(key.clone(), None),
-            TxnOp::get(session.document.clone(), None),
+        let txn = Txn::new().when([condition]).and_then([
+            TxnOp::put(key, holder, Some(PutOptions::new().with_lease(self.lease_id))),
+            TxnOp::get(key, None),
+            TxnOp::get(self.document.clone(), None),
         ]);
-        // Idempotent: it writes the same value again.
-        let checked = conn.idempotent(name.as_str(), "etcd lock check", || {
-            let (mut kv, check) = (conn.kv.clone(), check.clone());
-            async move { kv.txn(check).await }
+        let answer = conn.idempotent(&self.name, "etcd lock", || {
+            let (mut kv, txn) = (conn.kv.clone(), txn.clone());
+            async move { kv.txn(txn).await }
         })?;
-        let mut gets = checked.op_responses().into_iter().filter_map(|op| match op {
+        let mut gets = answer.op_responses().into_iter().filter_map(|op| match op {
             TxnOpResponse::Get(mut get) => Some(get.take_kvs().into_iter().next()),
             _ => None,
         });
         let created = gets.next().flatten().map(|kv| kv.create_revision());
         let document = gets.next().map(|kv| kv.map(|kv| kv.into_key_value().1));
         match (created, document) {
-            (Some(created), Some(document)) if checked.succeeded() => {
-                session.lock_key = key;
-                session.created = created;
-                *session.first_read.get_mut().unwrap_or_else(PoisonError::into_inner) = Some(document);
-                Ok(session)
+            (Some(created), Some(document)) if answer.succeeded() => {
+                self.lock_key = key.to_owned();
+                self.created = created;
+                *self.first_read.get_mut().unwrap_or_else(PoisonError::into_inner) = Some(document);
+                Ok(true)
             }
-            _ => Err(Error::Conflict {
-                name: name.as_str().to_owned(),
-                reason: "etcd granted a lock whose lease had already expired; nothing was done, try again".into(),
-            }),
+            _ => Ok(false),
         }
     }
 
@@ -167,29 +181,55 @@ impl EtcdSession {
 
     /// Revokes the lease (which deletes the lock key), waiting for etcd's answer.
     fn revoke(&mut self) -> Result<()> {
-        self.keeper.abort();
-        if self.released {
+        let Some(lease) = self.lease.take() else {
             return Ok(());
-        }
+        };
         let conn = &self.shared.connection;
-        let id = self.lease;
+        let id = lease.id;
+        drop(lease);
         let revoked = conn.idempotent(&self.name, "etcd lease revoke", || {
-            let mut lease = conn.lease.clone();
-            async move { lease.revoke(id).await }
+            let mut client = conn.lease.clone();
+            async move { client.revoke(id).await }
         });
         match revoked {
-            Ok(_) => {
-                self.released = true;
-                Ok(())
-            }
+            Ok(_) => Ok(()),
             // A lease that is gone already has released the lock.
-            Err(Error::Io { source, .. }) if source.to_string().contains("lease not found") => {
-                self.released = true;
-                Ok(())
-            }
+            Err(e) if lease_gone(&e) => Ok(()),
             Err(e) => Err(e),
         }
     }
+
+    /// Releases the lock without writing: deletes the lock key and keeps the lease for the
+    /// next session; if the delete fails, revokes the lease, which etcd ends by itself
+    /// after its TTL if even that fails.
+    fn release(&mut self) {
+        if self.lease.is_none() {
+            return;
+        }
+        if !self.lock_key.is_empty() {
+            let conn = &self.shared.connection;
+            let (key, created) = (self.lock_key.clone(), self.created);
+            let delete = Txn::new()
+                .when([Compare::create_revision(key.clone(), CompareOp::Equal, created)])
+                .and_then([TxnOp::delete(key, None)]);
+            let deleted = conn.idempotent(&self.name, "etcd unlock", || {
+                let (mut kv, delete) = (conn.kv.clone(), delete.clone());
+                async move { kv.txn(delete).await }
+            });
+            if deleted.is_ok_and(|answer| answer.succeeded())
+                && let Some(lease) = self.lease.take()
+            {
+                self.shared.leases.give_back(lease);
+                return;
+            }
+        }
+        let _ = self.revoke();
+    }
+}
+
+/// Whether an error says the lease no longer exists.
+fn lease_gone(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.to_string().contains("lease not found"))
 }
 
 impl BackendSession for EtcdSession {
@@ -224,12 +264,10 @@ impl BackendSession for EtcdSession {
         let answer = conn.call(&self.name, "etcd commit", conn.timeout, async move { kv.txn(commit).await });
         match answer {
             Ok(response) if response.succeeded() => {
-                // The lock key is gone with the commit; the lease only has to stop.
-                self.keeper.abort();
-                let mut lease = conn.lease.clone();
-                let id = self.lease;
-                conn.runtime.spawn(async move { lease.revoke(id).await });
-                self.released = true;
+                // The lock key is gone with the commit; the lease serves the next session.
+                if let Some(lease) = self.lease.take() {
+                    self.shared.leases.give_back(lease);
+                }
                 Ok(())
             }
             Ok(_) => Err(self.lost()),
@@ -254,30 +292,7 @@ impl Drop for EtcdSession {
     fn drop(&mut self) {
         // Released at once for the next writer; if etcd cannot be reached, the lease runs
         // out after its TTL and etcd releases the lock then.
-        let _ = self.revoke();
-    }
-}
-
-/// Renews the lease every `every` until the task is aborted or the lease is gone.
-async fn keep_alive(mut client: etcd_client::LeaseClient, lease: i64, every: Duration) {
-    loop {
-        match client.keep_alive(lease).await {
-            Ok((mut keeper, mut answers)) => loop {
-                tokio::time::sleep(every).await;
-                if keeper.keep_alive().await.is_err() {
-                    break;
-                }
-                match tokio::time::timeout(every, answers.message()).await {
-                    Ok(Ok(Some(answer))) if answer.ttl() > 0 => {}
-                    // The lease expired: the lock is gone, and the fence refuses the commit.
-                    Ok(Ok(Some(_))) => return,
-                    _ => break,
-                }
-            },
-            Err(etcd_client::Error::LeaseKeepAliveError(_)) => return,
-            Err(_) => {}
-        }
-        tokio::time::sleep(every / 4).await;
+        self.release();
     }
 }
 

@@ -192,3 +192,28 @@ fn without_the_fence_the_paused_holder_would_lose_an_update() {
     assert_eq!(answer, "committed");
     assert_eq!(count, "100", "without the fence, the other writer's update is lost: this is what the fence prevents");
 }
+
+#[test]
+fn a_kept_lease_that_was_lost_meanwhile_is_replaced() {
+    let cluster = Cluster::start(1);
+    let repository = super::repository(&cluster, "kept", EtcdOptions::default());
+    let incr = |repository: &Repository| {
+        repository
+            .update("count.json", |current| {
+                let value: serde_json::Value =
+                    serde_json::from_str(current.unwrap_or("{}")).map_err(|e| e.to_string())?;
+                Ok::<_, String>(format!("{{\"n\": {}}}", value["n"].as_u64().unwrap_or(0) + 1))
+            })
+            .expect("update")
+            .expect("the change")
+    };
+    incr(&repository);
+    // The session's lease is kept for the next one; etcd loses it meanwhile.
+    assert!(cluster.revoke_every_lease() >= 1, "a lease was kept");
+    incr(&repository);
+    let session = repository.open_session("count.json", None).expect("a session on a new lease");
+    assert_eq!(session.current().expect("read").expect("exists").content, r#"{"n": 2}"#);
+    assert!(run_ok(confine(&cluster, "kept").args(["lock-status", "count.json"])).contains("lease"));
+    session.abort();
+    assert_eq!(run_ok(confine(&cluster, "kept").args(["lock-status", "count.json"])), "count.json: free\n");
+}

@@ -175,3 +175,24 @@ impl Cluster {
         }
     }
 }
+
+impl Cluster {
+    /// Revokes every lease the cluster has, as their TTLs running out would: what a
+    /// process that kept a lease while paused, or cut off, finds when it comes back.
+    pub(crate) fn revoke_every_lease(&self) -> usize {
+        let endpoint = &self.members[0].endpoint;
+        let listed = http(endpoint, "POST", "/v3/lease/leases", "{}").expect("list leases");
+        let listed: serde_json::Value = serde_json::from_str(&listed).expect("json");
+        let ids: Vec<String> = listed["leases"]
+            .as_array()
+            .map(|leases| leases.iter().filter_map(|l| l["ID"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        for id in &ids {
+            assert!(
+                http(endpoint, "POST", "/v3/lease/revoke", &format!(r#"{{"ID":"{id}"}}"#)).is_some(),
+                "revoke {id}"
+            );
+        }
+        ids.len()
+    }
+}
