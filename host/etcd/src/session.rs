@@ -1,9 +1,11 @@
 //! Sessions on etcd: a lease, etcd's lock on the document, and a fence.
 //!
-//! The session's lease is kept alive by a task on the backend's runtime while the session
-//! is open. etcd's lock service gives the session a key under the document's lock prefix,
-//! attached to the lease; the session holds the document while that key exists with the
-//! create revision it got. Every read of the session and its commit are transactions that
+//! The session's lease is kept alive by a task on the backend's runtime (and kept for the
+//! next session when this one ends cleanly, see `leases`). The session's lock is a key
+//! under the document's lock prefix, attached to the lease: taken in one transaction when
+//! no other key is there, else given by etcd's lock service once the keys before it are
+//! gone. The session holds the document while that key exists with the create revision it
+//! got. Every read of the session and its commit are transactions that
 //! compare exactly that, so a session whose lease ran out (its process paused past the
 //! TTL, its network gone) and whose lock another writer has since taken cannot read as the
 //! holder or commit: it gets `conflict` and nothing is written. The commit deletes the
@@ -72,7 +74,7 @@ impl EtcdSession {
         // the document's lock prefix). Otherwise wait in line at the lock service.
         let key = format!("{lock_name}/{lease:x}");
         let free = Compare::create_revision(shared.keys.lock_keys(name), CompareOp::Equal, 0).with_prefix();
-        match session.hold(&key, free.clone()) {
+        match session.hold(&key, free) {
             Ok(true) => return Ok(session),
             Ok(false) => {}
             // A kept lease that ran out unnoticed: the same with a new one.
