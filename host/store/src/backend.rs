@@ -14,6 +14,8 @@
 //!   every [`Backend::save`] and [`Backend::remove`] of the same document, from any thread
 //!   (and process, and machine, where the backend is shared that widely), until it is
 //!   committed, aborted or dropped; it then releases at once.
+//! - An optimistic session from [`Backend::open_optimistic`], where a backend offers one,
+//!   commits only if nobody wrote the document after it was read and no session holds it.
 //! - [`BackendSession::commit`] replaces the document atomically: readers see the old or the
 //!   new content, never a mix, and the new one from the moment it returns `Ok`.
 //! - Waits for a session end at the timeout given, with [`Error::LockTimeout`].
@@ -41,6 +43,24 @@ pub trait Backend: Send + Sync {
     /// # Errors
     /// [`Error::LockTimeout`]; the backend's own refusals of the name; [`Error::Io`].
     fn open_session(&self, name: &DocumentName, timeout: Duration, limit: u64) -> Result<Box<dyn BackendSession>>;
+
+    /// An optimistic session, for a backend whose lock costs a remote write of its own
+    /// (etcd): it reads the document now, excluding nobody, and its
+    /// [`commit`](BackendSession::commit) writes only if nobody has written the document
+    /// since (nor holds it in a session); otherwise it fails with [`Error::Conflict`],
+    /// writing nothing. Group commit tries one before a session, so that an update costs a
+    /// read and one conditional write, as the backend's own clients would make it.
+    ///
+    /// `None` where the backend has no cheaper way than a session (the provided method), or
+    /// not for this document now (it does not exist, or a session holds it): group commit
+    /// then opens a session, which waits its turn.
+    ///
+    /// # Errors
+    /// As [`Backend::read`].
+    fn open_optimistic(&self, name: &DocumentName, limit: u64) -> Result<Option<Box<dyn BackendSession>>> {
+        let _ = (name, limit);
+        Ok(None)
+    }
 
     /// Compare-and-swap: writes `content` if the current revision is `expected` (`None`: if
     /// the document does not exist), excluded from every session as one would be. The
@@ -122,7 +142,9 @@ pub trait BackendSession: Send {
     ///
     /// # Errors
     /// [`Error::Io`] (nothing written), [`Error::NotDurable`] (written, durability unknown),
-    /// [`Error::Conflict`] where the backend can lose a session (a lease) before the commit.
+    /// [`Error::Conflict`] where the backend can lose a session (a lease) before the commit,
+    /// and where an optimistic session ([`Backend::open_optimistic`]) finds the document
+    /// changed.
     fn commit(self: Box<Self>, content: &str) -> Result<()>;
 
     /// Ends the session without writing; the same as dropping it.

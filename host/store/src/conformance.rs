@@ -69,8 +69,8 @@ mod watch;
 mod writes;
 
 pub use group::{
-    group_commit_loses_no_update, group_commit_refusal_is_its_callers_alone,
-    group_commit_refuses_a_non_document_for_its_caller_only,
+    an_update_keeps_a_write_made_while_its_change_runs, group_commit_loses_no_update,
+    group_commit_refusal_is_its_callers_alone, group_commit_refuses_a_non_document_for_its_caller_only,
 };
 pub use rules::{
     bad_names_are_refused_by_every_operation, content_over_the_size_limit_is_refused, invalid_documents_are_refused,
@@ -181,6 +181,7 @@ macro_rules! conformance_suite {
             group_commit_loses_no_update
             group_commit_refusal_is_its_callers_alone
             group_commit_refuses_a_non_document_for_its_caller_only
+            an_update_keeps_a_write_made_while_its_change_runs
             a_watch_reports_each_state_and_ends_on_the_last
         );
     };
@@ -282,7 +283,7 @@ impl Port {
     fn update<E: Send + 'static>(
         &self,
         name: &str,
-        change: impl FnOnce(Option<&str>) -> std::result::Result<String, E> + Send + 'static,
+        change: impl FnMut(Option<&str>) -> std::result::Result<String, E> + Send + 'static,
     ) -> Result<std::result::Result<String, E>> {
         self.count(self.repository.update(name, change))
     }

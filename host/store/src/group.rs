@@ -11,6 +11,12 @@
 //! among the clones of one [`Repository`](crate::Repository), with the leader's lock
 //! timeout; each change is checked against its own caller's size limit.
 //!
+//! On a backend whose lock is a remote write of its own (etcd), the leader first tries the
+//! batch without it ([`Backend::open_optimistic`]): it reads the document, applies the
+//! changes, and writes only if nobody wrote the document meanwhile. A batch that loses that
+//! race runs again in an exclusive session, so every change runs at most twice, and its
+//! last run is the one written or answered.
+//!
 //! It is written against the backend seam alone, so every backend gets group commit.
 
 use std::collections::{HashMap, VecDeque};
@@ -19,14 +25,15 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use std::time::Duration;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, BackendSession};
 use crate::error::{Error, Result};
 use crate::name::DocumentName;
 use crate::{content, revision};
 
 /// A queued change: gets the current content (`None`: no document) and returns the new
-/// content, or `None` when it refuses (it keeps its own reason).
-pub(crate) type Change = Box<dyn FnOnce(Option<&str>) -> Option<String> + Send>;
+/// content, or `None` when it refuses (it keeps its own reason). It may run again, on newer
+/// content, when an optimistic attempt loses its race.
+pub(crate) type Change = Box<dyn FnMut(Option<&str>) -> Option<String> + Send>;
 
 /// What became of one caller's change.
 enum Outcome {
@@ -180,48 +187,98 @@ fn lead(target: Target<'_>, queue: &Arc<Mutex<Queue>>) {
 
 fn write_batch(target: Target<'_>, jobs: Vec<Job>) {
     let Target { backend, name, limits, .. } = target;
-    let fail_all = |jobs: Vec<Job>, e: Error| {
-        for job in jobs {
-            job.ticket.set(TicketState::Done(Outcome::Failed(e.duplicate())));
+    let jobs = match backend.open_optimistic(name, limits.max_document_size) {
+        Ok(Some(attempt)) => match apply_and_commit(name, attempt, jobs, Attempt::Optimistic) {
+            Some(raced) => raced,
+            None => return,
+        },
+        Ok(None) => jobs,
+        Err(e) => return fail_all(jobs, &e),
+    };
+    match backend.open_session(name, limits.timeout, limits.max_document_size) {
+        Ok(session) => {
+            // An exclusive session does not lose a race: every caller is answered.
+            let _ = apply_and_commit(name, session, jobs, Attempt::Exclusive);
         }
-    };
-    let session = match backend.open_session(name, limits.timeout, limits.max_document_size) {
-        Ok(session) => session,
-        Err(e) => return fail_all(jobs, e),
-    };
+        Err(e) => fail_all(jobs, &e),
+    }
+}
+
+fn fail_all(jobs: Vec<Job>, e: &Error) {
+    for job in jobs {
+        job.ticket.set(TicketState::Done(Outcome::Failed(e.duplicate())));
+    }
+}
+
+/// What a session of [`apply_and_commit`] is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    /// From [`Backend::open_optimistic`]: its commit may find the document changed.
+    Optimistic,
+    /// From [`Backend::open_session`].
+    Exclusive,
+}
+
+/// Applies the jobs' changes in turn to the session's content, commits the result if any
+/// applied, and answers every caller. Except when an optimistic commit finds the document
+/// changed: then the jobs are returned, in their order, to run again (only a change that
+/// panicked has had its answer, and is not run again).
+fn apply_and_commit(
+    name: &DocumentName,
+    session: Box<dyn BackendSession>,
+    jobs: Vec<Job>,
+    attempt: Attempt,
+) -> Option<Vec<Job>> {
     // The content alone: only what is written needs a revision, and hashing a large
     // document costs as much as checking it.
     let mut content = match session.current() {
         Ok(current) => current,
-        Err(e) => return fail_all(jobs, e),
+        Err(e) => {
+            fail_all(jobs, &e);
+            return None;
+        }
     };
-    let mut applied = Vec::new();
-    for Job { change, ticket, max_document_size } in jobs {
-        let changed = catch_unwind(AssertUnwindSafe(|| change(content.as_deref())));
+    // Each job with its outcome, `None` for a change applied (whose outcome is the write's).
+    let mut ran: Vec<(Job, Option<Outcome>)> = Vec::with_capacity(jobs.len());
+    for mut job in jobs {
+        let changed = catch_unwind(AssertUnwindSafe(|| (job.change)(content.as_deref())));
         let outcome = match changed {
-            Err(payload) => Outcome::Panicked(payload),
-            Ok(None) => Outcome::Refused,
-            Ok(Some(new)) => match content::check(name.as_str(), &new, max_document_size) {
+            Err(payload) => {
+                job.ticket.set(TicketState::Done(Outcome::Panicked(payload)));
+                continue;
+            }
+            Ok(None) => Some(Outcome::Refused),
+            Ok(Some(new)) => match content::check(name.as_str(), &new, job.max_document_size) {
                 Ok(()) => {
                     content = Some(new);
-                    applied.push(ticket);
-                    continue;
+                    None
                 }
-                Err(e) => Outcome::Failed(e),
+                Err(e) => Some(Outcome::Failed(e)),
             },
         };
-        ticket.set(TicketState::Done(outcome));
+        ran.push((job, outcome));
     }
-    let Some(content) = content.filter(|_| !applied.is_empty()) else {
-        return; // nothing to write: the session ends, the lock is released
+    let Some(content) = content.filter(|_| ran.iter().any(|(_, outcome)| outcome.is_none())) else {
+        // Nothing to write: the session ends, the lock (if any) is released. The refusals
+        // stand: they were made on the latest content, read at this batch's start.
+        for (job, outcome) in ran {
+            if let Some(outcome) = outcome {
+                job.ticket.set(TicketState::Done(outcome));
+            }
+        }
+        return None;
     };
     // Each change was checked as it was applied: the content is a document.
     let written = session.commit(&content).map(|()| revision::of(content.as_bytes()));
-    for ticket in applied {
-        let outcome = match &written {
+    if attempt == Attempt::Optimistic && matches!(written, Err(Error::Conflict { .. })) {
+        return Some(ran.into_iter().map(|(job, _)| job).collect());
+    }
+    for (job, outcome) in ran {
+        let outcome = outcome.unwrap_or_else(|| match &written {
             Ok(revision) => Outcome::Written(revision.clone()),
             Err(e) => Outcome::Failed(e.duplicate()),
-        };
-        ticket.set(TicketState::Done(outcome));
+        });
+        job.ticket.set(TicketState::Done(outcome));
     }
+    None
 }

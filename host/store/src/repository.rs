@@ -187,6 +187,14 @@ impl Repository {
     /// others stand. `change` may run on another caller's thread, hence `Send + 'static`.
     /// Other processes are excluded by the document's lock as for every write.
     ///
+    /// `change` runs once on the filesystem and in memory. On a backend that first tries a
+    /// batch without the lock ([`Backend::open_optimistic`](crate::Backend::open_optimistic):
+    /// etcd, where the lock is a network write of its own) it may run twice: on the version
+    /// read, and again in an exclusive session if another writer changed the document before
+    /// the write. So it must make the new content from the content it is given alone, as
+    /// the function of [`AtomicU64::fetch_update`](std::sync::atomic::AtomicU64::fetch_update)
+    /// does; its last run is the one written, or whose refusal is returned.
+    ///
     /// # Errors
     /// Those of [`Repository::open_session`] and [`Session::commit`], for every change of
     /// the batch; [`Error::InvalidDocument`](crate::Error::InvalidDocument) or
@@ -195,7 +203,7 @@ impl Repository {
     pub fn update<E: Send + 'static>(
         &self,
         name: &str,
-        change: impl FnOnce(Option<&str>) -> std::result::Result<String, E> + Send + 'static,
+        mut change: impl FnMut(Option<&str>) -> std::result::Result<String, E> + Send + 'static,
     ) -> Result<std::result::Result<String, E>> {
         let name = DocumentName::parse(name)?;
         let refusal = Arc::new(Mutex::new(None));

@@ -3,12 +3,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
+use std::panic::resume_unwind;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, Mutex, PoisonError};
 use std::thread;
+use std::time::Duration;
 
-use super::{Fresh, Kind, Port, check, content, counter, counter_of, join, ok, refused};
-use crate::{Error, revision};
+use super::{Fresh, Kind, Port, check, content, counter, counter_of, join, kind, ok, refused};
+use crate::{Error, Options, revision};
 
 const DOC: &str = "counter.json";
 
@@ -34,7 +36,7 @@ fn concurrently<T: Send>(port: &Port, each: u64, call: impl Fn(&Port, u64) -> T 
 }
 
 /// Adds one to the counter, recording the value it wrote in `wrote`.
-fn bump(wrote: &Arc<AtomicU64>) -> impl FnOnce(Option<&str>) -> Result<String, Infallible> + Send + 'static {
+fn bump(wrote: &Arc<AtomicU64>) -> impl FnMut(Option<&str>) -> Result<String, Infallible> + Send + 'static {
     let wrote = Arc::clone(wrote);
     move |current| {
         let value = current.map_or(0, counter_of) + 1;
@@ -101,7 +103,7 @@ pub fn group_commit_refusal_is_its_callers_alone(fresh: &dyn Fn() -> Fresh) -> u
             let outcome = if refuses(id) {
                 port.update(DOC, move |_| Err::<String, _>(format!("refused {id}")))
             } else {
-                let bump = bump(&wrote);
+                let mut bump = bump(&wrote);
                 port.update(DOC, move |current| bump(current).map_err(|never| match never {}))
             };
             (ok(outcome, "updating the counter"), wrote.load(Ordering::SeqCst))
@@ -156,5 +158,46 @@ pub fn group_commit_refuses_a_non_document_for_its_caller_only(fresh: &dyn Fn() 
             }
         }
         assert_eq!(content(port, DOC).map(|text| counter_of(&text)), Some(good), "a non-document cost an update");
+    })
+}
+
+/// A write that lands while an update's change runs is not lost: either the update holds
+/// the document and the write waits (here it times out), or the update finds the document
+/// changed before its own write and runs its change again, on the content the other
+/// writer wrote (a backend that tries updates without the lock first, etcd). A change runs
+/// at most twice, and its caller is told the revision of what its last run made.
+pub fn an_update_keeps_a_write_made_while_its_change_runs(fresh: &dyn Fn() -> Fresh) -> u64 {
+    check("an_update_keeps_a_write_made_while_its_change_runs", fresh, |_, port| {
+        let first = ok(port.save(DOC, &counter(0), None), "creating the counter");
+        let other = port.with(|options| Options { lock_timeout: Duration::from_millis(200), ..options });
+        let (runs, saved) = (Arc::new(AtomicU64::new(0)), Arc::new(Mutex::new(None)));
+        let (counted, outcome) = (Arc::clone(&runs), Arc::clone(&saved));
+        let updated = port.update(DOC, move |current| {
+            if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+                // Another writer, on another thread, writes while the change runs.
+                let (other, first) = (other.clone(), first.clone());
+                let saving = thread::spawn(move || other.save(DOC, &counter(10), Some(&first)));
+                let result = saving.join().unwrap_or_else(|payload| resume_unwind(payload));
+                *outcome.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
+            }
+            Ok::<_, Infallible>(counter(current.map_or(0, counter_of) + 1))
+        });
+        let revision = ok(updated, "updating while another writer saves").unwrap_or_else(|never| match never {});
+        let saved = saved.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let runs = runs.load(Ordering::SeqCst);
+        let expected = match saved {
+            Some(Ok(_)) => {
+                assert_eq!(runs, 2, "the change ran {runs} times, though the document changed while it ran");
+                counter(11)
+            }
+            Some(Err(e)) if kind(&e) == Kind::LockTimeout => {
+                assert_eq!(runs, 1, "the change ran {runs} times, though the update held the document");
+                counter(1)
+            }
+            Some(Err(e)) => panic!("the other writer's save failed otherwise than by waiting for the lock: {e}"),
+            None => panic!("the change did not run"),
+        };
+        assert_eq!(content(port, DOC), Some(expected.clone()), "a write was lost");
+        assert_eq!(revision, revision::of(expected.as_bytes()), "the caller was told another revision");
     })
 }

@@ -115,7 +115,7 @@ pub fn content_over_the_size_limit_is_refused(fresh: &dyn Fn() -> Fresh) -> u64 
         let session = ok(small.open_session(DOC, None), "opening a session");
         refused(small.commit(session, &over), Kind::TooLarge, "committing content over the limit");
         let grown = over.clone();
-        let update = small.update(DOC, move |_| Ok::<_, Infallible>(grown));
+        let update = small.update(DOC, move |_| Ok::<_, Infallible>(grown.clone()));
         refused(update, Kind::TooLarge, "updating to content over the limit");
         assert_eq!(content(port, DOC), Some(counter(1)), "content over the limit was written");
         assert!(!ok(port.lock_status(DOC), "asking the lock status").held, "a refused commit kept the lock");
@@ -164,12 +164,12 @@ pub fn invalid_documents_are_refused(fresh: &dyn Fn() -> Fresh) -> u64 {
             refused(port.commit(session, text), Kind::InvalidDocument, &doing("committing a new document of"));
             let owned = text.to_owned();
             refused(
-                port.update(DOC, move |_| Ok::<_, Infallible>(owned)),
+                port.update(DOC, move |_| Ok::<_, Infallible>(owned.clone())),
                 Kind::InvalidDocument,
                 &doing("updating to"),
             );
             let owned = text.to_owned();
-            let update = port.update("new.json", move |_| Ok::<_, Infallible>(owned));
+            let update = port.update("new.json", move |_| Ok::<_, Infallible>(owned.clone()));
             refused(update, Kind::InvalidDocument, &doing("updating a new document to"));
         }
         let read = ok(port.read(DOC), "reading the document");

@@ -82,7 +82,7 @@ pub fn reads_see_whole_versions_while_writers_write(fresh: &dyn Fn() -> Fresh) -
                         }
                         _ => {
                             let next = next.clone();
-                            let updated = port.update(DOC, move |_| Ok::<_, Infallible>(next));
+                            let updated = port.update(DOC, move |_| Ok::<_, Infallible>(next.clone()));
                             ok(updated, "updating while readers read").unwrap_or_else(|never| match never {})
                         }
                     };

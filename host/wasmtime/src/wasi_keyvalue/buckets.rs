@@ -190,13 +190,13 @@ impl From<KvError> for Unwritten {
 /// Applies `changes` to the document in one locked write (group commit).
 fn write(repository: &Repository, document: &str, changes: Vec<Change>) -> Result<(), KvError> {
     let name = document.to_owned();
-    update(repository, document, move |current| apply(&name, current, changes))
+    update(repository, document, move |current| apply(&name, current, changes.clone()))
 }
 
 fn update(
     repository: &Repository,
     document: &str,
-    change: impl FnOnce(Option<&str>) -> Result<String, Unwritten> + Send + 'static,
+    change: impl FnMut(Option<&str>) -> Result<String, Unwritten> + Send + 'static,
 ) -> Result<(), KvError> {
     match repository.update(document, change)? {
         Ok(_) | Err(Unwritten::Unchanged) => Ok(()),
