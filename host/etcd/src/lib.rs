@@ -24,6 +24,9 @@
 //! - **Reads** are linearizable: a read sees every write acknowledged before it began.
 //! - **Saves** are one transaction that compares the document's version (or that it does
 //!   not exist) and that no session holds it, then writes.
+//! - **Updates** ([`Repository::update`](confine_store::Repository::update)) are a read and
+//!   the same transaction as a save, on the version read; a batch that finds the document
+//!   changed runs again in an exclusive session, so a change runs at most twice.
 //! - **Sessions** are exclusive across machines: a lease kept alive while the session is
 //!   open, etcd's lock on the document, and a **fence**: the session's reads and its commit
 //!   succeed only while its lock key exists with the revision it was created at. A session
@@ -55,6 +58,7 @@ mod address;
 mod connection;
 mod keys;
 mod leases;
+mod optimistic;
 mod outcome;
 mod session;
 mod status;
@@ -145,6 +149,17 @@ impl Etcd {
         let fenced = Etcd::connect(address, options)?;
         let shared = Arc::into_inner(fenced.shared).ok_or_else(|| io::Error::other("backend is shared"))?;
         Ok(Etcd { shared: Arc::new(Shared { unfenced: true, ..shared }) })
+    }
+
+    /// The document's key-value now (linearizable).
+    fn document(&self, name: &DocumentName) -> Result<Option<KeyValue>> {
+        let conn = &self.shared.connection;
+        let key = self.shared.keys.document(name);
+        let mut found = conn.idempotent(name.as_str(), "etcd read", || {
+            let (mut kv, key) = (conn.kv.clone(), key.clone());
+            async move { kv.get(key, None).await }
+        })?;
+        Ok(found.take_kvs().into_iter().next())
     }
 
     /// The document's key-value now (linearizable), and whether a session holds it.
@@ -276,17 +291,15 @@ pub(crate) fn content(name: &str, bytes: Vec<u8>, limit: u64) -> Result<String> 
 
 impl Backend for Etcd {
     fn read(&self, name: &DocumentName, limit: u64) -> Result<Option<String>> {
-        let conn = &self.shared.connection;
-        let key = self.shared.keys.document(name);
-        let mut found = conn.idempotent(name.as_str(), "etcd read", || {
-            let (mut kv, key) = (conn.kv.clone(), key.clone());
-            async move { kv.get(key, None).await }
-        })?;
-        found.take_kvs().into_iter().next().map(|kv| content(name.as_str(), kv.into_key_value().1, limit)).transpose()
+        self.document(name)?.map(|kv| content(name.as_str(), kv.into_key_value().1, limit)).transpose()
     }
 
     fn open_session(&self, name: &DocumentName, timeout: Duration, limit: u64) -> Result<Box<dyn BackendSession>> {
         Ok(Box::new(session::EtcdSession::open(self.shared.clone(), name, timeout, limit)?))
+    }
+
+    fn open_optimistic(&self, name: &DocumentName, limit: u64) -> Result<Option<Box<dyn BackendSession>>> {
+        Ok(optimistic::OptimisticSession::open(self, name, limit)?.map(|s| Box::new(s) as Box<dyn BackendSession>))
     }
 
     fn save(
