@@ -16,12 +16,16 @@ use crate::Address;
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
 pub(crate) struct Connection {
-    /// Drives the client; the backend's callers block on it, so the rest of confine stays
-    /// synchronous. One worker thread also renews the sessions' leases.
+    /// What the backend's callers block on, so the rest of confine stays synchronous: the
+    /// calling thread itself drives the client of `kv` and `lock` while it waits, as a
+    /// synchronous program's own runtime would, with no hand-over to another thread.
+    calls: Runtime,
+    /// One worker thread that drives what must go on between calls: the renewals of the
+    /// sessions' leases, and watches.
     pub(crate) runtime: Runtime,
     pub(crate) kv: KvClient,
-    pub(crate) lease: LeaseClient,
     pub(crate) lock: LockClient,
+    pub(crate) lease: LeaseClient,
     pub(crate) watch: WatchClient,
     /// The endpoints, as errors name them.
     pub(crate) endpoints: String,
@@ -31,6 +35,7 @@ pub(crate) struct Connection {
 
 impl Connection {
     pub(crate) fn open(address: &Address, timeout: Duration, max_message: usize) -> io::Result<Connection> {
+        let calls = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("confine-etcd")
@@ -47,18 +52,23 @@ impl Connection {
         }
         let endpoints = address.endpoints.join(",");
         let urls: Vec<String> = address.endpoints.iter().map(|e| format!("http://{e}")).collect();
-        let connect = Client::connect(urls, Some(options));
-        let client = runtime
-            .block_on(async { tokio::time::timeout(timeout, connect).await })
-            .map_err(|_| {
-                io::Error::new(io::ErrorKind::TimedOut, format!("etcd at {endpoints}: no answer within {timeout:?}"))
-            })?
-            .map_err(|e| io::Error::new(kind_of(&e), format!("etcd at {endpoints}: {}", cause(&e))))?;
+        // A client's connection is driven by the runtime it was made on: one for each.
+        let connect = |on: &Runtime| {
+            let connect = Client::connect(urls.clone(), Some(options.clone()));
+            on.block_on(async { tokio::time::timeout(timeout, connect).await })
+                .map_err(|_| {
+                    let message = format!("etcd at {endpoints}: no answer within {timeout:?}");
+                    io::Error::new(io::ErrorKind::TimedOut, message)
+                })?
+                .map_err(|e| io::Error::new(kind_of(&e), format!("etcd at {endpoints}: {}", cause(&e))))
+        };
+        let (foreground, background) = (connect(&calls)?, connect(&runtime)?);
         Ok(Connection {
-            kv: client.kv_client().max_decoding_message_size(max_message),
-            lease: client.lease_client(),
-            lock: client.lock_client(),
-            watch: client.watch_client().max_decoding_message_size(max_message),
+            kv: foreground.kv_client().max_decoding_message_size(max_message),
+            lock: foreground.lock_client(),
+            lease: background.lease_client(),
+            watch: background.watch_client().max_decoding_message_size(max_message),
+            calls,
             runtime,
             endpoints,
             timeout,
@@ -73,7 +83,7 @@ impl Connection {
         within: Duration,
         call: impl Future<Output = Result<T, etcd_client::Error>>,
     ) -> Result<T, Error> {
-        self.runtime.block_on(async {
+        self.calls.block_on(async {
             match tokio::time::timeout(within, call).await {
                 Ok(Ok(value)) => Ok(value),
                 Ok(Err(e)) => Err(self.failure(name, op, &e)),

@@ -48,8 +48,9 @@
 //!   ([`EtcdOptions::lease_ttl`], 10 s by default); then etcd frees the lock.
 //! - Documents are at most 1 MiB by default ([`EtcdOptions::max_document_size`]): etcd
 //!   refuses requests over its `--max-request-bytes` (1.5 MiB unless configured).
-//! - The backend owns a small tokio runtime and blocks on it: call it from a thread that is
-//!   not running async tasks (in an async host, from `spawn_blocking`).
+//! - The backend owns two small tokio runtimes: a caller blocks on one, driving its own call
+//!   (so call it from a thread that is not running async tasks: in an async host, from
+//!   `spawn_blocking`); one worker thread renews the sessions' leases and drives watches.
 //! - etcd's history is read to settle a lost answer; a cluster that compacts it within
 //!   seconds may turn such an answer into "outcome unknown".
 #![deny(missing_docs)]
