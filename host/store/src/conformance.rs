@@ -77,7 +77,7 @@ pub use rules::{
     list_returns_the_documents_directly_in_a_directory,
 };
 pub use sessions::{
-    a_session_excludes_other_sessions, a_session_excludes_save_and_remove,
+    a_session_excludes_other_sessions, a_session_excludes_saves_updates_and_removes,
     lock_status_is_held_during_a_session_and_free_after, reads_see_whole_versions_while_writers_write,
     sessions_across_threads_lose_no_update, the_lock_is_released_on_commit_abort_and_drop,
 };
@@ -171,7 +171,7 @@ macro_rules! conformance_suite {
             reads_see_whole_versions_while_writers_write
             a_session_excludes_other_sessions
             sessions_across_threads_lose_no_update
-            a_session_excludes_save_and_remove
+            a_session_excludes_saves_updates_and_removes
             the_lock_is_released_on_commit_abort_and_drop
             lock_status_is_held_during_a_session_and_free_after
             bad_names_are_refused_by_every_operation

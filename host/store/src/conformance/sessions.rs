@@ -161,11 +161,12 @@ pub fn sessions_across_threads_lose_no_update(fresh: &dyn Fn() -> Fresh) -> u64 
     })
 }
 
-/// A session excludes saves and removes of its document, from any thread: they wait and
-/// time out while it is open; one that waits runs after the commit and sees it (a save
-/// expecting the old revision is refused, a remove removes the committed document).
-pub fn a_session_excludes_save_and_remove(fresh: &dyn Fn() -> Fresh) -> u64 {
-    check("a_session_excludes_save_and_remove", fresh, |_, port| {
+/// A session excludes saves, updates and removes of its document, from any thread: they
+/// wait and time out while it is open; one that waits runs after the commit and sees it (a
+/// save expecting the old revision is refused, an update applies its change to the
+/// committed content, a remove removes the committed document).
+pub fn a_session_excludes_saves_updates_and_removes(fresh: &dyn Fn() -> Fresh) -> u64 {
+    check("a_session_excludes_saves_updates_and_removes", fresh, |_, port| {
         let short = port.with(|options| Options { lock_timeout: SHORT, ..options });
         let old = ok(port.save(DOC, &counter(0), None), "creating the document");
         let session = ok(port.open_session(DOC, None), "opening a session");
@@ -173,6 +174,8 @@ pub fn a_session_excludes_save_and_remove(fresh: &dyn Fn() -> Fresh) -> u64 {
             let excluded = || {
                 refused(short.save(DOC, &counter(9), Some(&old)), Kind::LockTimeout, "saving while a session is open");
                 refused(short.remove(DOC), Kind::LockTimeout, "removing while a session is open");
+                let update = short.update(DOC, |_| Ok::<_, Infallible>(counter(9)));
+                refused(update, Kind::LockTimeout, "updating while a session is open");
             };
             excluded();
             join(s.spawn(excluded));
@@ -185,9 +188,19 @@ pub fn a_session_excludes_save_and_remove(fresh: &dyn Fn() -> Fresh) -> u64 {
         assert_eq!(content(port, DOC), Some(counter(1)), "a save overwrote a session's commit");
         let session = ok(port.open_session(DOC, None), "opening a session again");
         thread::scope(|s| {
-            let remover = s.spawn(|| port.remove(DOC));
+            let add = |current: Option<&str>| Ok::<_, Infallible>(counter(current.map_or(0, counter_of) + 10));
+            let updater = s.spawn(move || port.update(DOC, add));
             thread::sleep(HOLD);
             ok(port.commit(session, &counter(2)), "committing the session");
+            let updated = ok(join(updater), "an update that waited for a session");
+            updated.unwrap_or_else(|never| match never {});
+        });
+        assert_eq!(content(port, DOC), Some(counter(12)), "an update did not apply to a session's commit");
+        let session = ok(port.open_session(DOC, None), "opening a session again");
+        thread::scope(|s| {
+            let remover = s.spawn(|| port.remove(DOC));
+            thread::sleep(HOLD);
+            ok(port.commit(session, &counter(3)), "committing the session");
             ok(join(remover), "a remove that waited for a session");
         });
         assert_eq!(content(port, DOC), None, "a remove ran before a session's commit, not after");
