@@ -52,8 +52,8 @@ pub trait Backend: Send + Sync {
     /// read and one conditional write, as the backend's own clients would make it.
     ///
     /// `None` where the backend has no cheaper way than a session (the provided method), or
-    /// not for this document now (it does not exist, or a session holds it): group commit
-    /// then opens a session, which waits its turn.
+    /// none for this document now (on etcd, one that does not exist): group commit then
+    /// opens a session, which waits its turn.
     ///
     /// # Errors
     /// As [`Backend::read`].

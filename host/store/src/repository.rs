@@ -191,7 +191,7 @@ impl Repository {
     /// batch without the lock ([`Backend::open_optimistic`](crate::Backend::open_optimistic):
     /// etcd, where the lock is a network write of its own) it may run twice: on the version
     /// read, and again in an exclusive session if another writer changed the document before
-    /// the write. So it must make the new content from the content it is given alone, as
+    /// the write (or a session held it). So it must make the new content from the content it is given alone, as
     /// the function of [`AtomicU64::fetch_update`](std::sync::atomic::AtomicU64::fetch_update)
     /// does; its last run is the one written, or whose refusal is returned.
     ///
