@@ -19,7 +19,8 @@ pub(crate) struct OptimisticSession {
     name: DocumentName,
     /// The document as read, with the mod revision the write compares.
     read: KeyValue,
-    content: String,
+    /// The size limit its content is read with.
+    limit: u64,
 }
 
 impl OptimisticSession {
@@ -31,14 +32,13 @@ impl OptimisticSession {
         let Some(read) = etcd.document(name)? else {
             return Ok(None);
         };
-        let content = crate::content(name.as_str(), read.value().to_vec(), limit)?;
-        Ok(Some(OptimisticSession { etcd: etcd.clone(), name: name.clone(), read, content }))
+        Ok(Some(OptimisticSession { etcd: etcd.clone(), name: name.clone(), read, limit }))
     }
 }
 
 impl BackendSession for OptimisticSession {
     fn current(&self) -> Result<Option<String>> {
-        Ok(Some(self.content.clone()))
+        crate::content(self.name.as_str(), self.read.value().to_vec(), self.limit).map(Some)
     }
 
     fn commit(self: Box<Self>, content: &str) -> Result<()> {
