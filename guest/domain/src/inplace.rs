@@ -30,16 +30,21 @@ use crate::strict::Shape;
 pub struct Text<'t> {
     text: &'t str,
     depth: usize,
-    /// Whether new values are written over several lines. A document all on one line
-    /// stays on one line, except `{}`, which is how an empty document is written.
-    pretty: bool,
+    /// The whole document's text, whose layout new values follow (see [`Text::pretty`]).
+    whole: &'t str,
 }
 
 impl<'t> Text<'t> {
     /// The text of a document and its shape as [`strict::check`](crate::strict::check) found it.
     pub fn new(text: &'t str, shape: Shape) -> Text<'t> {
-        let pretty = text.trim_end().contains('\n') || text.trim() == "{}";
-        Text { text, depth: shape.depth, pretty }
+        Text { text, depth: shape.depth, whole: text }
+    }
+
+    /// Whether new objects and arrays are written over several lines. A document all on
+    /// one line stays on one line, except `{}`, which is how an empty document is written.
+    /// Asked only when a container is written: on a one-line document it reads every byte.
+    fn pretty(self) -> bool {
+        self.whole.trim_end().contains('\n') || self.whole.trim() == "{}"
     }
 
     fn with(self, text: &'t str) -> Text<'t> {
@@ -57,7 +62,7 @@ pub fn set(doc: Text<'_>, path: &KeyPath, value: &Value) -> Option<Splice> {
         Walk::Found { item, depth, .. } => {
             fits_depth(doc, depth + 1 + edit::depth(value))?;
             let indent = scan::line_indent(doc.text, item.value.start);
-            Some(Splice { start: item.value.start, end: item.value.end, text: render(value, doc.pretty, indent) })
+            Some(Splice { start: item.value.start, end: item.value.end, text: render(value, || doc.pretty(), indent) })
         }
         Walk::Missing { container, last, depth } => {
             let built = nested(&path.segments[depth + 1..], value)?;
@@ -243,7 +248,7 @@ fn insert(doc: Text<'_>, container: Container, last: Option<&Item>, segment: &Se
             None => Value::Array(vec![value]),
         };
         let indent = scan::line_indent(doc.text, container.open);
-        return Splice { start: container.open, end, text: render(&only, doc.pretty, indent) };
+        return Splice { start: container.open, end, text: render(&only, || doc.pretty(), indent) };
     };
     let mut lead = scan::whitespace_before(doc.text, last.start());
     let pretty = lead.contains('\n');
@@ -260,7 +265,7 @@ fn insert(doc: Text<'_>, container: Container, last: Option<&Item>, segment: &Se
         text.push_str(&Value::from(k).to_string());
         text.push_str(colon);
     }
-    text.push_str(&render(&value, pretty, indent));
+    text.push_str(&render(&value, || pretty, indent));
     Splice { start: last.value.end, end: last.value.end, text }
 }
 
@@ -280,9 +285,10 @@ fn remove(doc: Text<'_>, container: Container, prev: Option<Item>, item: &Item) 
     Splice { start, end, text: text.to_owned() }
 }
 
-/// `value` as text that starts on a line indented by `indent`.
-fn render(value: &Value, pretty: bool, indent: &str) -> String {
-    if !pretty {
+/// `value` as text that starts on a line indented by `indent`, over several lines if
+/// `pretty` says so (a scalar reads the same either way, so it is not asked).
+fn render(value: &Value, pretty: impl FnOnce() -> bool, indent: &str) -> String {
+    if !matches!(value, Value::Object(_) | Value::Array(_)) || !pretty() {
         return value.to_string();
     }
     let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());

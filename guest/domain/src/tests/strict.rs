@@ -76,3 +76,32 @@ fn duplicates_in_large_objects_are_found_and_named_where_they_stand() {
         assert!(checked.reason.starts_with("duplicate key \"k"), "{}", checked.reason);
     }
 }
+
+#[test]
+fn duplicates_among_ascending_keys_are_found_and_named_where_they_stand() {
+    let members: Vec<String> = (0..40).map(|i| format!("\"k{i:03}\": {i}")).collect();
+    assert_eq!(check(&format!("{{{}}}", members.join(",\n"))).map(drop), Ok(()));
+    // The last key again; an early key after a long ascending run, after a short one,
+    // and written with escapes.
+    for (at, repeat, named) in
+        [(31, "\"k030\"", "k030"), (35, "\"k002\"", "k002"), (5, "\"k001\"", "k001"), (39, "\"\\u006b002\"", "k002")]
+    {
+        let mut members = members.clone();
+        members[at] = format!("{repeat}: 0");
+        let text = format!("{{{}}}", members.join(",\n"));
+        let checked = check(&text).unwrap_err();
+        assert_eq!(Err(checked.clone()), parse(&text).map(drop), "{repeat} at {at}");
+        assert_eq!((checked.line, checked.reason), (at + 1, format!("duplicate key \"{named}\"")));
+    }
+}
+
+proptest::proptest! {
+    /// Whatever the order of an object's keys, the check finds a repeated key exactly
+    /// when the parser does.
+    #[test]
+    fn check_finds_the_repeats_the_parser_finds(keys in proptest::collection::vec("[a-c]{1,2}", 0..40)) {
+        let members: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("\"{k}\": {i}")).collect();
+        let text = format!("{{{}}}", members.join(", "));
+        proptest::prop_assert_eq!(check(&text).map(drop), parse(&text).map(drop));
+    }
+}
