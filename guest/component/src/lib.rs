@@ -7,6 +7,7 @@
 //! names (`confine:config/config-service@0.1.0#get`) are not valid native symbols.
 #![cfg(target_arch = "wasm32")]
 
+use confine_domain::checked::Checked;
 use confine_domain::error::{Error, ErrorKind};
 use confine_domain::service;
 
@@ -32,18 +33,21 @@ impl Guest for Component {
     fn apply(
         document: String,
         current: Option<String>,
+        depth: u32,
         change: exported::Change,
     ) -> Result<exported::Applied, exported::Error> {
-        let (splice, answer) = service::apply(&document, current.as_deref(), from_wit(change)).map_err(to_wit)?;
+        let current = trusted(current.as_deref(), depth);
+        let (splice, answer) = service::apply_checked(&document, current, from_wit(change)).map_err(to_wit)?;
         Ok(exported::Applied { start: splice.start as u64, end: splice.end as u64, text: splice.text, answer })
     }
     fn apply_all(
         document: String,
         current: Option<String>,
+        depth: u32,
         changes: Vec<exported::Change>,
     ) -> Result<exported::AppliedAll, exported::Refusal> {
         let changes = changes.into_iter().map(from_wit).collect();
-        match service::apply_all(&document, current.as_deref(), changes) {
+        match service::apply_all_checked(&document, trusted(current.as_deref(), depth), changes) {
             Ok((splice, answers)) => Ok(exported::AppliedAll {
                 start: splice.start as u64,
                 end: splice.end as u64,
@@ -57,6 +61,12 @@ impl Guest for Component {
             }),
         }
     }
+}
+
+/// The text the host gives: checked by the host, as the WIT says, so not walked again.
+fn trusted(current: Option<&str>, depth: u32) -> Option<Checked<'_>> {
+    // A depth beyond `usize` cannot be (a text nests at most as deep as it is long).
+    current.map(|text| Checked::trusted(text, usize::try_from(depth).unwrap_or(usize::MAX)))
 }
 
 fn from_wit(change: exported::Change) -> service::Change {

@@ -12,8 +12,11 @@
 //! - [`edit`]: set/unset/incr/merge on a parsed tree; [`inplace`] the same on the text
 //!   itself, with [`scan`] (offsets of a checked text) and [`splice`] (the change as bytes).
 //! - [`service`]: the operations of `config-service` (`get`, `cat`, `apply`).
+//! - [`checked`]: texts known to be documents, and the splices shown to keep them so (a
+//!   large document is then walked once per update).
 //! - [`error`]: the domain's error kinds.
 
+pub mod checked;
 pub mod document;
 pub mod edit;
 pub mod error;

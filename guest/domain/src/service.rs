@@ -10,6 +10,7 @@
 
 use serde_json::Value;
 
+use crate::checked::Checked;
 use crate::document::{self, Root};
 use crate::edit;
 use crate::error::{Error, ErrorKind};
@@ -112,6 +113,14 @@ pub fn check(document: &str, change: &Change) -> Result<(), Error> {
 /// bytes, and no tree of the whole document is built. Refusals come from the tree, with
 /// the same words as ever.
 pub fn apply(document: &str, current: Option<&str>, change: Change) -> Result<(Splice, String), Error> {
+    let change = prepare(document, change)?;
+    apply_prepared(document, current.map(|text| Checked::new(document, text)).transpose()?, change)
+}
+
+/// [`apply`] to a text already checked: the guest's, whose host checks every text before
+/// it gives it (and shows the result a document with [`Checked::splice`]), so that a large
+/// document is walked once per update.
+pub fn apply_checked(document: &str, current: Option<Checked<'_>>, change: Change) -> Result<(Splice, String), Error> {
     apply_prepared(document, current, prepare(document, change)?)
 }
 
@@ -136,24 +145,52 @@ pub fn apply_all(
     current: Option<&str>,
     changes: Vec<Change>,
 ) -> Result<(Splice, Vec<String>), Refusal> {
-    let whole = |error| Refusal { index: None, error };
+    let prepared = prepare_all(document, changes)?;
+    let current = current.map(|text| Checked::new(document, text)).transpose().map_err(whole)?;
+    apply_all_prepared(document, current, prepared)
+}
+
+/// [`apply_all`] to a text already checked (see [`apply_checked`]).
+pub fn apply_all_checked(
+    document: &str,
+    current: Option<Checked<'_>>,
+    changes: Vec<Change>,
+) -> Result<(Splice, Vec<String>), Refusal> {
+    apply_all_prepared(document, current, prepare_all(document, changes)?)
+}
+
+/// A refusal that is no one change's.
+fn whole(error: Error) -> Refusal {
+    Refusal { index: None, error }
+}
+
+fn prepare_all(document: &str, changes: Vec<Change>) -> Result<Vec<Prepared>, Refusal> {
     if changes.is_empty() {
         return Err(whole(Error::new(ErrorKind::InvalidValue, format!("{document}: the update has no changes"))));
     }
-    let prepared: Vec<Prepared> = changes
+    changes
         .into_iter()
         .enumerate()
         .map(|(index, change)| prepare(document, change).map_err(|error| Refusal { index: Some(index), error }))
-        .collect::<Result<_, _>>()?;
-    if let Some(text) = current {
-        document::check(document, text).map_err(whole)?;
-    }
-    let mut draft = Draft::new(current.unwrap_or_default());
+        .collect()
+}
+
+fn apply_all_prepared(
+    document: &str,
+    current: Option<Checked<'_>>,
+    prepared: Vec<Prepared>,
+) -> Result<(Splice, Vec<String>), Refusal> {
+    let mut draft = Draft::new(current.map_or("", Checked::text));
     let mut answers = Vec::with_capacity(prepared.len());
     for (index, change) in prepared.into_iter().enumerate() {
-        let text = if index == 0 && current.is_none() { None } else { Some(draft.text()) };
-        let (splice, answer) =
-            apply_prepared(document, text, change).map_err(|error| Refusal { index: Some(index), error })?;
+        let refused = |error| Refusal { index: Some(index), error };
+        // The first change sees the text as given; each later one the text the changes
+        // before it made, checked again because it may nest deeper.
+        let text = match (index, current) {
+            (0, current) => current,
+            (_, _) => Some(Checked::new(document, draft.text()).map_err(refused)?),
+        };
+        let (splice, answer) = apply_prepared(document, text, change).map_err(refused)?;
         draft.splice(splice);
         answers.push(answer);
     }
@@ -161,14 +198,14 @@ pub fn apply_all(
     Ok((draft.finish().ok_or_else(unfit)?, answers))
 }
 
-fn apply_prepared(document: &str, current: Option<&str>, change: Prepared) -> Result<(Splice, String), Error> {
-    let Some(text) = current else {
+fn apply_prepared(document: &str, current: Option<Checked<'_>>, change: Prepared) -> Result<(Splice, String), Error> {
+    let Some(checked) = current else {
         let mut root = Root::new();
         let answer = change.apply_to_tree(&mut root).map_err(|e| in_document(document, e))?;
         return Ok((Splice { start: 0, end: 0, text: document::render(&root) }, answer));
     };
-    let shape = document::check(document, text)?;
-    if let Some(done) = change.apply_to_text(inplace::Text::new(text, shape)) {
+    let text = checked.text();
+    if let Some(done) = change.apply_to_text(inplace::Text::new(text, checked.shape())) {
         return done.map_err(|e| in_document(document, e));
     }
     let mut root = document::parse(document, text)?;

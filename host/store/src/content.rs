@@ -4,14 +4,13 @@
 //! written, so neither a buggy or hostile guest nor a backend can store a document that the
 //! next reader could not parse.
 
+use confine_domain::checked::NewText;
+
 use crate::error::{Error, Result};
 
 /// Checks `content` offered for the document `name`.
 pub(crate) fn check(name: &str, content: &str, limit: u64) -> Result<()> {
-    let size = content.len() as u64;
-    if size > limit {
-        return Err(Error::TooLarge { name: name.to_owned(), size, limit });
-    }
+    check_size(name, content, limit)?;
     if !content.trim_start().starts_with('{') {
         return Err(Error::InvalidDocument {
             name: name.to_owned(),
@@ -22,6 +21,25 @@ pub(crate) fn check(name: &str, content: &str, limit: u64) -> Result<()> {
     confine_domain::strict::check(content)
         .map(drop)
         .map_err(|e| Error::InvalidDocument { name: name.to_owned(), reason: format!("the content offered is {e}") })
+}
+
+/// The text of `new`, offered for the document `name`, once it is accepted: a text shown to
+/// be a document ([`NewText::Document`], made only by the domain's proof) is not walked again.
+pub(crate) fn accept(name: &str, new: NewText, limit: u64) -> Result<String> {
+    let (text, shown) = new.into_parts();
+    match shown {
+        true => check_size(name, &text, limit)?,
+        false => check(name, &text, limit)?,
+    }
+    Ok(text)
+}
+
+fn check_size(name: &str, content: &str, limit: u64) -> Result<()> {
+    let size = content.len() as u64;
+    if size > limit {
+        return Err(Error::TooLarge { name: name.to_owned(), size, limit });
+    }
+    Ok(())
 }
 
 /// Decodes stored bytes as UTF-8, naming the first bad byte.

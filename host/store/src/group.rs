@@ -29,11 +29,12 @@ use crate::backend::{Backend, BackendSession};
 use crate::error::{Error, Result};
 use crate::name::DocumentName;
 use crate::{content, revision};
+use confine_domain::checked::NewText;
 
 /// A queued change: gets the current content (`None`: no document) and returns the new
 /// content, or `None` when it refuses (it keeps its own reason). It may run again, on newer
 /// content, when an optimistic attempt loses its race.
-pub(crate) type Change = Box<dyn FnMut(Option<&str>) -> Option<String> + Send>;
+pub(crate) type Change = Box<dyn FnMut(Option<&str>) -> Option<NewText> + Send>;
 
 /// What became of one caller's change.
 enum Outcome {
@@ -248,8 +249,8 @@ fn apply_and_commit(
                 continue;
             }
             Ok(None) => Some(Outcome::Refused),
-            Ok(Some(new)) => match content::check(name.as_str(), &new, job.max_document_size) {
-                Ok(()) => {
+            Ok(Some(new)) => match content::accept(name.as_str(), new, job.max_document_size) {
+                Ok(new) => {
                     content = Some(new);
                     None
                 }

@@ -14,6 +14,7 @@ use crate::group::{self, Batches};
 use crate::name::{DirectoryName, DocumentName};
 use crate::watch::Watch;
 use crate::{content, revision};
+use confine_domain::checked::NewText;
 
 /// Limits of a [`Repository`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,6 +188,11 @@ impl Repository {
     /// others stand. `change` may run on another caller's thread, hence `Send + 'static`.
     /// Other processes are excluded by the document's lock as for every write.
     ///
+    /// The new content is a `String`, checked as every write is, or a
+    /// [`NewText`](confine_domain::checked::NewText): a text the domain showed to be a
+    /// document ([`Checked::splice`](confine_domain::checked::Checked::splice)) is not
+    /// walked again, which on a large document is most of an update's work.
+    ///
     /// `change` runs once on the filesystem and in memory. On a backend that first tries a
     /// batch without the lock ([`Backend::open_optimistic`](crate::Backend::open_optimistic):
     /// etcd, where the lock is a network write of its own) it may run twice: on the version
@@ -200,16 +206,16 @@ impl Repository {
     /// the batch; [`Error::InvalidDocument`](crate::Error::InvalidDocument) or
     /// [`Error::TooLarge`](crate::Error::TooLarge) for a change whose new content is not a
     /// document (that change only).
-    pub fn update<E: Send + 'static>(
+    pub fn update<E: Send + 'static, T: Into<NewText>>(
         &self,
         name: &str,
-        mut change: impl FnMut(Option<&str>) -> std::result::Result<String, E> + Send + 'static,
+        mut change: impl FnMut(Option<&str>) -> std::result::Result<T, E> + Send + 'static,
     ) -> Result<std::result::Result<String, E>> {
         let name = DocumentName::parse(name)?;
         let refusal = Arc::new(Mutex::new(None));
         let reason = Arc::clone(&refusal);
         let change: group::Change = Box::new(move |current| match change(current) {
-            Ok(new) => Some(new),
+            Ok(new) => Some(new.into()),
             Err(e) => {
                 *reason.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
                 None

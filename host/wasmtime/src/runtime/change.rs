@@ -1,9 +1,16 @@
 //! Changes through the domain guest with group commit ([`Repository::update`]): the guest's
 //! pure `apply` runs on the document's current text inside the batch that writes it, so
 //! that concurrent changes of this process share lock holds and fsyncs.
+//!
+//! The host checks the current text before the guest sees it, and the guest relies on that
+//! check (the WIT says so); the splice it answers is then shown to keep the text a document
+//! where it can be ([`Checked::splice`]: a value replaced by a value, as `incr` and `set` of
+//! an existing key make), so that the store need not walk the new text again. So a large
+//! document is walked once per change, natively, instead of in the guest and again here.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use confine_domain::checked::{Checked, NewText};
 use confine_domain::service::{self, Change};
 use confine_domain::splice::Splice;
 use confine_store::Repository;
@@ -34,13 +41,15 @@ impl From<AppliedAll> for Answered {
     }
 }
 
-/// One guest call that answers a change of `document`'s `current` text.
+/// One guest call that answers a change of `document`'s `current` text (checked) nesting
+/// `depth` levels deep.
 type GuestChange = Box<
     dyn Fn(
             &ServiceExports,
             &mut Store<StoreState>,
             &str,
             Option<&str>,
+            u32,
         ) -> wasmtime::Result<Result<Answered, ServiceError>>
         + Send
         + Sync,
@@ -61,8 +70,9 @@ impl Runtime {
         let answers = self.update(
             repository,
             document,
-            Box::new(move |svc, store, name, current| {
-                Ok(svc.call_apply(store, name, current, &change)?.map(Answered::from).map_err(ServiceError::from))
+            Box::new(move |svc, store, name, current, depth| {
+                let applied = svc.call_apply(store, name, current, depth, &change)?;
+                Ok(applied.map(Answered::from).map_err(ServiceError::from))
             }),
         )?;
         Ok(answers.into_iter().next().unwrap_or_default())
@@ -90,8 +100,9 @@ impl Runtime {
         self.update(
             repository,
             document,
-            Box::new(move |svc, store, name, current| {
-                Ok(svc.call_apply_all(store, name, current, &changes)?.map(Answered::from).map_err(ServiceError::from))
+            Box::new(move |svc, store, name, current, depth| {
+                let applied = svc.call_apply_all(store, name, current, depth, &changes)?;
+                Ok(applied.map(Answered::from).map_err(ServiceError::from))
             }),
         )
     }
@@ -108,8 +119,13 @@ impl Runtime {
         let answers = Arc::new(Mutex::new(Vec::new()));
         let slot = Arc::clone(&answers);
         let updated = repository.update(document, move |current| {
-            let answered = core.call(&granted, |svc, store| change(svc, store, &name, current))?;
-            let (content, answers) = splice_into(current, answered)?;
+            let checked = current.map(|text| Checked::new(&name, text)).transpose()?;
+            // A text nests at most as deep as it is long, and the store's size limit keeps
+            // that far below `u32::MAX`; the parser refuses deeper than 128 anyway.
+            let depth = checked.map_or(0, |c| u32::try_from(c.shape().depth).unwrap_or(u32::MAX));
+            let answered =
+                core.call(&granted, |svc, store| change(svc, store, &name, checked.map(Checked::text), depth))?;
+            let (content, answers) = splice_into(checked, answered)?;
             *slot.lock().unwrap_or_else(PoisonError::into_inner) = answers;
             Ok(content)
         });
@@ -130,18 +146,22 @@ fn to_wit(change: Change) -> WitChange {
     }
 }
 
-/// The new content that the guest's splice makes of `current`, and the answers. The host
-/// checks that the splice fits: the guest is trusted with the document's rules (which the
-/// store checks again on the result), not with the host's memory.
-fn splice_into(current: Option<&str>, answered: Answered) -> Result<(String, Vec<String>), ServiceError> {
-    let text = current.unwrap_or_default();
+/// The new content that the guest's splice makes of `current`, and the answers. The guest
+/// is trusted with neither the host's memory nor the document's rules: the splice must fit,
+/// and its text is a document shown by [`Checked::splice`] or is checked by the store.
+fn splice_into(current: Option<Checked<'_>>, answered: Answered) -> Result<(NewText, Vec<String>), ServiceError> {
+    let text = current.map_or("", Checked::text);
     let (start, end) = (answered.start, answered.end);
     let splice = usize::try_from(start).ok().zip(usize::try_from(end).ok()).map(|(start, end)| Splice {
         start,
         end,
         text: answered.text,
     });
-    match splice.and_then(|splice| splice.apply_to(text)) {
+    let spliced = splice.and_then(|splice| match current {
+        Some(checked) => checked.splice(&splice),
+        None => splice.apply_to(text).map(NewText::Unchecked),
+    });
+    match spliced {
         Some(content) => Ok((content, answered.answers)),
         None => Err(ServiceError::Guest(format!(
             "it answered with the bytes {start}..{end} of a text of {} bytes, which do not fit it",

@@ -6,12 +6,24 @@ fn applied(start: u64, end: u64, text: &str) -> Answered {
     Answered::from(Applied { start, end, text: text.to_owned(), answer: "7".to_owned() })
 }
 
+fn checked(text: &str) -> Option<Checked<'_>> {
+    Some(Checked::new("d.json", text).unwrap())
+}
+
 #[test]
 fn a_guest_splice_is_made_on_the_current_text() {
-    let made = splice_into(Some("{\"n\": 6}"), applied(6, 7, "7")).unwrap();
-    assert_eq!(made, ("{\"n\": 7}".to_owned(), vec!["7".to_owned()]));
+    let (made, answers) = splice_into(checked("{\"n\": 6}"), applied(6, 7, "7")).unwrap();
+    assert_eq!((made.as_str(), answers), ("{\"n\": 7}", vec!["7".to_owned()]));
+    assert!(matches!(made, NewText::Document(_)), "a number for a number is shown to keep a document");
     let created = splice_into(None, applied(0, 0, "{}\n")).unwrap();
-    assert_eq!(created.0, "{}\n");
+    assert_eq!(created.0, NewText::Unchecked("{}\n".to_owned()), "a new document is left to the store's check");
+}
+
+#[test]
+fn a_guest_splice_not_shown_to_keep_a_document_is_left_to_the_store_to_check() {
+    // One value for a number, but with a second member that repeats the key.
+    let (made, _) = splice_into(checked("{\"n\": 6}"), applied(6, 7, "7, \"n\": 8")).unwrap();
+    assert_eq!(made, NewText::Unchecked("{\"n\": 7, \"n\": 8}".to_owned()));
 }
 
 #[test]
@@ -23,7 +35,7 @@ fn a_guest_splice_that_does_not_fit_is_refused_not_made() {
         (None, 0, 1),                     // no text to splice
         (Some("{}"), u64::MAX, u64::MAX), // beyond any offset
     ] {
-        let refused = splice_into(current, applied(start, end, "x")).unwrap_err();
+        let refused = splice_into(current.and_then(checked), applied(start, end, "x")).unwrap_err();
         assert!(matches!(&refused, ServiceError::Guest(m) if m.contains("do not fit")), "{refused}");
     }
 }

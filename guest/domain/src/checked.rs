@@ -1,0 +1,135 @@
+//! Texts known to be documents, and the splices shown to keep them documents: so that an
+//! update of a large document is walked once, not once by the guest that makes the change
+//! and again by the host that writes it.
+//!
+//! The proof is the grammar's: in a document (a text that [`strict::check`] accepts, root
+//! an object), replacing the bytes of one whole value that stands where a value stands
+//! (not a key) with the text of one value that the rules accept gives a document again.
+//! No key of any object around it changes, so no key can repeat; every number outside it
+//! is as it was; and the nesting it adds is counted. Anything else a splice does (insert
+//! or remove members, replace part of a value) is not shown, and its text is checked
+//! whole by whoever writes it.
+
+use std::ops::Range;
+
+use crate::document;
+use crate::edit::MAX_DEPTH;
+use crate::error::Error;
+use crate::scan;
+use crate::splice::Splice;
+use crate::strict::{self, Shape};
+
+/// A text that is a document under the rules of [`strict`], with its shape.
+#[derive(Debug, Clone, Copy)]
+pub struct Checked<'t> {
+    text: &'t str,
+    shape: Shape,
+}
+
+impl<'t> Checked<'t> {
+    /// Checks `text`, the content of the document `name`, with the errors of
+    /// [`document::check`].
+    pub fn new(name: &str, text: &'t str) -> Result<Checked<'t>, Error> {
+        Ok(Checked { text, shape: document::check(name, text)? })
+    }
+
+    /// `text` as somebody the caller trusts checked it, nesting `depth` levels deep: the
+    /// domain guest trusts its host, which checks every text before it gives it. Nothing is
+    /// checked here; on a text that is not a document the edits are wrong (never a panic),
+    /// and the host's check of what it writes refuses them.
+    pub fn trusted(text: &'t str, depth: usize) -> Checked<'t> {
+        Checked { text, shape: Shape { is_object: true, depth } }
+    }
+
+    /// The text.
+    pub fn text(self) -> &'t str {
+        self.text
+    }
+
+    /// Its shape, as [`strict::check`] found it.
+    pub fn shape(self) -> Shape {
+        self.shape
+    }
+
+    /// The text that `splice` makes of this one, as a [`Document`] when the splice is
+    /// shown to keep it one (see the module's docs); `None` if the splice does not fit.
+    pub fn splice(self, splice: &Splice) -> Option<NewText> {
+        let new = splice.apply_to(self.text)?;
+        Some(if self.keeps_a_document(splice) { NewText::Document(Document(new)) } else { NewText::Unchecked(new) })
+    }
+
+    fn keeps_a_document(self, splice: &Splice) -> bool {
+        let Some(level) = value_level(self.text, splice.start..splice.end) else { return false };
+        // Within the edits' own limit, well inside the parser's: deeper is left to a check.
+        matches!(strict::check(&splice.text), Ok(value) if level + value.depth <= MAX_DEPTH)
+    }
+}
+
+/// How many containers enclose the value of a member or element of the document `text`
+/// that spans exactly `range`; `None` if no value does (a key, part of a value, the gap
+/// between two items, the root). Reads the bytes before `range` at most.
+fn value_level(text: &str, range: Range<usize>) -> Option<usize> {
+    let mut open = text.find('{')?;
+    let mut level = 1;
+    loop {
+        let item = scan::items(text, open)
+            .take_while(|item| item.start() <= range.start)
+            .find(|item| item.value.start <= range.start && range.end <= item.value.end)?;
+        if item.value == range {
+            return Some(level);
+        }
+        match text.as_bytes().get(item.value.start) {
+            Some(b'{' | b'[') => (open, level) = (item.value.start, level + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// The whole new text of a document, shown to be one without being walked: made only by
+/// [`Checked::splice`], so a writer that is given one need not check it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document(String);
+
+impl Document {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A document's new text: shown to be a document, or still to be checked by its writer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewText {
+    /// Shown to be a document.
+    Document(Document),
+    /// Not shown: the writer checks it.
+    Unchecked(String),
+}
+
+impl NewText {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            NewText::Document(document) => document.as_str(),
+            NewText::Unchecked(text) => text,
+        }
+    }
+
+    /// The text, and whether it was shown to be a document.
+    pub fn into_parts(self) -> (String, bool) {
+        match self {
+            NewText::Document(Document(text)) => (text, true),
+            NewText::Unchecked(text) => (text, false),
+        }
+    }
+}
+
+impl From<String> for NewText {
+    fn from(text: String) -> NewText {
+        NewText::Unchecked(text)
+    }
+}
+
+#[cfg(test)]
+#[path = "tests/checked.rs"]
+mod tests;

@@ -1,0 +1,65 @@
+//! Unit tests of `checked.rs`.
+
+use super::*;
+
+const DOC: &str = "{\n  \"n\": 1,\n  \"list\": [10, {\"deep\": \"x\"}],\n  \"s\": \"text\"\n}\n";
+
+fn spliced(text: &str, start: usize, end: usize, with: &str) -> NewText {
+    let checked = Checked::new("d.json", text).unwrap();
+    checked.splice(&Splice { start, end, text: with.into() }).expect("the splice fits")
+}
+
+fn span(text: &str, of: &str) -> (usize, usize) {
+    let start = text.find(of).unwrap();
+    (start, start + of.len())
+}
+
+#[test]
+fn a_value_replaced_by_a_value_is_shown_to_keep_a_document() {
+    for (of, with) in [("1", "2"), ("10", "{\"a\": [null]}"), ("\"x\"", "-0.5"), ("[10, {\"deep\": \"x\"}]", "{}")] {
+        let (start, end) = span(DOC, of);
+        let new = spliced(DOC, start, end, with);
+        assert!(matches!(new, NewText::Document(_)), "{of} -> {with}");
+        assert!(strict::check(new.as_str()).is_ok());
+    }
+}
+
+#[test]
+fn anything_else_is_left_to_a_check() {
+    let unchecked = |start, end, with| matches!(spliced(DOC, start, end, with), NewText::Unchecked(_));
+    let (start, end) = span(DOC, "\"n\"");
+    assert!(unchecked(start, end, "\"m\""), "a key");
+    let (start, end) = span(DOC, "text");
+    assert!(unchecked(start, end, "more"), "part of a string");
+    let (start, end) = span(DOC, "1");
+    for with in ["2, \"m\": 3", "", "{", "1 2", "123456789012345678901234567890", "{\"a\": 1, \"a\": 2}"] {
+        assert!(unchecked(start, end, with), "{with:?} is not one value the rules accept");
+    }
+    assert!(unchecked(start, start, "0"), "an insertion");
+    assert!(unchecked(0, DOC.len(), "{}"), "the root");
+    let deep = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+    assert!(unchecked(start, end, &deep), "nesting past the edits' limit");
+}
+
+#[test]
+fn a_splice_that_does_not_fit_gives_nothing() {
+    let checked = Checked::new("d.json", DOC).unwrap();
+    assert_eq!(checked.splice(&Splice { start: 3, end: DOC.len() + 1, text: String::new() }), None);
+}
+
+proptest::proptest! {
+    /// What is shown to be a document is one: the check agrees on every splice shown.
+    #[test]
+    fn what_is_shown_passes_the_check(
+        start in 0..DOC.len(),
+        len in 0..12usize,
+        with in proptest::sample::select(vec!["0", "\"a\"", "[]", "{\"k\": {}}", "1, 2", "\"", "}", " 7 ", "[[1]]"]),
+    ) {
+        let end = (start + len).min(DOC.len());
+        if let Some(NewText::Document(document)) =
+            Checked::new("d.json", DOC).unwrap().splice(&Splice { start, end, text: with.into() })
+        {
+            proptest::prop_assert!(strict::check(document.as_str()).is_ok(), "{:?}", document.as_str());
+        }
+    }
+}
