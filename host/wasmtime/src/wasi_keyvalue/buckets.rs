@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use confine_domain::checked::{Checked, NewText};
 use confine_domain::document::{self, Root};
 use confine_domain::error::ErrorKind;
 use confine_domain::keypath::{KeyPath, Segment};
@@ -196,7 +197,7 @@ fn write(repository: &Repository, document: &str, changes: Vec<Change>) -> Resul
 fn update(
     repository: &Repository,
     document: &str,
-    change: impl FnMut(Option<&str>) -> Result<String, Unwritten> + Send + 'static,
+    change: impl FnMut(Option<&str>) -> Result<NewText, Unwritten> + Send + 'static,
 ) -> Result<(), KvError> {
     match repository.update(document, change)? {
         Ok(_) | Err(Unwritten::Unchanged) => Ok(()),
@@ -206,20 +207,26 @@ fn update(
 
 /// The text `changes` make of `current`, each on the result of the one before, with the
 /// domain's in-place edits (the rest of the file keeps its layout). Removing a key that is
-/// not there is no change.
-fn apply(document: &str, current: Option<&str>, changes: Vec<Change>) -> Result<String, Unwritten> {
-    let mut text: Option<String> = current.map(str::to_owned);
+/// not there is no change. Each text is checked once, before its change; a change that
+/// replaces one value is shown to keep a document ([`Checked::splice`]), so that the store
+/// need not walk the last text again.
+fn apply(document: &str, current: Option<&str>, changes: Vec<Change>) -> Result<NewText, Unwritten> {
+    let refused = |detail: String| Unwritten::Refused(KvError::Other(detail));
+    let mut text: Option<NewText> = None;
     for change in changes {
-        match service::apply(document, text.as_deref(), change) {
+        let base = text.as_ref().map(NewText::as_str).or(current);
+        let checked = base.map(|base| Checked::new(document, base)).transpose().map_err(|e| refused(e.detail))?;
+        match service::apply_checked(document, checked, change) {
             Ok((splice, _answer)) => {
-                let base = text.as_deref().unwrap_or_default();
-                let next = splice
-                    .apply_to(base)
-                    .ok_or_else(|| KvError::Other(format!("{document}: an edit did not fit the document's text")))?;
-                text = Some(next);
+                let next = match checked {
+                    Some(checked) => checked.splice(&splice),
+                    None => splice.apply_to("").map(NewText::Unchecked),
+                };
+                text =
+                    Some(next.ok_or_else(|| refused(format!("{document}: an edit did not fit the document's text")))?);
             }
             Err(e) if e.kind == ErrorKind::NotFound => {}
-            Err(e) => return Err(KvError::Other(e.detail).into()),
+            Err(e) => return Err(refused(e.detail)),
         }
     }
     match text {
