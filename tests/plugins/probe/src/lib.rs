@@ -21,7 +21,8 @@
 //!   session still open (its handle is leaked, so only the host's teardown ends it).
 //! - `commit-invalid DOC`, `commit-array DOC`, `commit-huge DOC BYTES`: offers text that
 //!   is not JSON, a JSON array, or a JSON object of BYTES bytes, through `save` and then
-//!   through a session's `commit`, then reopens a session on DOC without waiting. Always
+//!   through a session's `commit`, then reopens a session on DOC, waiting at most
+//!   [`REOPEN_WAIT_MS`]. Always
 //!   returns an error: `save: <result>; commit: <result>; reopen: <result>`.
 //! - `many-sessions PREFIX N`: opens sessions on `PREFIX0.json` ... `PREFIX<N-1>.json`,
 //!   without waiting, and keeps them all (leaked handles). At the first refusal it returns
@@ -152,9 +153,16 @@ fn bumped(content: Option<&str>, key: &str) -> Result<String, String> {
     serde_json::to_string(&root).map_err(|e| e.to_string())
 }
 
+/// How long the reopen after a refused commit waits. A lock the commit kept would be held
+/// until the plugin ends, so any wait shorter than the test's lock timeout finds it; not
+/// none, because on Linux a process that another thread of the host forks at the moment
+/// the session ends shares the lock's descriptor until it execs (see the store's
+/// `fs/lock.rs`), which a waiter's first retries absorb.
+const REOPEN_WAIT_MS: u32 = 200;
+
 /// Offers `content` for `doc` through `save` (expecting the current revision, so only the
 /// content can be refused) and through a session's `commit`; then checks that the session
-/// ended by reopening one on `doc` without waiting. Reports all three results.
+/// ended by reopening one on `doc` within [`REOPEN_WAIT_MS`]. Reports all three results.
 fn offer(doc: &str, content: &str) -> Result<(), String> {
     let expected = match port::read(doc) {
         Ok(snapshot) => Some(snapshot.revision),
@@ -164,7 +172,7 @@ fn offer(doc: &str, content: &str) -> Result<(), String> {
     let saved = port::save(doc, content, expected.as_deref());
     let session = Session::open(doc, None).map_err(describe)?;
     let committed = session.commit(content);
-    let reopened = Session::open(doc, Some(0)).map(drop);
+    let reopened = Session::open(doc, Some(REOPEN_WAIT_MS)).map(drop);
     Err(format!("save: {saved:?}; commit: {committed:?}; reopen: {reopened:?}"))
 }
 
