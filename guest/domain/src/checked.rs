@@ -65,6 +65,16 @@ impl<'t> Checked<'t> {
     }
 }
 
+/// The text that `splice` makes of `current`, or of nothing when the document does not
+/// exist yet (a new document is never shown: its writer checks it). `None` if the splice
+/// does not fit.
+pub fn splice_onto(current: Option<Checked<'_>>, splice: &Splice) -> Option<NewText> {
+    match current {
+        Some(checked) => checked.splice(splice),
+        None => splice.apply_to("").map(NewText::Unchecked),
+    }
+}
+
 /// How many containers enclose the value of a member or element of the document `text`
 /// that spans exactly `range`; `None` if no value does (a key, part of a value, the gap
 /// between two items, the root). Reads the bytes before `range` at most.
@@ -95,6 +105,11 @@ impl Document {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 /// A document's new text: shown to be a document, or still to be checked by its writer.
@@ -112,14 +127,6 @@ impl NewText {
         match self {
             NewText::Document(document) => document.as_str(),
             NewText::Unchecked(text) => text,
-        }
-    }
-
-    /// The text, and whether it was shown to be a document.
-    pub fn into_parts(self) -> (String, bool) {
-        match self {
-            NewText::Document(Document(text)) => (text, true),
-            NewText::Unchecked(text) => (text, false),
         }
     }
 }

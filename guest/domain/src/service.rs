@@ -186,10 +186,7 @@ fn apply_all_prepared(
         let refused = |error| Refusal { index: Some(index), error };
         // The first change sees the text as given; each later one the text the changes
         // before it made, checked again because it may nest deeper.
-        let text = match (index, current) {
-            (0, current) => current,
-            (_, _) => Some(Checked::new(document, draft.text()).map_err(refused)?),
-        };
+        let text = if index == 0 { current } else { Some(Checked::new(document, draft.text()).map_err(refused)?) };
         let (splice, answer) = apply_prepared(document, text, change).map_err(refused)?;
         draft.splice(splice);
         answers.push(answer);

@@ -26,11 +26,17 @@ pub(crate) fn check(name: &str, content: &str, limit: u64) -> Result<()> {
 /// The text of `new`, offered for the document `name`, once it is accepted: a text shown to
 /// be a document ([`NewText::Document`], made only by the domain's proof) is not walked again.
 pub(crate) fn accept(name: &str, new: NewText, limit: u64) -> Result<String> {
-    let (text, shown) = new.into_parts();
-    match shown {
-        true => check_size(name, &text, limit)?,
-        false => check(name, &text, limit)?,
-    }
+    let text = match new {
+        NewText::Document(document) => {
+            let text = document.into_string();
+            check_size(name, &text, limit)?;
+            text
+        }
+        NewText::Unchecked(text) => {
+            check(name, &text, limit)?;
+            text
+        }
+    };
     Ok(text)
 }
 

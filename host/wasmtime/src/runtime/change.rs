@@ -10,7 +10,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use confine_domain::checked::{Checked, NewText};
+use confine_domain::checked::{self, Checked, NewText};
 use confine_domain::service::{self, Change};
 use confine_domain::splice::Splice;
 use confine_store::Repository;
@@ -150,22 +150,17 @@ fn to_wit(change: Change) -> WitChange {
 /// is trusted with neither the host's memory nor the document's rules: the splice must fit,
 /// and its text is a document shown by [`Checked::splice`] or is checked by the store.
 fn splice_into(current: Option<Checked<'_>>, answered: Answered) -> Result<(NewText, Vec<String>), ServiceError> {
-    let text = current.map_or("", Checked::text);
     let (start, end) = (answered.start, answered.end);
     let splice = usize::try_from(start).ok().zip(usize::try_from(end).ok()).map(|(start, end)| Splice {
         start,
         end,
         text: answered.text,
     });
-    let spliced = splice.and_then(|splice| match current {
-        Some(checked) => checked.splice(&splice),
-        None => splice.apply_to(text).map(NewText::Unchecked),
-    });
-    match spliced {
+    match splice.and_then(|splice| checked::splice_onto(current, &splice)) {
         Some(content) => Ok((content, answered.answers)),
         None => Err(ServiceError::Guest(format!(
             "it answered with the bytes {start}..{end} of a text of {} bytes, which do not fit it",
-            text.len()
+            current.map_or(0, |checked| checked.text().len())
         ))),
     }
 }
