@@ -331,7 +331,7 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
     }
     let context = Context::open(&cli)?;
     let settings = store_settings(&cli);
-    match cli.command {
+    let outcome = match cli.command {
         Command::Batch => Ok(batch::run(&context, &mut std::io::stdin().lock(), &mut std::io::stdout())),
         Command::Watch { doc, key } => watch::run(&context, &doc, key.as_deref().unwrap_or(""), &mut std::io::stdout()),
         Command::Copy { to, dirs } => {
@@ -341,7 +341,12 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
             copy::run(&context.repository, &destination, &dirs, cli.json, &mut std::io::stdout())
         }
         command => execute(command, &context),
-    }
+    };
+    // The process exits next. Every call's store, and with it every session and lock, is
+    // gone already; what dropping the runtime would still do (unmap the guest's code and
+    // free the engine's tables) the exit does at once, for less.
+    std::mem::forget(context.runtime.into_inner());
+    outcome
 }
 
 /// What commands run against: the repository over --dir, the signal handler, and the wasm
