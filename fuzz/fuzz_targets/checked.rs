@@ -1,10 +1,12 @@
 //! A document, a splice of it and its text, one per line (`doc\nSTART END\nTEXT`): whenever
 //! `Checked::splice` says the text it makes is a document without walking it, the strict
-//! check agrees, so the store may skip its walk (see `guest/domain/src/checked.rs`).
+//! check agrees, so the store may skip its walk (see `guest/domain/src/checked.rs`); and
+//! `Checked::spliced`, which hands the splice over for the store to make in place, shows
+//! exactly what `Checked::splice` shows, and makes the same text.
 
 #![no_main]
 
-use confine_domain::checked::{Checked, NewText};
+use confine_domain::checked::{Checked, NewContent, NewText};
 use confine_domain::splice::Splice;
 use confine_domain::strict;
 use libfuzzer_sys::fuzz_target;
@@ -17,7 +19,11 @@ fuzz_target!(|data: &[u8]| {
     let (Ok(start), Ok(end)) = (start.parse(), end.parse()) else { return };
     let Ok(checked) = Checked::new("d.json", text) else { return };
     let splice = Splice { start, end, text: with.to_owned() };
-    match checked.splice(&splice) {
+    let handed = checked.spliced(splice.clone());
+    let copied = checked.splice(&splice);
+    assert_eq!(matches!(handed, Some(NewContent::Spliced(_))), matches!(copied, Some(NewText::Document(_))));
+    assert_eq!(handed.map(NewContent::into_text), copied);
+    match copied {
         None => assert!(!splice.fits(text), "a splice that fits was refused"),
         Some(NewText::Document(new)) => {
             let shape = strict::check(new.as_str()).expect("what is shown to be a document is one");

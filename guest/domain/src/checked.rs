@@ -9,6 +9,10 @@
 //! is as it was; and the nesting it adds is counted. Anything else a splice does (insert
 //! or remove members, replace part of a value) is not shown, and its text is checked
 //! whole by whoever writes it.
+//!
+//! A shown splice can also be handed to the writer as it is ([`Spliced`]), still tied to
+//! the text it was shown on, so that a writer holding that very text makes the splice in it
+//! instead of copying the whole document.
 
 use std::ops::Range;
 
@@ -58,6 +62,20 @@ impl<'t> Checked<'t> {
         Some(if self.keeps_a_document(splice) { NewText::Document(Document(new)) } else { NewText::Unchecked(new) })
     }
 
+    /// What `splice` makes of this text, for a writer that holds it: the splice itself when
+    /// it is shown to keep a document ([`NewContent::Spliced`]), else the new text to check;
+    /// `None` if the splice does not fit.
+    pub fn spliced(self, splice: Splice) -> Option<NewContent<'t>> {
+        if !splice.fits(self.text) {
+            return None;
+        }
+        Some(if self.keeps_a_document(&splice) {
+            NewContent::Spliced(Spliced { base: self.text, splice })
+        } else {
+            NewContent::Text(NewText::Unchecked(splice.apply_to(self.text)?))
+        })
+    }
+
     fn keeps_a_document(self, splice: &Splice) -> bool {
         let Some(level) = value_level(self.text, splice.start..splice.end) else { return false };
         // Within the edits' own limit, well inside the parser's: deeper is left to a check.
@@ -65,13 +83,13 @@ impl<'t> Checked<'t> {
     }
 }
 
-/// The text that `splice` makes of `current`, or of nothing when the document does not
-/// exist yet (a new document is never shown: its writer checks it). `None` if the splice
-/// does not fit.
-pub fn splice_onto(current: Option<Checked<'_>>, splice: &Splice) -> Option<NewText> {
+/// What `splice` makes of `current` ([`Checked::spliced`]), or of nothing when the document
+/// does not exist yet (a new document is never shown: its writer checks it). `None` if the
+/// splice does not fit.
+pub fn splice_onto(current: Option<Checked<'_>>, splice: Splice) -> Option<NewContent<'_>> {
     match current {
-        Some(checked) => checked.splice(splice),
-        None => splice.apply_to("").map(NewText::Unchecked),
+        Some(checked) => checked.spliced(splice),
+        None => splice.apply_to("").map(|text| NewContent::Text(NewText::Unchecked(text))),
     }
 }
 
@@ -134,6 +152,72 @@ impl NewText {
 impl From<String> for NewText {
     fn from(text: String) -> NewText {
         NewText::Unchecked(text)
+    }
+}
+
+/// A splice shown to keep a document (see the module's docs), tied by its lifetime to the
+/// text it was shown on: made only by [`Checked::spliced`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spliced<'t> {
+    base: &'t str,
+    splice: Splice,
+}
+
+impl<'t> Spliced<'t> {
+    /// Whether `text` is the very text the splice was shown on: the same bytes at the same
+    /// address. Comparing addresses is enough because the lifetime keeps that text alive:
+    /// two live texts at one address with one length are one text. (No document is empty,
+    /// so no dangling address of an empty text can match.)
+    pub fn is_of(&self, text: &str) -> bool {
+        !self.base.is_empty() && std::ptr::eq(self.base, text)
+    }
+
+    /// The splice, to make in the text it [`is_of`](Spliced::is_of): that text with it made
+    /// is a document.
+    pub fn into_splice(self) -> Splice {
+        self.splice
+    }
+
+    /// The new text, made as a copy.
+    pub fn into_text(self) -> NewText {
+        // It fits: `Checked::spliced` made sure, and the base cannot change under a shared
+        // borrow. Were it not so, an empty text is refused by the writer's check.
+        match self.splice.apply_to(self.base) {
+            Some(text) => NewText::Document(Document(text)),
+            None => NewText::Unchecked(String::new()),
+        }
+    }
+}
+
+/// What a change gives the writer of a document: a whole new text, or a splice of the text
+/// the change was given, shown to keep it a document, for the writer to make in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewContent<'t> {
+    /// A whole new text.
+    Text(NewText),
+    /// A shown splice of the text the change was given.
+    Spliced(Spliced<'t>),
+}
+
+impl NewContent<'_> {
+    /// The whole new text, made as a copy where it is a splice.
+    pub fn into_text(self) -> NewText {
+        match self {
+            NewContent::Text(text) => text,
+            NewContent::Spliced(spliced) => spliced.into_text(),
+        }
+    }
+}
+
+impl From<NewText> for NewContent<'_> {
+    fn from(text: NewText) -> Self {
+        NewContent::Text(text)
+    }
+}
+
+impl From<String> for NewContent<'_> {
+    fn from(text: String) -> Self {
+        NewContent::Text(NewText::Unchecked(text))
     }
 }
 

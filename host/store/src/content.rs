@@ -5,6 +5,7 @@
 //! next reader could not parse.
 
 use confine_domain::checked::NewText;
+use confine_domain::splice::Splice;
 
 use crate::error::{Error, Result};
 
@@ -40,8 +41,30 @@ pub(crate) fn accept(name: &str, new: NewText, limit: u64) -> Result<String> {
     Ok(text)
 }
 
+/// Makes `splice`, shown to keep `held` a document (see
+/// [`Spliced`](confine_domain::checked::Spliced)), in `held`, once its result is within the
+/// size limit; `held` is left as it was when it is not.
+pub(crate) fn splice_in_place(name: &str, held: &mut String, splice: &Splice, limit: u64) -> Result<()> {
+    // It fits the text it was shown on, which is `held`; checked again, as it is cheap,
+    // so that no mistake can panic in `replace_range`.
+    if !splice.fits(held) {
+        return Err(Error::InvalidDocument {
+            name: name.to_owned(),
+            reason: format!("a splice of the bytes {}..{} does not fit the document's text", splice.start, splice.end),
+        });
+    }
+    let size = held.len() - (splice.end - splice.start) + splice.text.len();
+    check_length(name, size, limit)?;
+    held.replace_range(splice.start..splice.end, &splice.text);
+    Ok(())
+}
+
 fn check_size(name: &str, content: &str, limit: u64) -> Result<()> {
-    let size = content.len() as u64;
+    check_length(name, content.len(), limit)
+}
+
+fn check_length(name: &str, size: usize, limit: u64) -> Result<()> {
+    let size = size as u64;
     if size > limit {
         return Err(Error::TooLarge { name: name.to_owned(), size, limit });
     }

@@ -29,12 +29,13 @@ use crate::backend::{Backend, BackendSession};
 use crate::error::{Error, Result};
 use crate::name::DocumentName;
 use crate::{content, revision};
-use confine_domain::checked::NewText;
+use confine_domain::checked::NewContent;
 
 /// A queued change: gets the current content (`None`: no document) and returns the new
-/// content, or `None` when it refuses (it keeps its own reason). It may run again, on newer
-/// content, when an optimistic attempt loses its race.
-pub(crate) type Change = Box<dyn FnMut(Option<&str>) -> Option<NewText> + Send>;
+/// content (or a shown splice of the content it got), or `None` when it refuses (it keeps
+/// its own reason). It may run again, on newer content, when an optimistic attempt loses
+/// its race.
+pub(crate) type Change = Box<dyn FnMut(Option<&str>) -> Option<NewContent<'_>> + Send>;
 
 /// What became of one caller's change.
 enum Outcome {
@@ -249,7 +250,17 @@ fn apply_and_commit(
                 continue;
             }
             Ok(None) => Some(Outcome::Refused),
-            Ok(Some(new)) => match content::accept(name.as_str(), new, job.max_document_size) {
+            // A splice shown on the very text held here is made in it: no copy.
+            Ok(Some(NewContent::Spliced(spliced))) if content.as_deref().is_some_and(|c| spliced.is_of(c)) => {
+                let splice = spliced.into_splice();
+                content
+                    .as_mut()
+                    .and_then(|held| {
+                        content::splice_in_place(name.as_str(), held, &splice, job.max_document_size).err()
+                    })
+                    .map(Outcome::Failed)
+            }
+            Ok(Some(new)) => match content::accept(name.as_str(), new.into_text(), job.max_document_size) {
                 Ok(new) => {
                     content = Some(new);
                     None

@@ -14,7 +14,7 @@ use crate::group::{self, Batches};
 use crate::name::{DirectoryName, DocumentName};
 use crate::watch::Watch;
 use crate::{content, revision};
-use confine_domain::checked::NewText;
+use confine_domain::checked::{NewContent, NewText};
 
 /// Limits of a [`Repository`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,11 +211,28 @@ impl Repository {
         name: &str,
         mut change: impl FnMut(Option<&str>) -> std::result::Result<T, E> + Send + 'static,
     ) -> Result<std::result::Result<String, E>> {
+        self.update_in_place(name, move |current| change(current).map(|new| NewContent::Text(new.into())))
+    }
+
+    /// [`Repository::update`] for a change that may answer with a splice of the content it
+    /// is given, shown to keep it a document
+    /// ([`NewContent::Spliced`](confine_domain::checked::NewContent::Spliced), made by
+    /// [`Checked::spliced`](confine_domain::checked::Checked::spliced)): the splice is made
+    /// in the content the repository holds, so a large document is neither copied nor
+    /// walked again. Everything else is as [`Repository::update`] says.
+    ///
+    /// # Errors
+    /// Those of [`Repository::update`].
+    pub fn update_in_place<E: Send + 'static>(
+        &self,
+        name: &str,
+        mut change: impl for<'a> FnMut(Option<&'a str>) -> std::result::Result<NewContent<'a>, E> + Send + 'static,
+    ) -> Result<std::result::Result<String, E>> {
         let name = DocumentName::parse(name)?;
         let refusal = Arc::new(Mutex::new(None));
         let reason = Arc::clone(&refusal);
         let change: group::Change = Box::new(move |current| match change(current) {
-            Ok(new) => Some(new.into()),
+            Ok(new) => Some(new),
             Err(e) => {
                 *reason.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
                 None

@@ -63,3 +63,24 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_shown_splice_is_handed_over_tied_to_its_text() {
+    let (start, end) = span(DOC, "1");
+    let checked = Checked::new("d.json", DOC).unwrap();
+    let Some(NewContent::Spliced(spliced)) = checked.spliced(Splice { start, end, text: "22".into() }) else {
+        panic!("a number for a number is shown");
+    };
+    assert!(spliced.is_of(DOC), "the text it was shown on");
+    let copy = DOC.to_owned();
+    assert!(!spliced.is_of(&copy), "the same bytes elsewhere are another text");
+    assert!(!spliced.is_of(&DOC[..DOC.len() - 1]), "a part of the text is another text");
+    let made = spliced.clone().into_splice();
+    assert_eq!((made.start, made.end, made.text.as_str()), (start, end, "22"));
+    assert_eq!(spliced.into_text(), self::spliced(DOC, start, end, "22"), "the copy is the text `splice` makes");
+
+    let (start, end) = span(DOC, "\"n\"");
+    let unshown = checked.spliced(Splice { start, end, text: "\"m\"".into() });
+    assert_eq!(unshown, Some(NewContent::Text(NewText::Unchecked(DOC.replacen("\"n\"", "\"m\"", 1)))));
+    assert_eq!(checked.spliced(Splice { start: 3, end: DOC.len() + 1, text: String::new() }), None);
+}

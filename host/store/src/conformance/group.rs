@@ -11,11 +11,34 @@ use std::time::Duration;
 
 use super::{Fresh, Kind, Port, check, content, counter, counter_of, join, kind, ok, refused};
 use crate::{Error, Options, revision};
+use confine_domain::checked::{Checked, NewContent};
+use confine_domain::splice::Splice;
 
 const DOC: &str = "counter.json";
 
 /// Threads that update at once.
 const THREADS: u64 = 8;
+
+/// How many of the concurrent `results` were written; those whose id is `to_refuse` must
+/// have been refused as `refusal` says, and the others written.
+fn written<T>(
+    results: Vec<(u64, crate::Result<Result<T, Infallible>>)>,
+    to_refuse: impl Fn(u64) -> bool,
+    refusal: impl Fn(&Error) -> bool,
+    what: &str,
+) -> u64 {
+    let mut written = 0;
+    for (id, outcome) in results {
+        match outcome {
+            Err(e) if to_refuse(id) && refusal(&e) => {}
+            Ok(Ok(_)) if !to_refuse(id) => written += 1,
+            Ok(Ok(_)) => panic!("{what} {id}, which should be refused, was told it was written"),
+            Ok(Err(never)) => match never {},
+            Err(e) => panic!("{what} {id} was refused with {e}, not its own outcome"),
+        }
+    }
+    written
+}
 
 /// Runs `each` calls of `call` on each of [`THREADS`] threads at once, each thread through
 /// its own clone of the repository; returns every call's result with its number.
@@ -147,17 +170,56 @@ pub fn group_commit_refuses_a_non_document_for_its_caller_only(fresh: &dyn Fn() 
                 port.update(DOC, bump(&Arc::new(AtomicU64::new(0))))
             }
         });
-        let mut good = 0;
-        for (id, outcome) in results {
-            match outcome {
-                Err(Error::InvalidDocument { .. }) if broken(id) => {}
-                Ok(Ok(_)) if !broken(id) => good += 1,
-                Ok(Ok(_)) => panic!("the change {id}, which returned no document, was told it was written"),
-                Ok(Err(never)) => match never {},
-                Err(e) => panic!("the change {id} was refused with {e}, not its own outcome"),
+        let good = written(results, broken, |e| matches!(e, Error::InvalidDocument { .. }), "the change");
+        assert_eq!(content(port, DOC).map(|text| counter_of(&text)), Some(good), "a non-document cost an update");
+    })
+}
+
+/// A change that answers with a splice shown on the content it was given
+/// ([`Repository::update_in_place`](crate::Repository::update_in_place)) has it made in the
+/// content the batch holds: batched splices lose no update, each made on the result of the
+/// one before; a splice over its caller's size limit is refused for that caller alone and
+/// leaves the content as it was for the others; a splice shown on another copy of the
+/// content is made on that copy, with the same result.
+pub fn group_commit_makes_shown_splices_in_place(fresh: &dyn Fn() -> Fresh) -> u64 {
+    check("group_commit_makes_shown_splices_in_place", fresh, |_, port| {
+        const EACH: u64 = 12;
+        ok(port.save(DOC, &counter(0), None), "creating the counter");
+        // The counter's value replaced by `with`, a value: a shown splice of `text`.
+        fn spliced<'t>(text: &'t str, with: String) -> NewContent<'t> {
+            let checked = Checked::new(DOC, text).unwrap_or_else(|e| panic!("the counter is not a document: {e:?}"));
+            let start = text.find(": ").map_or(0, |colon| colon + 2);
+            match checked.spliced(Splice { start, end: text.len() - 1, text: with }) {
+                Some(spliced @ NewContent::Spliced(_)) => spliced,
+                other => panic!("a value for a value is shown to keep a document, but made {other:?}"),
             }
         }
-        assert_eq!(content(port, DOC).map(|text| counter_of(&text)), Some(good), "a non-document cost an update");
+        let next = |current: Option<&str>| (current.map_or(0, counter_of) + 1).to_string();
+
+        let copied = port.repository.update_in_place(DOC, move |current| {
+            // Of a copy that outlives the call (leaked: one small text, once).
+            let copy: &'static str = Box::leak(current.unwrap_or_default().to_owned().into_boxed_str());
+            Ok::<_, Infallible>(spliced(copy, next(Some(copy))))
+        });
+        ok(copied, "updating through a splice of a copy").unwrap_or_else(|never| match never {});
+        assert_eq!(content(port, DOC), Some(counter(1)), "a splice of a copy of the content");
+
+        let small = port.with(|options| Options { max_document_size: 64, ..options });
+        let too_large = |id: u64| id % 4 == 1;
+        let results = concurrently(port, EACH, |port, id| {
+            if too_large(id) {
+                let long = format!("\"{}\"", "x".repeat(64));
+                small.count(small.repository.update_in_place(DOC, move |current| {
+                    Ok::<_, Infallible>(spliced(current.unwrap_or_default(), long.clone()))
+                }))
+            } else {
+                port.count(port.repository.update_in_place(DOC, move |current| {
+                    Ok::<_, Infallible>(spliced(current.unwrap_or_default(), next(current)))
+                }))
+            }
+        });
+        let good = 1 + written(results, too_large, |e| matches!(e, Error::TooLarge { .. }), "the splice");
+        assert_eq!(content(port, DOC), Some(counter(good)), "a splice was lost, or one over its limit made");
     })
 }
 

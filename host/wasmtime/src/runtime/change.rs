@@ -5,12 +5,14 @@
 //! The host checks the current text before the guest sees it, and the guest relies on that
 //! check (the WIT says so); the splice it answers is then shown to keep the text a document
 //! where it can be ([`Checked::splice`]: a value replaced by a value, as `incr` and `set` of
-//! an existing key make), so that the store need not walk the new text again. So a large
-//! document is walked once per change, natively, instead of in the guest and again here.
+//! an existing key make), so that the store need not walk the new text again, nor copy it:
+//! a shown splice is made in the text the store holds ([`Repository::update_in_place`]). So
+//! a large document is walked once per change, natively, instead of in the guest and again
+//! here.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use confine_domain::checked::{self, Checked, NewText};
+use confine_domain::checked::{self, Checked, NewContent};
 use confine_domain::service::{self, Change};
 use confine_domain::splice::Splice;
 use confine_store::Repository;
@@ -118,7 +120,7 @@ impl Runtime {
         let (core, granted, name) = (Arc::clone(&self.core), repository.clone(), document.to_owned());
         let answers = Arc::new(Mutex::new(Vec::new()));
         let slot = Arc::clone(&answers);
-        let updated = repository.update(document, move |current| {
+        let updated = repository.update_in_place(document, move |current| {
             let checked = current.map(|text| Checked::new(&name, text)).transpose()?;
             // A text nests at most as deep as it is long, and the store's size limit keeps
             // that far below `u32::MAX`; the parser refuses deeper than 128 anyway.
@@ -149,14 +151,17 @@ fn to_wit(change: Change) -> WitChange {
 /// The new content that the guest's splice makes of `current`, and the answers. The guest
 /// is trusted with neither the host's memory nor the document's rules: the splice must fit,
 /// and its text is a document shown by [`Checked::splice`] or is checked by the store.
-fn splice_into(current: Option<Checked<'_>>, answered: Answered) -> Result<(NewText, Vec<String>), ServiceError> {
+fn splice_into(
+    current: Option<Checked<'_>>,
+    answered: Answered,
+) -> Result<(NewContent<'_>, Vec<String>), ServiceError> {
     let (start, end) = (answered.start, answered.end);
     let splice = usize::try_from(start).ok().zip(usize::try_from(end).ok()).map(|(start, end)| Splice {
         start,
         end,
         text: answered.text,
     });
-    match splice.and_then(|splice| checked::splice_onto(current, &splice)) {
+    match splice.and_then(|splice| checked::splice_onto(current, splice)) {
         Some(content) => Ok((content, answered.answers)),
         None => Err(ServiceError::Guest(format!(
             "it answered with the bytes {start}..{end} of a text of {} bytes, which do not fit it",

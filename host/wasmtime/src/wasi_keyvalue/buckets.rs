@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use confine_domain::checked::{self, Checked, NewText};
+use confine_domain::checked::{self, Checked, NewContent, NewText};
 use confine_domain::document::{self, Root};
 use confine_domain::error::ErrorKind;
 use confine_domain::keypath::{KeyPath, Segment};
@@ -218,7 +218,7 @@ fn apply(document: &str, current: Option<&str>, changes: Vec<Change>) -> Result<
         let checked = base.map(|base| Checked::new(document, base)).transpose().map_err(|e| refused(e.detail))?;
         match service::apply_checked(document, checked, change) {
             Ok((splice, _answer)) => {
-                let next = checked::splice_onto(checked, &splice);
+                let next = checked::splice_onto(checked, splice).map(NewContent::into_text);
                 text =
                     Some(next.ok_or_else(|| refused(format!("{document}: an edit did not fit the document's text")))?);
             }

@@ -12,18 +12,21 @@ fn checked(text: &str) -> Option<Checked<'_>> {
 
 #[test]
 fn a_guest_splice_is_made_on_the_current_text() {
-    let (made, answers) = splice_into(checked("{\"n\": 6}"), applied(6, 7, "7")).unwrap();
-    assert_eq!((made.as_str(), answers), ("{\"n\": 7}", vec!["7".to_owned()]));
-    assert!(matches!(made, NewText::Document(_)), "a number for a number is shown to keep a document");
+    let current = "{\"n\": 6}";
+    let (made, answers) = splice_into(checked(current), applied(6, 7, "7")).unwrap();
+    assert_eq!(answers, vec!["7".to_owned()]);
+    let NewContent::Spliced(spliced) = made else { panic!("a number for a number is shown to keep a document") };
+    assert!(spliced.is_of(current), "the splice is of the current text, for the store to make in place");
+    assert_eq!(spliced.into_text().as_str(), "{\"n\": 7}");
     let created = splice_into(None, applied(0, 0, "{}\n")).unwrap();
-    assert_eq!(created.0, NewText::Unchecked("{}\n".to_owned()), "a new document is left to the store's check");
+    assert_eq!(created.0, NewContent::from("{}\n".to_owned()), "a new document is left to the store's check");
 }
 
 #[test]
 fn a_guest_splice_not_shown_to_keep_a_document_is_left_to_the_store_to_check() {
     // One value for a number, but with a second member that repeats the key.
     let (made, _) = splice_into(checked("{\"n\": 6}"), applied(6, 7, "7, \"n\": 8")).unwrap();
-    assert_eq!(made, NewText::Unchecked("{\"n\": 7, \"n\": 8}".to_owned()));
+    assert_eq!(made, NewContent::from("{\"n\": 7, \"n\": 8}".to_owned()));
 }
 
 #[test]
