@@ -2,18 +2,45 @@
 //! temporary data directory, stopped by pid when dropped. Nothing listens on a fixed port
 //! and nothing outlives the test.
 
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal, kill_process};
 
-/// A port that was free a moment ago (the kernel's choice for port 0).
+/// Ports handed out by this process, never handed out twice.
+static HANDED_OUT: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+
+/// A loopback port that is free now and stays free until etcd binds it. It is taken below
+/// the kernel's ephemeral range (`ip_local_port_range`): a port from that range, released
+/// for etcd to bind, can meanwhile become the local end of any outgoing connection (the
+/// other tests' clients, or the members dialling each other), and the member that should
+/// have listened on it exits. Below the range only a listener takes a port, and the
+/// listeners here are the members, whose ports this process hands out once each.
 fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
-    listener.local_addr().expect("local address").port()
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let low = 10_000.min(ephemeral / 2);
+    let span = u32::from(ephemeral - low);
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let handed_out = handed_out.get_or_insert_with(HashSet::new);
+    // Start where another test process (a second `cargo test` at once) is unlikely to.
+    let start = std::process::id() * 7919 % span;
+    for step in 0..span {
+        let port = low + ((start + step) % span) as u16;
+        if !handed_out.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            handed_out.insert(port);
+            return port;
+        }
+    }
+    panic!("no free loopback port in {low}..{ephemeral}");
 }
 
 /// One member of a cluster.
@@ -23,6 +50,8 @@ pub(crate) struct Member {
     pub(crate) endpoint: String,
     peer_port: u16,
     data: PathBuf,
+    /// etcd's own log (errors only), appended to on each start.
+    log: PathBuf,
     cluster: String,
     child: Option<Child>,
 }
@@ -52,6 +81,7 @@ impl Cluster {
                 endpoint: format!("127.0.0.1:{client}"),
                 peer_port: *peer,
                 data: data.path().join(format!("m{i}")),
+                log: data.path().join(format!("m{i}.log")),
                 cluster: cluster.clone(),
                 child: None,
             })
@@ -77,7 +107,7 @@ impl Cluster {
             if let Some(leader) = self.leader() {
                 return leader;
             }
-            assert!(Instant::now() < deadline, "etcd has no leader after {within:?}");
+            assert!(Instant::now() < deadline, "etcd has no leader after {within:?}:\n{}", self.report());
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -94,6 +124,25 @@ impl Cluster {
             (leader != "0").then_some(leader)
         })?;
         ids.iter().position(|id| id.as_deref() == Some(leader.as_str()))
+    }
+
+    /// For a failure's message: each member's address, whether it still runs, and what it
+    /// logged last.
+    fn report(&self) -> String {
+        let mut report = String::new();
+        for member in &self.members {
+            let log = std::fs::read_to_string(&member.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(5).collect();
+            report += &format!(
+                "{} (client {}, peer {}): {}\n{}\n",
+                member.name,
+                member.endpoint,
+                member.peer_port,
+                member.state(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        report
     }
 }
 
@@ -114,10 +163,28 @@ impl Member {
             .args(["--logger", "zap", "--log-level", "error"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(self.open_log())
             .spawn()
             .expect("start etcd (Debian: apt-get install etcd-server)");
         self.child = Some(child);
+    }
+
+    fn open_log(&self) -> File {
+        OpenOptions::new().create(true).append(true).open(&self.log).expect("etcd's log file")
+    }
+
+    /// Whether the process runs, has exited, or was stopped here.
+    fn state(&self) -> String {
+        let Some(child) = &self.child else { return "stopped".into() };
+        match rustix::process::waitid(
+            rustix::process::WaitId::Pid(Pid::from_raw(child.id() as i32).expect("pid")),
+            rustix::process::WaitIdOptions::EXITED
+                | rustix::process::WaitIdOptions::NOHANG
+                | rustix::process::WaitIdOptions::NOWAIT,
+        ) {
+            Ok(Some(_)) => "exited".into(),
+            _ => "running".into(),
+        }
     }
 
     /// SIGKILL, and wait for it to be gone.
