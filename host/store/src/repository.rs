@@ -221,6 +221,27 @@ impl Repository {
     /// in the content the repository holds, so a large document is neither copied nor
     /// walked again. Everything else is as [`Repository::update`] says.
     ///
+    /// ```
+    /// use confine_domain::checked::Checked;
+    /// use confine_domain::splice::Splice;
+    /// use confine_store::{Memory, Options, Repository};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let repository = Repository::with_backend(Memory::new(), Options::default());
+    /// repository.save("counter.json", r#"{"n": 41}"#, None)?;
+    /// // One value replaced by one value: `spliced` shows the text stays a document.
+    /// let updated = repository.update_in_place("counter.json", |current| {
+    ///     let text = current.ok_or("no counter")?;
+    ///     let checked = Checked::new("counter.json", text).map_err(|_| "not a document")?;
+    ///     let (start, end) = (text.find(": ").ok_or("no value")? + 2, text.len() - 1);
+    ///     let n: u64 = text[start..end].parse().map_err(|_| "not a number")?;
+    ///     checked.spliced(Splice { start, end, text: (n + 1).to_string() }).ok_or("no fit")
+    /// })?;
+    /// assert_eq!(updated, Ok(repository.read("counter.json")?.revision));
+    /// assert_eq!(repository.read("counter.json")?.content, r#"{"n": 42}"#);
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// Those of [`Repository::update`].
     pub fn update_in_place<E: Send + 'static>(
