@@ -55,13 +55,6 @@ impl<'t> Checked<'t> {
         self.shape
     }
 
-    /// The text that `splice` makes of this one, as a [`Document`] when the splice is
-    /// shown to keep it one (see the module's docs); `None` if the splice does not fit.
-    pub fn splice(self, splice: &Splice) -> Option<NewText> {
-        let new = splice.apply_to(self.text)?;
-        Some(if self.keeps_a_document(splice) { NewText::Document(Document(new)) } else { NewText::Unchecked(new) })
-    }
-
     /// What `splice` makes of this text, for a writer that holds it: the splice itself when
     /// it is shown to keep a document ([`NewContent::Spliced`]), else the new text to check;
     /// `None` if the splice does not fit.
@@ -114,7 +107,7 @@ fn value_level(text: &str, range: Range<usize>) -> Option<usize> {
 }
 
 /// The whole new text of a document, shown to be one without being walked: made only by
-/// [`Checked::splice`], so a writer that is given one need not check it again.
+/// [`Checked::spliced`], so a writer that is given one need not check it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document(String);
 

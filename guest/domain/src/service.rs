@@ -118,7 +118,7 @@ pub fn apply(document: &str, current: Option<&str>, change: Change) -> Result<(S
 }
 
 /// [`apply`] to a text already checked: the guest's, whose host checks every text before
-/// it gives it (and shows the result a document with [`Checked::splice`]), so that a large
+/// it gives it (and shows the result a document with [`Checked::spliced`]), so that a large
 /// document is walked once per update.
 pub fn apply_checked(document: &str, current: Option<Checked<'_>>, change: Change) -> Result<(Splice, String), Error> {
     apply_prepared(document, current, prepare(document, change)?)

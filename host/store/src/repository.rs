@@ -190,7 +190,7 @@ impl Repository {
     ///
     /// The new content is a `String`, checked as every write is, or a
     /// [`NewText`](confine_domain::checked::NewText): a text the domain showed to be a
-    /// document ([`Checked::splice`](confine_domain::checked::Checked::splice)) is not
+    /// document ([`Checked::spliced`](confine_domain::checked::Checked::spliced)) is not
     /// walked again, which on a large document is most of an update's work.
     ///
     /// `change` runs once on the filesystem and in memory. On a backend that first tries a

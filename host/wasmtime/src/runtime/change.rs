@@ -4,7 +4,7 @@
 //!
 //! The host checks the current text before the guest sees it, and the guest relies on that
 //! check (the WIT says so); the splice it answers is then shown to keep the text a document
-//! where it can be ([`Checked::splice`]: a value replaced by a value, as `incr` and `set` of
+//! where it can be ([`Checked::spliced`]: a value replaced by a value, as `incr` and `set` of
 //! an existing key make), so that the store need not walk the new text again, nor copy it:
 //! a shown splice is made in the text the store holds ([`Repository::update_in_place`]). So
 //! a large document is walked once per change, natively, instead of in the guest and again
@@ -150,7 +150,7 @@ fn to_wit(change: Change) -> WitChange {
 
 /// The new content that the guest's splice makes of `current`, and the answers. The guest
 /// is trusted with neither the host's memory nor the document's rules: the splice must fit,
-/// and its text is a document shown by [`Checked::splice`] or is checked by the store.
+/// and its text is a document shown by [`Checked::spliced`] or is checked by the store.
 fn splice_into(
     current: Option<Checked<'_>>,
     answered: Answered,

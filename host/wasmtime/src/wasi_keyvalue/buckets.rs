@@ -208,7 +208,7 @@ fn update(
 /// The text `changes` make of `current`, each on the result of the one before, with the
 /// domain's in-place edits (the rest of the file keeps its layout). Removing a key that is
 /// not there is no change. Each text is checked once, before its change; a change that
-/// replaces one value is shown to keep a document ([`Checked::splice`]), so that the store
+/// replaces one value is shown to keep a document ([`Checked::spliced`]), so that the store
 /// need not walk the last text again.
 fn apply(document: &str, current: Option<&str>, changes: Vec<Change>) -> Result<NewText, Unwritten> {
     let refused = |detail: String| Unwritten::Refused(KvError::Other(detail));
