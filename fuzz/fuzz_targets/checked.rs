@@ -5,7 +5,7 @@
 
 #![no_main]
 
-use confine_domain::checked::{Checked, NewContent};
+use confine_domain::checked::{Checked, NewContent, NewText};
 use confine_domain::splice::Splice;
 use confine_domain::strict;
 use libfuzzer_sys::fuzz_target;
@@ -25,6 +25,8 @@ fuzz_target!(|data: &[u8]| {
             let new = spliced.into_text();
             let shape = strict::check(new.as_str()).expect("what is shown to be a document is one");
             assert!(shape.is_object, "what is shown to be a document has an object at its root");
+            let NewText::Document(document) = &new else { panic!("a shown splice's text is a document") };
+            assert!(shape.depth <= document.depth(), "what is shown nests no deeper than it says");
             assert_eq!(Some(new.as_str().to_owned()), splice.apply_to(text));
         }
         Some(NewContent::Text(new)) => assert_eq!(Some(new.as_str().to_owned()), splice.apply_to(text)),

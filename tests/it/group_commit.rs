@@ -161,3 +161,26 @@ fn a_failed_directory_fsync_reaches_every_caller_of_its_batch_and_no_one_hears_s
     // Not durable is not "not written": those changes are in place, like any NotDurable.
     assert_eq!(counter_of(Some(&repository.read(DOC).unwrap().content)), 160);
 }
+
+#[test]
+fn a_text_that_another_writer_put_in_place_is_checked_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let repository = repository(dir.path());
+    let runtime = Runtime::new(RuntimeOptions { cache_dir: Some(cache_dir()), ..RuntimeOptions::default() }).unwrap();
+    let path = dir.path().join(DOC);
+    assert_eq!(runtime.incr(&repository, DOC, "n", "1").unwrap(), "1");
+    // The next update finds the text it wrote, so its check of it is skipped.
+    assert_eq!(runtime.incr(&repository, DOC, "n", "1").unwrap(), "2");
+    // Another writer, bypassing every lock and check: what it leaves is walked again.
+    for bad in ["{\"n\": 2, \"n\": 3}", "{\"n\": 2", "[2]"] {
+        std::fs::write(&path, bad).unwrap();
+        let refused = runtime.incr(&repository, DOC, "n", "1").unwrap_err();
+        assert_eq!(refused.kind(), Some(confine::ServiceErrorKind::InvalidDocument), "{bad}: {refused}");
+        assert!(refused.to_string().contains(DOC), "{refused}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), bad, "a refused update changed the file");
+    }
+    std::fs::write(&path, "{\"n\": 41}").unwrap();
+    assert_eq!(runtime.incr(&repository, DOC, "n", "1").unwrap(), "42", "the other writer's text is the one updated");
+    assert_eq!(runtime.incr(&repository, DOC, "n", "1").unwrap(), "43");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"n\": 43}");
+}

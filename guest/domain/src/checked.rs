@@ -37,10 +37,11 @@ impl<'t> Checked<'t> {
         Ok(Checked { text, shape: document::check(name, text)? })
     }
 
-    /// `text` as somebody the caller trusts checked it, nesting `depth` levels deep: the
-    /// domain guest trusts its host, which checks every text before it gives it. Nothing is
-    /// checked here; on a text that is not a document the edits are wrong (never a panic),
-    /// and the host's check of what it writes refuses them.
+    /// `text` as somebody the caller trusts checked it, nesting at most `depth` levels deep:
+    /// the domain guest trusts its host, which checks every text before it gives it (or
+    /// knows it to be a document). Nothing is checked here; on a text that is not a
+    /// document the edits are wrong (never a panic), and the host's check of what it writes
+    /// refuses them.
     pub fn trusted(text: &'t str, depth: usize) -> Checked<'t> {
         Checked { text, shape: Shape { is_object: true, depth } }
     }
@@ -50,7 +51,8 @@ impl<'t> Checked<'t> {
         self.text
     }
 
-    /// Its shape, as [`strict::check`] found it.
+    /// Its shape, as [`strict::check`] found it (or, for a [`Checked::trusted`] text, as
+    /// its truster said: a depth at least the text's).
     pub fn shape(self) -> Shape {
         self.shape
     }
@@ -62,17 +64,19 @@ impl<'t> Checked<'t> {
         if !splice.fits(self.text) {
             return None;
         }
-        Some(if self.keeps_a_document(&splice) {
-            NewContent::Spliced(Spliced { base: self.text, splice })
-        } else {
-            NewContent::Text(NewText::Unchecked(splice.apply_to(self.text)?))
+        Some(match self.depth_once(&splice) {
+            Some(depth) => NewContent::Spliced(Spliced { base: self.text, splice, depth }),
+            None => NewContent::Text(NewText::Unchecked(splice.apply_to(self.text)?)),
         })
     }
 
-    fn keeps_a_document(self, splice: &Splice) -> bool {
-        let Some(level) = value_level(self.text, splice.start..splice.end) else { return false };
+    /// How deep the text nests at most once `splice` is made, if it is shown to keep a
+    /// document: as deep as before, or as deep as the new value reaches.
+    fn depth_once(self, splice: &Splice) -> Option<usize> {
+        let level = value_level(self.text, splice.start..splice.end)?;
+        let reaches = level + strict::check(&splice.text).ok()?.depth;
         // Within the edits' own limit, well inside the parser's: deeper is left to a check.
-        matches!(strict::check(&splice.text), Ok(value) if level + value.depth <= MAX_DEPTH)
+        (reaches <= MAX_DEPTH).then_some(self.shape.depth.max(reaches))
     }
 }
 
@@ -109,17 +113,25 @@ fn value_level(text: &str, range: Range<usize>) -> Option<usize> {
 /// The whole new text of a document, shown to be one without being walked: made only by
 /// [`Checked::spliced`], so a writer that is given one need not check it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Document(String);
+pub struct Document {
+    text: String,
+    depth: usize,
+}
 
 impl Document {
     /// The text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
+    }
+
+    /// How deep the text nests at most (as [`Shape::depth`] counts).
+    pub fn depth(&self) -> usize {
+        self.depth
     }
 
     /// The text, owned.
     pub fn into_string(self) -> String {
-        self.0
+        self.text
     }
 }
 
@@ -154,6 +166,7 @@ impl From<String> for NewText {
 pub struct Spliced<'t> {
     base: &'t str,
     splice: Splice,
+    depth: usize,
 }
 
 impl<'t> Spliced<'t> {
@@ -163,6 +176,11 @@ impl<'t> Spliced<'t> {
     /// so no dangling address of an empty text can match.)
     pub fn is_of(&self, text: &str) -> bool {
         !self.base.is_empty() && std::ptr::eq(self.base, text)
+    }
+
+    /// How deep the text nests at most once the splice is made (as [`Shape::depth`] counts).
+    pub fn depth(&self) -> usize {
+        self.depth
     }
 
     /// The splice, to make in the text it [`is_of`](Spliced::is_of): that text with it made
@@ -176,7 +194,7 @@ impl<'t> Spliced<'t> {
         // It fits: `Checked::spliced` made sure, and the base cannot change under a shared
         // borrow. Were it not so, an empty text is refused by the writer's check.
         match self.splice.apply_to(self.base) {
-            Some(text) => NewText::Document(Document(text)),
+            Some(text) => NewText::Document(Document { text, depth: self.depth }),
             None => NewText::Unchecked(String::new()),
         }
     }

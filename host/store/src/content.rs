@@ -6,11 +6,12 @@
 
 use confine_domain::checked::NewText;
 use confine_domain::splice::Splice;
+use confine_domain::strict::Shape;
 
 use crate::error::{Error, Result};
 
-/// Checks `content` offered for the document `name`.
-pub(crate) fn check(name: &str, content: &str, limit: u64) -> Result<()> {
+/// Checks `content` offered for the document `name`, and gives its shape.
+pub(crate) fn check(name: &str, content: &str, limit: u64) -> Result<Shape> {
     check_size(name, content, limit)?;
     if !content.trim_start().starts_with('{') {
         return Err(Error::InvalidDocument {
@@ -20,25 +21,25 @@ pub(crate) fn check(name: &str, content: &str, limit: u64) -> Result<()> {
     }
     // `check`, not `parse`: the same rules without a tree of the whole document in memory.
     confine_domain::strict::check(content)
-        .map(drop)
         .map_err(|e| Error::InvalidDocument { name: name.to_owned(), reason: format!("the content offered is {e}") })
 }
 
-/// The text of `new`, offered for the document `name`, once it is accepted: a text shown to
-/// be a document ([`NewText::Document`], made only by the domain's proof) is not walked again.
-pub(crate) fn accept(name: &str, new: NewText, limit: u64) -> Result<String> {
-    let text = match new {
+/// The text of `new`, offered for the document `name`, once it is accepted, and how deep it
+/// nests at most: a text shown to be a document ([`NewText::Document`], made only by the
+/// domain's proof) is not walked again.
+pub(crate) fn accept(name: &str, new: NewText, limit: u64) -> Result<(String, usize)> {
+    match new {
         NewText::Document(document) => {
+            let depth = document.depth();
             let text = document.into_string();
             check_size(name, &text, limit)?;
-            text
+            Ok((text, depth))
         }
         NewText::Unchecked(text) => {
-            check(name, &text, limit)?;
-            text
+            let depth = check(name, &text, limit)?.depth;
+            Ok((text, depth))
         }
-    };
-    Ok(text)
+    }
 }
 
 /// Makes `splice`, shown to keep `held` a document (see

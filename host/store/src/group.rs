@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use crate::backend::{Backend, BackendSession};
 use crate::error::{Error, Result};
+use crate::known::{Current, Known};
 use crate::name::DocumentName;
 use crate::{content, revision};
 use confine_domain::checked::NewContent;
@@ -35,7 +36,7 @@ use confine_domain::checked::NewContent;
 /// content (or a shown splice of the content it got), or `None` when it refuses (it keeps
 /// its own reason). It may run again, on newer content, when an optimistic attempt loses
 /// its race.
-pub(crate) type Change = Box<dyn FnMut(Option<&str>) -> Option<NewContent<'_>> + Send>;
+pub(crate) type Change = Box<dyn FnMut(Option<Current<'_>>) -> Option<NewContent<'_>> + Send>;
 
 /// What became of one caller's change.
 enum Outcome {
@@ -92,9 +93,13 @@ struct Queue {
     leading: bool,
 }
 
-/// The queues of the documents of one repository, shared by its clones.
+/// The queues of the documents of one repository, and what it knows of the texts it wrote,
+/// shared by its clones.
 #[derive(Default)]
-pub(crate) struct Batches(Mutex<HashMap<DocumentName, Arc<Mutex<Queue>>>>);
+pub(crate) struct Batches {
+    queues: Mutex<HashMap<DocumentName, Arc<Mutex<Queue>>>>,
+    known: Known,
+}
 
 /// The limits a batch is written with: its leader's.
 #[derive(Clone, Copy)]
@@ -129,7 +134,7 @@ pub(crate) fn update(
     change: Change,
 ) -> Result<Option<String>> {
     let target = Target { backend, batches, name, limits };
-    let queue = Arc::clone(lock(&batches.0).entry(name.clone()).or_default());
+    let queue = Arc::clone(lock(&batches.queues).entry(name.clone()).or_default());
     let ticket = Arc::new(Ticket { state: Mutex::new(TicketState::Waiting), ready: Condvar::new() });
     let first = {
         let mut queue = lock(&queue);
@@ -173,7 +178,7 @@ fn lead(target: Target<'_>, queue: &Arc<Mutex<Queue>>) {
             });
         }
     }
-    let mut batches = lock(&target.batches.0);
+    let mut batches = lock(&target.batches.queues);
     let mut waiting = lock(queue);
     match waiting.pending.front() {
         Some(next) => next.ticket.set(TicketState::Lead),
@@ -188,9 +193,10 @@ fn lead(target: Target<'_>, queue: &Arc<Mutex<Queue>>) {
 }
 
 fn write_batch(target: Target<'_>, jobs: Vec<Job>) {
-    let Target { backend, name, limits, .. } = target;
+    let Target { backend, name, limits, batches } = target;
+    let known = &batches.known;
     let jobs = match backend.open_optimistic(name, limits.max_document_size) {
-        Ok(Some(attempt)) => match apply_and_commit(name, attempt, jobs, Attempt::Optimistic) {
+        Ok(Some(attempt)) => match apply_and_commit(name, known, attempt, jobs, Attempt::Optimistic) {
             Some(raced) => raced,
             None => return,
         },
@@ -200,7 +206,7 @@ fn write_batch(target: Target<'_>, jobs: Vec<Job>) {
     match backend.open_session(name, limits.timeout, limits.max_document_size) {
         Ok(session) => {
             // An exclusive session does not lose a race: every caller is answered.
-            let _ = apply_and_commit(name, session, jobs, Attempt::Exclusive);
+            let _ = apply_and_commit(name, known, session, jobs, Attempt::Exclusive);
         }
         Err(e) => fail_all(jobs, &e),
     }
@@ -225,8 +231,13 @@ enum Attempt {
 /// applied, and answers every caller. Except when an optimistic commit finds the document
 /// changed: then the jobs are returned, in their order, to run again (only a change that
 /// panicked has had its answer, and is not run again).
+///
+/// Each change is told whether its content is known to be a document (see [`Known`]): the
+/// text this repository wrote last, or the result of an earlier change of the batch, which
+/// was checked or shown as it was applied.
 fn apply_and_commit(
     name: &DocumentName,
+    known: &Known,
     session: Box<dyn BackendSession>,
     jobs: Vec<Job>,
     attempt: Attempt,
@@ -240,10 +251,13 @@ fn apply_and_commit(
             return None;
         }
     };
+    // How deep the content nests at most, where it is known to be a document.
+    let mut depth = content.as_deref().and_then(|text| known.depth_of(name, text));
     // Each job with its outcome, `None` for a change applied (whose outcome is the write's).
     let mut ran: Vec<(Job, Option<Outcome>)> = Vec::with_capacity(jobs.len());
     for mut job in jobs {
-        let changed = catch_unwind(AssertUnwindSafe(|| (job.change)(content.as_deref())));
+        let current = content.as_deref().map(|text| Current::new(text, depth));
+        let changed = catch_unwind(AssertUnwindSafe(|| (job.change)(current)));
         let outcome = match changed {
             Err(payload) => {
                 job.ticket.set(TicketState::Done(Outcome::Panicked(payload)));
@@ -252,17 +266,24 @@ fn apply_and_commit(
             Ok(None) => Some(Outcome::Refused),
             // A splice shown on the very text held here is made in it: no copy.
             Ok(Some(NewContent::Spliced(spliced))) if content.as_deref().is_some_and(|c| spliced.is_of(c)) => {
+                let shown_depth = spliced.depth();
                 let splice = spliced.into_splice();
-                content
+                let made = content
                     .as_mut()
-                    .and_then(|held| {
-                        content::splice_in_place(name.as_str(), held, &splice, job.max_document_size).err()
-                    })
-                    .map(Outcome::Failed)
+                    .map(|held| content::splice_in_place(name.as_str(), held, &splice, job.max_document_size));
+                match made {
+                    Some(Ok(())) => {
+                        depth = Some(shown_depth);
+                        None
+                    }
+                    Some(Err(e)) => Some(Outcome::Failed(e)),
+                    None => None,
+                }
             }
             Ok(Some(new)) => match content::accept(name.as_str(), new.into_text(), job.max_document_size) {
-                Ok(new) => {
+                Ok((new, new_depth)) => {
                     content = Some(new);
+                    depth = Some(new_depth);
                     None
                 }
                 Err(e) => Some(Outcome::Failed(e)),
@@ -281,7 +302,13 @@ fn apply_and_commit(
         return None;
     };
     // Each change was checked as it was applied: the content is a document.
-    let written = session.commit(&content).map(|()| revision::of(content.as_bytes()));
+    let written = session.commit(&content).map(|()| {
+        let digest = blake3::hash(content.as_bytes());
+        if let Some(depth) = depth {
+            known.remember(name, digest, depth);
+        }
+        revision::of_digest(&digest)
+    });
     if attempt == Attempt::Optimistic && matches!(written, Err(Error::Conflict { .. })) {
         return Some(ran.into_iter().map(|(job, _)| job).collect());
     }

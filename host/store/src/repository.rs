@@ -11,6 +11,7 @@ use crate::backend::{Backend, BackendSession, LockStatus};
 use crate::error::Result;
 use crate::fs::Filesystem;
 use crate::group::{self, Batches};
+use crate::known::Current;
 use crate::name::{DirectoryName, DocumentName};
 use crate::watch::Watch;
 use crate::{content, revision};
@@ -211,18 +212,24 @@ impl Repository {
         name: &str,
         mut change: impl FnMut(Option<&str>) -> std::result::Result<T, E> + Send + 'static,
     ) -> Result<std::result::Result<String, E>> {
-        self.update_in_place(name, move |current| change(current).map(|new| NewContent::Text(new.into())))
+        self.update_in_place(name, move |current| {
+            change(current.map(Current::text)).map(|new| NewContent::Text(new.into()))
+        })
     }
 
-    /// [`Repository::update`] for a change that may answer with a splice of the content it
-    /// is given, shown to keep it a document
+    /// [`Repository::update`] for a change that checks the content it is given and may
+    /// answer with a splice of it, shown to keep it a document
     /// ([`NewContent::Spliced`](confine_domain::checked::NewContent::Spliced), made by
     /// [`Checked::spliced`](confine_domain::checked::Checked::spliced)): the splice is made
     /// in the content the repository holds, so a large document is neither copied nor
-    /// walked again. Everything else is as [`Repository::update`] says.
+    /// walked again. The content comes as a [`Current`], whose
+    /// [`checked`](Current::checked) does not walk a text the repository knows to be a
+    /// document: the one its group commit wrote last (found by its BLAKE3 digest, which
+    /// costs a quarter of a walk), or what an earlier change of the same batch made.
+    /// Everything else is as [`Repository::update`] says.
     ///
     /// ```
-    /// use confine_domain::checked::Checked;
+    /// use confine_domain::checked::NewContent;
     /// use confine_domain::splice::Splice;
     /// use confine_store::{Memory, Options, Repository};
     ///
@@ -231,14 +238,20 @@ impl Repository {
     /// repository.save("counter.json", r#"{"n": 41}"#, None)?;
     /// // One value replaced by one value: `spliced` shows the text stays a document.
     /// let updated = repository.update_in_place("counter.json", |current| {
-    ///     let text = current.ok_or("no counter")?;
-    ///     let checked = Checked::new("counter.json", text).map_err(|_| "not a document")?;
+    ///     let checked = current.ok_or("no counter")?.checked("counter.json").map_err(|_| "not a document")?;
+    ///     let text = checked.text();
     ///     let (start, end) = (text.find(": ").ok_or("no value")? + 2, text.len() - 1);
     ///     let n: u64 = text[start..end].parse().map_err(|_| "not a number")?;
     ///     checked.spliced(Splice { start, end, text: (n + 1).to_string() }).ok_or("no fit")
     /// })?;
     /// assert_eq!(updated, Ok(repository.read("counter.json")?.revision));
     /// assert_eq!(repository.read("counter.json")?.content, r#"{"n": 42}"#);
+    ///
+    /// // That text is the one the repository wrote: the next change's check does not walk it.
+    /// let refused = repository.update_in_place("counter.json", |current| {
+    ///     Err::<NewContent, _>(current.is_some_and(|current| current.is_known()))
+    /// })?;
+    /// assert_eq!(refused, Err(true));
     /// # Ok(()) }
     /// ```
     ///
@@ -247,7 +260,7 @@ impl Repository {
     pub fn update_in_place<E: Send + 'static>(
         &self,
         name: &str,
-        mut change: impl for<'a> FnMut(Option<&'a str>) -> std::result::Result<NewContent<'a>, E> + Send + 'static,
+        mut change: impl for<'a> FnMut(Option<Current<'a>>) -> std::result::Result<NewContent<'a>, E> + Send + 'static,
     ) -> Result<std::result::Result<String, E>> {
         let name = DocumentName::parse(name)?;
         let refusal = Arc::new(Mutex::new(None));

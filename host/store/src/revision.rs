@@ -9,7 +9,11 @@
 
 /// The revision of `content`: the first 128 bits of its BLAKE3 digest, in hex.
 pub fn of(content: &[u8]) -> String {
-    let digest = blake3::hash(content);
+    of_digest(&blake3::hash(content))
+}
+
+/// The revision of the content whose whole BLAKE3 digest is `digest`.
+pub(crate) fn of_digest(digest: &blake3::Hash) -> String {
     digest.as_bytes()[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -42,6 +42,29 @@ fn anything_else_is_left_to_a_check() {
 }
 
 #[test]
+fn a_shown_splice_says_how_deep_the_text_nests_at_most() {
+    let depth = |of: &str, with: &str| {
+        let (start, end) = span(DOC, of);
+        match spliced(DOC, start, end, with) {
+            NewText::Document(document) => document.depth(),
+            NewText::Unchecked(_) => panic!("{of} -> {with} is shown"),
+        }
+    };
+    assert_eq!(strict::check(DOC).unwrap().depth, 3);
+    assert_eq!(depth("1", "2"), 3, "as deep as before");
+    assert_eq!(depth("\"x\"", "[[{}]]"), 6, "as deep as the new value reaches");
+    // Removing the deepest value leaves the text shallower; the depth said is still the
+    // old one, which is at least the text's: a bound, as the edits need it.
+    assert_eq!(depth("[10, {\"deep\": \"x\"}]", "0"), 3);
+    let trusted = Checked::trusted(DOC, 7);
+    let (start, end) = span(DOC, "1");
+    let Some(NewContent::Spliced(spliced)) = trusted.spliced(Splice { start, end, text: "2".into() }) else {
+        panic!("a number for a number is shown");
+    };
+    assert_eq!(spliced.depth(), 7, "a trusted text's depth is kept");
+}
+
+#[test]
 fn a_splice_that_does_not_fit_gives_nothing() {
     let checked = Checked::new("d.json", DOC).unwrap();
     assert_eq!(checked.spliced(Splice { start: 3, end: DOC.len() + 1, text: String::new() }), None);
@@ -59,7 +82,9 @@ proptest::proptest! {
         if let Some(NewText::Document(document)) =
             Checked::new("d.json", DOC).unwrap().spliced(Splice { start, end, text: with.into() }).map(NewContent::into_text)
         {
-            proptest::prop_assert!(strict::check(document.as_str()).is_ok(), "{:?}", document.as_str());
+            let shape = strict::check(document.as_str());
+            proptest::prop_assert!(shape.is_ok(), "{:?}", document.as_str());
+            proptest::prop_assert!(shape.is_ok_and(|shape| shape.depth <= document.depth()), "{:?}", document.as_str());
         }
     }
 }

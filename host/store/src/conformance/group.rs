@@ -10,7 +10,7 @@ use std::thread;
 use std::time::Duration;
 
 use super::{Fresh, Kind, Port, check, content, counter, counter_of, join, kind, ok, refused};
-use crate::{Error, Options, revision};
+use crate::{Current, Error, Options, revision};
 use confine_domain::checked::{Checked, NewContent};
 use confine_domain::splice::Splice;
 
@@ -185,20 +185,14 @@ pub fn group_commit_makes_shown_splices_in_place(fresh: &dyn Fn() -> Fresh) -> u
     check("group_commit_makes_shown_splices_in_place", fresh, |_, port| {
         const EACH: u64 = 12;
         ok(port.save(DOC, &counter(0), None), "creating the counter");
-        // The counter's value replaced by `with`, a value: a shown splice of `text`.
-        fn spliced<'t>(text: &'t str, with: String) -> NewContent<'t> {
-            let checked = Checked::new(DOC, text).unwrap_or_else(|e| panic!("the counter is not a document: {e:?}"));
-            let start = text.find(": ").map_or(0, |colon| colon + 2);
-            match checked.spliced(Splice { start, end: text.len() - 1, text: with }) {
-                Some(spliced @ NewContent::Spliced(_)) => spliced,
-                other => panic!("a value for a value is shown to keep a document, but made {other:?}"),
-            }
+        fn spliced(text: &str, with: String) -> NewContent<'_> {
+            shown(Checked::new(DOC, text).expect("the counter is a document"), with)
         }
         let next = |current: Option<&str>| (current.map_or(0, counter_of) + 1).to_string();
 
         let copied = port.repository.update_in_place(DOC, move |current| {
             // Of a copy that outlives the call (leaked: one small text, once).
-            let copy: &'static str = Box::leak(current.unwrap_or_default().to_owned().into_boxed_str());
+            let copy: &'static str = Box::leak(current.map_or("", Current::text).to_owned().into_boxed_str());
             Ok::<_, Infallible>(spliced(copy, next(Some(copy))))
         });
         ok(copied, "updating through a splice of a copy").unwrap_or_else(|never| match never {});
@@ -210,16 +204,74 @@ pub fn group_commit_makes_shown_splices_in_place(fresh: &dyn Fn() -> Fresh) -> u
             if too_large(id) {
                 let long = format!("\"{}\"", "x".repeat(64));
                 small.count(small.repository.update_in_place(DOC, move |current| {
-                    Ok::<_, Infallible>(spliced(current.unwrap_or_default(), long.clone()))
+                    Ok::<_, Infallible>(spliced(current.map_or("", Current::text), long.clone()))
                 }))
             } else {
                 port.count(port.repository.update_in_place(DOC, move |current| {
-                    Ok::<_, Infallible>(spliced(current.unwrap_or_default(), next(current)))
+                    let text = current.map_or("", Current::text);
+                    Ok::<_, Infallible>(spliced(text, next(Some(text))))
                 }))
             }
         });
         let good = 1 + written(results, too_large, |e| matches!(e, Error::TooLarge { .. }), "the splice");
         assert_eq!(content(port, DOC), Some(counter(good)), "a splice was lost, or one over its limit made");
+    })
+}
+
+/// The counter's value replaced by `with`, a value: a shown splice of the counter.
+fn shown<'t>(counter: Checked<'t>, with: String) -> NewContent<'t> {
+    let text = counter.text();
+    let start = text.find(": ").map_or(0, |colon| colon + 2);
+    match counter.spliced(Splice { start, end: text.len() - 1, text: with }) {
+        Some(spliced @ NewContent::Spliced(_)) => spliced,
+        other => panic!("a value for a value is shown to keep a document, but made {other:?}"),
+    }
+}
+
+/// An update's change is told that its content is known to be a document
+/// ([`Current::is_known`]), and its check skipped, only where it is: the text this
+/// repository's group commit wrote last, or one an earlier change of the same batch made.
+/// A text that anybody else wrote, here a save and another session's commit, is not known,
+/// and is checked.
+pub fn an_update_knows_only_the_texts_it_wrote(fresh: &dyn Fn() -> Fresh) -> u64 {
+    check("an_update_knows_only_the_texts_it_wrote", fresh, |_, port| {
+        const EACH: u64 = 10;
+        let written_by_others = [counter(0), counter(10), counter(20)];
+        // Every run's content, and whether it was known.
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let bump = |port: &Port| {
+            let seen = Arc::clone(&seen);
+            let bumped = port.repository.update_in_place(DOC, move |current| {
+                let current = current.expect("the counter exists");
+                seen.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push((current.text().to_owned(), current.is_known()));
+                let counter = current.checked(DOC).unwrap_or_else(|e| panic!("the counter is not a document: {e}"));
+                let value = counter_of(counter.text()) + 1;
+                Ok::<_, Infallible>(shown(counter, value.to_string()))
+            });
+            ok(port.count(bumped), "bumping the counter").unwrap_or_else(|never| match never {})
+        };
+        ok(port.save(DOC, &written_by_others[0], None), "creating the counter");
+        bump(port);
+        bump(port);
+        ok(port.save(DOC, &written_by_others[1], Some(&revision::of(counter(2).as_bytes()))), "another write");
+        bump(port);
+        thread::scope(|s| {
+            let held = ok(port.open_session(DOC, None), "holding the counter");
+            let updates = s.spawn(|| concurrently(port, EACH, |port, _| bump(port)));
+            // The updates queue behind the session meanwhile (what is asserted holds either way).
+            thread::sleep(Duration::from_millis(50));
+            ok(port.commit(held, &written_by_others[2]), "another session's commit");
+            join(updates)
+        });
+        assert_eq!(content(port, DOC), Some(counter(20 + THREADS * EACH)), "an update was lost");
+        let seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+        for (text, known) in seen.iter() {
+            let ours = !written_by_others.contains(text);
+            assert_eq!(*known, ours, "{text} was {}known", if *known { "" } else { "not " });
+        }
+        assert!(seen.len() as u64 >= 3 + THREADS * EACH, "every update ran");
     })
 }
 

@@ -3,11 +3,13 @@
 //! that concurrent changes of this process share lock holds and fsyncs.
 //!
 //! The host checks the current text before the guest sees it, and the guest relies on that
-//! check (the WIT says so); the splice it answers is then shown to keep the text a document
-//! where it can be ([`Checked::spliced`]: a value replaced by a value, as `incr` and `set` of
-//! an existing key make), so that the store need not walk the new text again, nor copy it:
-//! a shown splice is made in the text the store holds ([`Repository::update_in_place`]). So
-//! a large document is walked once per change, natively, instead of in the guest and again
+//! check (the WIT says so); the store spares the walk of a text it knows to be a document,
+//! the one its group commit wrote last ([`Current::checked`](confine_store::Current::checked)).
+//! The splice the guest answers is then shown to keep the text a document where it can be
+//! ([`Checked::spliced`]: a value replaced by a value, as `incr` and `set` of an existing
+//! key make), so that the store need not walk the new text again, nor copy it: a shown
+//! splice is made in the text the store holds ([`Repository::update_in_place`]). So a large
+//! document is walked at most once per change, natively, instead of in the guest and again
 //! here.
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -43,8 +45,8 @@ impl From<AppliedAll> for Answered {
     }
 }
 
-/// One guest call that answers a change of `document`'s `current` text (checked) nesting
-/// `depth` levels deep.
+/// One guest call that answers a change of `document`'s `current` text (checked, or known
+/// to the store) nesting at most `depth` levels deep.
 type GuestChange = Box<
     dyn Fn(
             &ServiceExports,
@@ -121,7 +123,8 @@ impl Runtime {
         let answers = Arc::new(Mutex::new(Vec::new()));
         let slot = Arc::clone(&answers);
         let updated = repository.update_in_place(document, move |current| {
-            let checked = current.map(|text| Checked::new(&name, text)).transpose()?;
+            // Not walked where the store knows the text: the one it wrote last.
+            let checked = current.map(|current| current.checked(&name)).transpose()?;
             // A text nests at most as deep as it is long, and the store's size limit keeps
             // that far below `u32::MAX`; the parser refuses deeper than 128 anyway.
             let depth = checked.map_or(0, |c| u32::try_from(c.shape().depth).unwrap_or(u32::MAX));
