@@ -19,6 +19,7 @@
 //!
 //! It is written against the backend seam alone, so every backend gets group commit.
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -251,12 +252,18 @@ fn apply_and_commit(
             return None;
         }
     };
-    // How deep the content nests at most, where it is known to be a document.
-    let mut depth = content.as_deref().and_then(|text| known.depth_of(name, text));
+    // What is known of the text read, looked up when a change first asks.
+    let found = OnceCell::new();
+    // How deep the content nests at most once a change has made it (`None`: the text read);
+    // every content a change makes was checked or shown as it was applied.
+    let mut depth = None;
     // Each job with its outcome, `None` for a change applied (whose outcome is the write's).
     let mut ran: Vec<(Job, Option<Outcome>)> = Vec::with_capacity(jobs.len());
     for mut job in jobs {
-        let current = content.as_deref().map(|text| Current::new(text, depth));
+        let current = content.as_deref().map(|text| match depth {
+            Some(made) => Current::made(text, Some(made)),
+            None => Current::read(text, known, name, &found),
+        });
         let changed = catch_unwind(AssertUnwindSafe(|| (job.change)(current)));
         let outcome = match changed {
             Err(payload) => {

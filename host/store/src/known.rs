@@ -1,13 +1,15 @@
 //! The texts a repository knows to be documents: the last one its group commit wrote of
 //! each document, by its whole BLAKE3 digest, with how deep it nests. So that the next
 //! update of a large document, finding the text it wrote, is not walked again: a digest of
-//! the text costs a quarter of the check it replaces.
+//! the text costs a quarter of the check it replaces, and is taken only when a change asks
+//! ([`Current::checked`]) and there is an entry to compare it with.
 //!
 //! An entry states a fact about a text, not about a file: the text with that digest is a
 //! document. So it never goes stale; a text that anybody else wrote has another digest
 //! (BLAKE3's 256 bits, not the revision's 128, so that no writer can make a text share an
 //! entry's digest on purpose) and is checked as before.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
@@ -20,9 +22,10 @@ use crate::name::DocumentName;
 const MAX_ENTRIES: usize = 1024;
 
 /// What a repository's clones know of the documents their group commit wrote.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Known(Mutex<HashMap<DocumentName, Entry>>);
 
+#[derive(Debug)]
 struct Entry {
     digest: blake3::Hash,
     depth: usize,
@@ -57,13 +60,42 @@ impl Known {
 #[derive(Debug, Clone, Copy)]
 pub struct Current<'a> {
     text: &'a str,
-    /// How deep it nests at most, where it is known to be a document.
-    known: Option<usize>,
+    knowledge: Knowledge<'a>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Knowledge<'a> {
+    /// How deep the text nests at most, where it is known to be a document.
+    Settled(Option<usize>),
+    /// The text as read: looked up in what the repository remembers of `name` only when a
+    /// change asks, so that a change that never checks (those of
+    /// [`Repository::update`](crate::Repository::update)) costs no digest.
+    Read { known: &'a Known, name: &'a DocumentName, found: &'a OnceCell<Option<usize>> },
 }
 
 impl<'a> Current<'a> {
-    pub(crate) fn new(text: &'a str, known: Option<usize>) -> Current<'a> {
-        Current { text, known }
+    /// A text an earlier change of the batch made: `depth`, where it was checked or shown.
+    pub(crate) fn made(text: &'a str, depth: Option<usize>) -> Current<'a> {
+        Current { text, knowledge: Knowledge::Settled(depth) }
+    }
+
+    /// The text of `name` as the batch read it; `found` keeps the lookup for the batch's
+    /// later changes.
+    pub(crate) fn read(
+        text: &'a str,
+        known: &'a Known,
+        name: &'a DocumentName,
+        found: &'a OnceCell<Option<usize>>,
+    ) -> Current<'a> {
+        Current { text, knowledge: Knowledge::Read { known, name, found } }
+    }
+
+    /// How deep the text nests at most, where it is known to be a document.
+    fn depth(self) -> Option<usize> {
+        match self.knowledge {
+            Knowledge::Settled(depth) => depth,
+            Knowledge::Read { known, name, found } => *found.get_or_init(|| known.depth_of(name, self.text)),
+        }
     }
 
     /// The text.
@@ -76,7 +108,7 @@ impl<'a> Current<'a> {
     /// digest) that this repository's group commit last wrote of the document, or an earlier
     /// change of the same batch made it from such a text or one it checked.
     pub fn is_known(self) -> bool {
-        self.known.is_some()
+        self.depth().is_some()
     }
 
     /// The text checked as a document ([`Checked::new`], with its errors), without walking
@@ -86,7 +118,7 @@ impl<'a> Current<'a> {
     /// # Errors
     /// [`Checked::new`]'s, naming `name`, for a text that is not a document.
     pub fn checked(self, name: &str) -> Result<Checked<'a>, DomainError> {
-        match self.known {
+        match self.depth() {
             Some(depth) => Ok(Checked::trusted(self.text, depth)),
             None => Checked::new(name, self.text),
         }

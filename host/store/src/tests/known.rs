@@ -37,14 +37,29 @@ fn past_the_limit_the_entries_start_again() {
 }
 
 #[test]
+fn a_text_as_read_is_looked_up_once_and_only_when_asked() {
+    let (known, doc, found) = (Known::default(), name("d.json"), OnceCell::new());
+    known.remember(&doc, blake3::hash(b"{}"), 1);
+    let read = Current::read("{}", &known, &doc, &found);
+    assert_eq!(read.text(), "{}");
+    assert_eq!(found.get(), None, "nothing is looked up before a change asks");
+    assert!(read.is_known());
+    assert_eq!(found.get(), Some(&Some(1)));
+    known.remember(&doc, blake3::hash(b"{\"other\": 1}"), 2);
+    assert_eq!(read.checked("d.json").unwrap().shape().depth, 1, "the batch's lookup is kept");
+    let unknown = OnceCell::new();
+    assert!(!Current::read("{\"n\": 1}", &known, &doc, &unknown).is_known());
+}
+
+#[test]
 fn a_known_text_is_not_walked_and_any_other_is_checked() {
     // Were it walked, this text would be refused: so a known text is taken as said.
-    let trusted = Current::new("{\"a\": 1, \"a\": 2}", Some(4)).checked("d.json").unwrap();
+    let trusted = Current::made("{\"a\": 1, \"a\": 2}", Some(4)).checked("d.json").unwrap();
     assert_eq!(trusted.shape().depth, 4);
-    let checked = Current::new("{\"a\": [1]}", None).checked("d.json").unwrap();
+    let checked = Current::made("{\"a\": [1]}", None).checked("d.json").unwrap();
     assert_eq!(checked.shape().depth, 2);
-    let refused = Current::new("{\"a\": 1, \"a\": 2}", None).checked("d.json").unwrap_err();
+    let refused = Current::made("{\"a\": 1, \"a\": 2}", None).checked("d.json").unwrap_err();
     assert!(refused.to_string().contains("d.json"), "{refused}");
-    assert!(!Current::new("{}", None).is_known());
-    assert_eq!(Current::new("{}", Some(1)).text(), "{}");
+    assert!(!Current::made("{}", None).is_known());
+    assert_eq!(Current::made("{}", Some(1)).text(), "{}");
 }
