@@ -28,7 +28,7 @@ export CONFINE_EXAMPLE_RENAME_KEY := $(abspath $(WASM_DIR)/confine_example_renam
 export CONFINE_EXAMPLE_VALIDATE := $(abspath $(WASM_DIR)/confine_example_validate.wasm)
 export CONFINE_EXAMPLE_EMBEDDER := $(abspath $(TARGET_DIR)/release/confine-example-embedder)
 
-.PHONY: run test test-windows soak build guest plugins wasm-target etcd-deps lint lint-platforms fuzz examples doc bench
+.PHONY: run test test-windows soak build guest plugins wasm-target etcd-deps python-lockers lint lint-platforms fuzz examples doc bench
 
 wasm-target:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
@@ -49,6 +49,17 @@ etcd-deps:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(ETCD_PACKAGES); }
 
+# The Python lockers the interoperability tests run beside confine (tests/it/lockers.rs):
+# the libraries of tests/python-lockers.txt, from PyPI, in a virtual environment under the
+# target directory; the tests run the Python it names.
+LOCKERS_VENV := $(TARGET_DIR)/venv/lockers
+export CONFINE_TEST_PYTHON := $(abspath $(LOCKERS_VENV))/bin/python
+python-lockers: $(LOCKERS_VENV)/installed
+$(LOCKERS_VENV)/installed: tests/python-lockers.txt
+	python3 -m venv --clear $(LOCKERS_VENV)
+	$(LOCKERS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/python-lockers.txt
+	@touch $@
+
 build: guest etcd-deps
 	$(CARGO) build --release --locked -p confine-cli --features etcd
 
@@ -68,7 +79,7 @@ export CONFINE_FIGURES := $(FIGURES)
 # Unit tests of every layer, the store's conformance suite (tests/store) on each backend,
 # and the integration suites (tests/it), in one cargo run; then the example plugins' own
 # component tests, as a plugin author's Makefile would run them.
-test: build plugins examples doc etcd-deps
+test: build plugins examples doc etcd-deps python-lockers
 	@rm -rf $(FIGURES)
 	$(CARGO) test --release --locked $(CRATES) $(FEATURES)
 	$(CARGO) test --release --locked -p confine-store --features conformance,classic-locks

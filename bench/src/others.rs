@@ -13,10 +13,10 @@ use crate::inprocess::threads;
 use crate::stats::{Row, sample};
 use crate::{Result, Setup};
 
-/// `python3 -c PYTHON_WRITER DOC TIMES`: the lockf + temp + fsync + rename + directory
-/// fsync protocol a Python program would write; prints each update's time in ns. The same
-/// writer the stress test runs.
-const PYTHON_WRITER: &str = include_str!("../../tests/it/support/lockf_writer.py");
+/// `python3 -c PYTHON_WRITER write lockf DOC TIMES`: the lockf + temp + fsync + rename +
+/// directory fsync protocol a Python program would write; prints each update's time in ns.
+/// The same writer the stress test runs.
+const PYTHON_WRITER: &str = include_str!("../../tests/it/support/other_locker.py");
 
 pub(crate) fn all(setup: &Setup) -> Result<Vec<Row>> {
     let (warm, n) = (setup.n(50, 2), setup.n(1000, 10));
@@ -95,7 +95,7 @@ fn check_sqlite(case: &str, connection: &Connection, expected: usize) -> Result<
 
 fn python_command(doc: &Path, times: usize) -> Command {
     let mut command = Command::new("python3");
-    command.args(["-c", PYTHON_WRITER]).arg(doc).arg(times.to_string());
+    command.args(["-c", PYTHON_WRITER, "write", "lockf"]).arg(doc).arg(times.to_string());
     command.stdout(std::process::Stdio::null());
     command
 }

@@ -2,7 +2,7 @@
 //! scripts (`--json`), and the state of a document's lock (`lock-status`).
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use crate::support::{confine, lockf, repository, run_fails, run_ok, snapshot};
+use crate::support::{confine, other_locker, repository, run_fails, run_ok, snapshot};
 use serde_json::{Value, json};
 
 fn json_of(text: &str) -> Value {
@@ -78,7 +78,7 @@ fn lock_status_tells_free_held_and_by_whom_without_creating_anything() {
     assert_eq!(run_ok(confine(d).args(["lock-status", "app.json"])), "app.json: free\n");
 
     // Held by another program's lockf: the kernel names it.
-    let (mut holder, pid) = lockf::holder(&d.join("app.json.lock"));
+    let (mut holder, pid) = other_locker::holder(&d.join("app.json.lock"));
     assert_eq!(run_ok(confine(d).args(["lock-status", "app.json"])), format!("app.json: held by process {pid}\n"));
     drop(holder.stdin.take());
     holder.wait().unwrap();

@@ -5,7 +5,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::lockf::{another_process_can_lock, first_line, spawn_holder};
+use crate::support::other_locker::{another_process_can_lock, first_line, spawn_holder};
 use crate::support::{confine, probe_plugin, repository, run_fails, run_ok};
 
 const WORKERS: usize = 8;

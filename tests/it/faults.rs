@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::support::{SOON, assert_no_temp_files, cache_dir, figure, gated, lockf, repository};
+use crate::support::{SOON, assert_no_temp_files, cache_dir, figure, gated, other_locker, repository};
 use confine::{Repository, Runtime, RuntimeOptions};
 use confine_store::{Step, StepGate};
 use rustix::io::Errno;
@@ -136,7 +136,7 @@ fn assert_lock_free(dir: &Path, clean: &Repository, also_outside: bool, context:
         return;
     }
     assert!(
-        lockf::another_process_can_lock(&dir.join(format!("{DOC}.lock"))),
+        other_locker::another_process_can_lock(&dir.join(format!("{DOC}.lock"))),
         "{context}: another process could not take the lock"
     );
 }

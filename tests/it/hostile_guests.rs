@@ -117,7 +117,7 @@ fn check_outcome(hostile: &Hostile, outcome: Result<(), PluginError>) {
     }
 }
 
-/// Like `crate::support::PYTHON_LOCKF` in mode `try`, for many lock files in one process (a
+/// Like `crate::support::OTHER_LOCKER` in mode `try`, for many lock files in one process (a
 /// Python start costs ~100 ms): prints those it could not `lockf(LOCK_EX | LOCK_NB)`.
 /// Each file is closed before the next, which releases the lock taken on it.
 const PYTHON_LOCKF_EACH: &str = r#"

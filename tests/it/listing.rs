@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{confine, lockf, run_fails, run_ok, snapshot};
+use crate::support::{confine, other_locker, run_fails, run_ok, snapshot};
 
 fn json_of(text: &str) -> Value {
     serde_json::from_str(text.trim_end()).unwrap()
@@ -61,7 +61,7 @@ fn rm_removes_under_the_lock_and_keeps_the_lock_file() {
     // Under the lock: while another program holds it, rm waits for it (or times out),
     // and removes nothing meanwhile.
     run_ok(confine(d).args(["set", "app.json", "k", "2"]));
-    let (mut holder, pid) = lockf::holder(&d.join("app.json.lock"));
+    let (mut holder, pid) = other_locker::holder(&d.join("app.json.lock"));
     let stderr = run_fails(confine(d).args(["--timeout", "100ms", "rm", "app.json"]), 4);
     assert!(stderr.contains(&pid.to_string()), "the timeout names the holder: {stderr}");
     assert!(d.join("app.json").is_file(), "nothing removed while the lock is held");

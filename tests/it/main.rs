@@ -23,6 +23,7 @@ mod group_commit;
 mod hostile_guests;
 mod hostile_input;
 mod listing;
+mod lockers;
 mod multi_change;
 mod planted_files;
 mod plugins;

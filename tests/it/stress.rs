@@ -12,8 +12,8 @@ use std::sync::{Arc, Barrier};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::support::lockf::another_process_can_lock;
-use crate::support::{PYTHON_LOCKF_WRITER, cache_dir, confine, figure, probe_plugin, repository_with, run_ok, trials};
+use crate::support::other_locker::another_process_can_lock;
+use crate::support::{OTHER_LOCKER, cache_dir, confine, figure, probe_plugin, repository_with, run_ok, trials};
 use confine::{Error, Options, Repository, Runtime, RuntimeOptions};
 
 fn counter(repository: &Repository, doc: &str) -> u64 {
@@ -92,7 +92,7 @@ fn every_kind_of_writer_at_once_loses_no_update() {
         let p = path.join(doc);
         spawn(Box::new(move || {
             let status = Command::new("python3")
-                .args(["-c", PYTHON_LOCKF_WRITER])
+                .args(["-c", OTHER_LOCKER, "write", "lockf"])
                 .arg(&p)
                 .arg(per.to_string())
                 .stdout(Stdio::null())

@@ -1,8 +1,8 @@
 //! The filesystem backend's lock across threads and processes, with the lock of this
 //! platform, the other Unix systems' (`--features classic-locks`) or macOS's and FreeBSD's
 //! (`--features flock-locks`; `make test` runs all three): `lock_status` sees a holder
-//! without disturbing it, and a `lockf` (or `flock`) holder in another process and
-//! confine exclude each other.
+//! without disturbing it, and a holder in another process of each kind the lock excludes
+//! (`lockf`, `flock`) and confine exclude each other.
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,10 +11,21 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use confine_store::{Error, Options, Repository};
 
-use crate::lockf::{another_process_can_lock, holder};
+use crate::other_locker::{another_process_can_lock, another_process_can_lock_by, holder_by, release};
 
-/// Whether the lock names another program's holder: `fcntl` locks do (`F_GETLK`); no
-/// system names a `flock` holder, and the other program stamps no pid.
+/// The calls of other programs that the lock excludes: on Linux both of its lock lists;
+/// with one of the other systems' locks, the one that lock meets on Linux.
+const EXCLUDED: &[&str] = if cfg!(feature = "classic-locks") {
+    &["lockf"]
+} else if cfg!(feature = "flock-locks") {
+    &["flock"]
+} else {
+    &["lockf", "flock"]
+};
+
+/// Whether the lock names another program's holder: Linux names `fcntl` holders
+/// (`F_GETLK`) and `flock` holders (`/proc/locks`); macOS's lock, run on Linux, asks only
+/// `F_GETLK`, and the other program stamps no pid.
 const NAMES_OTHER_HOLDERS: bool = !cfg!(feature = "flock-locks");
 
 fn repository(dir: &Path) -> Repository {
@@ -45,32 +56,65 @@ fn lock_status_of_a_free_lock_is_free() {
 }
 
 #[test]
-fn lock_status_names_a_lockf_holder_in_another_process() {
-    let dir = tempfile::tempdir().unwrap();
-    let repository = repository(dir.path());
-    let (mut child, pid) = holder(&dir.path().join("app.json.lock"));
-    let status = repository.lock_status("app.json").unwrap();
-    drop(child.stdin.take());
-    child.wait().unwrap();
-    assert!(status.held, "{status:?}");
-    assert_eq!(status.holder, NAMES_OTHER_HOLDERS.then_some(pid), "the kernel names a lockf holder");
-    assert!(!repository.lock_status("app.json").unwrap().held, "released when the holder exits");
+fn lock_status_names_a_holder_of_each_kind_in_another_process() {
+    for &locker in EXCLUDED {
+        let dir = tempfile::tempdir().unwrap();
+        let repository = repository(dir.path());
+        let (child, pid) = holder_by(locker, &dir.path().join("app.json.lock"));
+        let status = repository.lock_status("app.json").unwrap();
+        release(child);
+        assert!(status.held, "{locker}: {status:?}");
+        assert_eq!(status.holder, NAMES_OTHER_HOLDERS.then_some(pid), "{locker}: the kernel names the holder");
+        assert!(!repository.lock_status("app.json").unwrap().held, "{locker}: released when the holder exits");
+    }
 }
 
 #[test]
-fn a_lockf_holder_and_a_session_exclude_each_other() {
+fn a_holder_of_each_kind_and_a_session_exclude_each_other() {
+    for &locker in EXCLUDED {
+        let dir = tempfile::tempdir().unwrap();
+        let repository = repository(dir.path());
+        let lock_file = dir.path().join("app.json.lock");
+        let (child, pid) = holder_by(locker, &lock_file);
+        match repository.open_session("app.json", Some(Duration::from_millis(100))) {
+            Err(Error::LockTimeout { holder, .. }) => {
+                assert_eq!(holder, NAMES_OTHER_HOLDERS.then_some(pid), "{locker}")
+            }
+            other => panic!("{locker}: want a lock timeout naming {pid}, got {:?}", other.map(|_| "a session")),
+        }
+        release(child);
+        let session = repository.open_session("app.json", Some(Duration::from_secs(2))).unwrap();
+        for &other in EXCLUDED {
+            assert!(!another_process_can_lock_by(other, &lock_file), "a session excludes {other} users");
+        }
+        session.commit("{}").unwrap();
+        for &other in EXCLUDED {
+            assert!(another_process_can_lock_by(other, &lock_file), "released on commit, for {other} users too");
+        }
+    }
+}
+
+/// Linux takes two locks: a writer that finds the second (`flock`) held gives the first (OFD)
+/// back while it waits, so it never holds one half against a `lockf` user.
+#[test]
+#[cfg(not(any(feature = "classic-locks", feature = "flock-locks")))]
+fn a_writer_waiting_for_the_flock_holds_no_lockf_lock_meanwhile() {
     let dir = tempfile::tempdir().unwrap();
     let repository = repository(dir.path());
     let lock_file = dir.path().join("app.json.lock");
-    let (mut child, pid) = holder(&lock_file);
-    match repository.open_session("app.json", Some(Duration::from_millis(100))) {
-        Err(Error::LockTimeout { holder, .. }) => assert_eq!(holder, NAMES_OTHER_HOLDERS.then_some(pid)),
-        other => panic!("want a lock timeout naming {pid}, got {:?}", other.map(|_| "a session")),
-    }
-    drop(child.stdin.take());
-    child.wait().unwrap();
-    let session = repository.open_session("app.json", Some(Duration::from_secs(2))).unwrap();
-    assert!(!another_process_can_lock(&lock_file), "a session excludes lockf users");
-    session.commit("{}").unwrap();
-    assert!(another_process_can_lock(&lock_file), "released on commit");
+    let (child, _pid) = holder_by("flock", &lock_file);
+    let waiter = {
+        let repository = repository.clone();
+        std::thread::spawn(move || repository.open_session("app.json", Some(Duration::from_secs(20))).map(drop))
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    // The waiter holds the OFD lock for two system calls per try; a `lockf` user trying
+    // now and then finds it free.
+    assert!(
+        (0..20).any(|_| another_process_can_lock_by("lockf", &lock_file)),
+        "a writer waiting for the flock kept its OFD lock"
+    );
+    assert!(!waiter.is_finished(), "the writer waits while the flock is held");
+    release(child);
+    waiter.join().unwrap().unwrap();
 }

@@ -1,7 +1,8 @@
 //! The filesystem lock across processes on Windows: confine and a program that locks the
 //! lock file with the C runtime's `_locking(fd, LK_NBLCK, 1)`, which is what Python's
-//! `msvcrt.locking` calls, exclude each other, and so do two confine processes. The other
-//! processes are this test binary again, running `child` (ignored unless asked for).
+//! `msvcrt.locking` calls, exclude each other, and so do two confine processes; two confine
+//! processes and a `_locking` writer incrementing one document at once lose no update. The
+//! other processes are this test binary again, running `child` (ignored unless asked for).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -90,12 +91,44 @@ fn sessions_in_two_processes_exclude_each_other() {
     repository.open_session("app.json", Some(Duration::from_secs(5))).unwrap().commit("{}").unwrap();
 }
 
+#[test]
+fn two_confine_processes_and_an_msvcrt_locking_writer_lose_no_update() {
+    const TIMES: u64 = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let writers: Vec<Child> = ["incr", "incr", "locking-incr"]
+        .into_iter()
+        .map(|mode| {
+            spawn_child(mode, dir.path())
+                .env("CONFINE_CHILD_TIMES", TIMES.to_string())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut writer in writers {
+        assert!(writer.wait().unwrap().success(), "a writer failed");
+    }
+    let content = repository(dir.path()).read("app.json").unwrap().content;
+    assert_eq!(count_in(&content), 3 * TIMES, "{content}");
+}
+
+/// The counter of a document `{"n": N}`, the form both kinds of writer give it.
+fn count_in(content: &str) -> u64 {
+    let digits = content.trim().trim_start_matches("{\"n\": ").trim_end_matches('}');
+    digits.parse().unwrap_or_else(|_| panic!("not a counter document: {content:?}"))
+}
+
+fn counted(content: Option<&str>) -> String {
+    format!("{{\"n\": {}}}", content.map_or(0, count_in) + 1)
+}
+
 /// The other process of the tests above.
 #[test]
 #[ignore = "a child process of the tests above"]
 fn child() {
     let mode = std::env::var("CONFINE_CHILD_MODE").unwrap();
     let target = std::path::PathBuf::from(std::env::var_os("CONFINE_CHILD_TARGET").unwrap());
+    let times = || std::env::var("CONFINE_CHILD_TIMES").unwrap().parse::<u64>().unwrap();
     let wait_for_stdin_to_close = || {
         let _ = std::io::stdin().read_to_end(&mut Vec::new());
     };
@@ -116,6 +149,31 @@ fn child() {
             wait_for_stdin_to_close();
             session.commit("{\"by\": \"child\"}\n").unwrap();
         }
+        "incr" => {
+            let repository = repository(&target);
+            for _ in 0..times() {
+                repository
+                    .update("app.json", |content| Ok::<_, std::convert::Infallible>(counted(content)))
+                    .unwrap()
+                    .unwrap();
+            }
+        }
+        // A program of another kind on the same convention: `_locking` on byte 0 of the lock
+        // file (waiting as msvcrt's LK_LOCK does, by retrying), read, temp file, flush,
+        // replace, unlock.
+        "locking-incr" => {
+            let (document, temp) = (target.join("app.json"), target.join("app.json.locking.partial"));
+            for _ in 0..times() {
+                let lock = msvcrt::Locked::wait(&target.join("app.json.lock"));
+                let content = std::fs::read_to_string(&document).ok();
+                let mut file = std::fs::File::create(&temp).unwrap();
+                std::io::Write::write_all(&mut file, counted(content.as_deref()).as_bytes()).unwrap();
+                file.sync_all().unwrap();
+                drop(file);
+                std::fs::rename(&temp, &document).unwrap();
+                drop(lock);
+            }
+        }
         other => panic!("unknown child mode {other}"),
     }
 }
@@ -128,10 +186,42 @@ mod msvcrt {
     unsafe extern "C" {
         fn _open_osfhandle(handle: isize, flags: i32) -> i32;
         fn _locking(fd: i32, mode: i32, bytes: i32) -> i32;
+        fn _close(fd: i32) -> i32;
     }
 
+    /// `_LK_UNLCK`: unlock the range.
+    const LK_UNLCK: i32 = 0;
     /// `_LK_NBLCK`: lock, failing at once if another holds the range.
     const LK_NBLCK: i32 = 2;
+
+    /// `_locking(fd, LK_NBLCK, 1)` held on a lock file's byte 0; unlocked and closed on drop.
+    pub(super) struct Locked(i32);
+
+    impl Locked {
+        /// Opens `path` and retries `_locking` every millisecond until it has the lock.
+        pub(super) fn wait(path: &std::path::Path) -> Locked {
+            let file =
+                std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).unwrap();
+            // SAFETY: the handle is open and owned from here on by the C runtime's descriptor.
+            let fd = unsafe { _open_osfhandle(file.into_raw_handle() as isize, 0) };
+            assert!(fd >= 0, "_open_osfhandle failed");
+            // SAFETY: `fd` is an open descriptor, at position 0.
+            while unsafe { _locking(fd, LK_NBLCK, 1) } != 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Locked(fd)
+        }
+    }
+
+    impl Drop for Locked {
+        fn drop(&mut self) {
+            // SAFETY: `self.0` is open, locked at position 0, and closed only here.
+            unsafe {
+                assert_eq!(_locking(self.0, LK_UNLCK, 1), 0, "_locking(LK_UNLCK)");
+                _close(self.0);
+            }
+        }
+    }
 
     /// `msvcrt.locking(fd, LK_NBLCK, 1)` on a freshly opened file (position 0): whether it
     /// took the lock. The descriptor stays open (and locked) until the process exits.

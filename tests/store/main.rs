@@ -9,8 +9,8 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 #[cfg(unix)]
-#[path = "../it/support/lockf.rs"]
-mod lockf;
+#[path = "../it/support/other_locker.rs"]
+mod other_locker;
 /// The call the other program locks with: `flock` when confine does (`flock-locks` on Linux,
 /// where `flock` and `lockf` do not exclude each other), `lockf` otherwise.
 #[cfg(unix)]

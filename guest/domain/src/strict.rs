@@ -77,6 +77,18 @@ fn key_hasher() -> FixedState {
 /// double (`doubles`): serde_json reads such an integer as a double, so a text without
 /// doubles (most configuration) needs no second pass.
 fn run<'de, S: DeserializeSeed<'de>>(seed: S, text: &'de str, doubles: &Cell<bool>) -> Result<S::Value, SyntaxError> {
+    if text.starts_with('\u{FEFF}') {
+        // What some Windows editors write first. serde_json would say "expected value at
+        // line 1, column 1", which sends a reader looking for a character they cannot see.
+        return Err(SyntaxError {
+            line: 1,
+            column: 1,
+            reason: String::from(
+                "the text starts with a UTF-8 byte order mark (bytes EF BB BF), which JSON text must not \
+                 have (RFC 8259, section 8.1): save the file as UTF-8 without a byte order mark",
+            ),
+        });
+    }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = seed.deserialize(&mut deserializer).and_then(|value| deserializer.end().map(|()| value));
     let value = value.map_err(|e| SyntaxError { line: e.line(), column: e.column(), reason: reason(&e) })?;

@@ -39,7 +39,8 @@ Read and change JSON configuration documents, safely shared by many processes an
 
 Guarantees: every change (set, unset, incr, merge, and plugins' writes) is a read-modify-write \
 under an exclusive lock on `<doc>.lock` beside the document (compatible with programs that \
-lockf(3) the same file on Unix, or msvcrt.locking it on Windows), so concurrent changes from \
+lockf(3) or flock(2) the same file on Unix, as Python's fcntl.lockf, fasteners, filelock and \
+portalocker do, or msvcrt.locking it on Windows), so concurrent changes from \
 any number of processes are all applied and none is lost. The new content goes to a temp file in the same directory, which \
 is fsynced, renamed over the document, and the directory is fsynced before success is \
 reported: readers never see a torn file, and a reported change survives a crash or power \
@@ -247,7 +248,8 @@ enum Command {
     /// Tell whether DOC's lock is held, and by which process and since when.
     ///
     /// It takes no lock and creates nothing; what cannot be known is not told. The holder is the process the kernel
-    /// reports for a lockf holder, or the pid a confine holder wrote into DOC.lock.
+    /// reports for a lockf holder or, on Linux, a flock holder (filelock, portalocker, flock(1), confine), or the
+    /// pid a confine holder wrote into DOC.lock.
     LockStatus { doc: String },
     /// Run a plugin component with access to DIR only, or a wasi:cli command with --config
     /// and --keyvalue.

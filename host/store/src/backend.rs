@@ -157,8 +157,9 @@ pub struct LockStatus {
     /// Whether a session holds the document now.
     pub held: bool,
     /// The process that holds it, where that can be known: on the filesystem, the pid the
-    /// kernel reports for a classic `lockf`/`F_SETLK` holder, or else the pid that a confine
-    /// holder wrote into the lock file. `None` if unknown.
+    /// kernel reports for a classic `lockf`/`F_SETLK` holder or (on Linux, from
+    /// `/proc/locks`) an `flock` holder, or else the pid that a confine holder wrote into the
+    /// lock file. `None` if unknown.
     pub holder: Option<u32>,
     /// When the holder took it, where that can be known; `None` if not held or not known.
     pub since: Option<SystemTime>,

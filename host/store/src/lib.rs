@@ -84,11 +84,14 @@
 //! # Limitations
 //!
 //! - Locks on `<name>.lock` are advisory on Unix: they exclude confine and any program
-//!   that `lockf`s the same file, not a program that writes without locking.
-//! - The lock per platform: Linux, an open-file-description lock (threads exclude each
-//!   other too); macOS and FreeBSD, `flock`, which excludes `lockf` users there; other Unix
-//!   systems, classic `F_SETLK` plus an in-process gate; Windows, `LockFileEx` on byte 0,
-//!   which excludes `msvcrt.locking` users. On Apple systems syncs are `F_FULLFSYNC`.
+//!   that `lockf`s or `flock`s the same file, not a program that writes without locking.
+//! - The lock per platform: Linux, an open-file-description lock and an `flock`, taken
+//!   together, since Linux keeps the two kinds apart (threads exclude each other too; on
+//!   NFS and CIFS, which emulate `flock` with `fcntl` locks, the OFD lock alone); macOS and
+//!   FreeBSD, `flock`, which excludes `lockf` users there; other Unix systems, classic
+//!   `F_SETLK` plus an in-process gate (it does not exclude `flock` users); Windows,
+//!   `LockFileEx` on byte 0, which excludes `msvcrt.locking` users. On Apple systems syncs
+//!   are `F_FULLFSYNC`.
 //! - Windows: a document that a program holds open without `FILE_SHARE_DELETE` (or, where
 //!   renames lack POSIX semantics, that anyone holds open) cannot be replaced; the write
 //!   retries for 2 s, then fails naming the cause. No directory fsync exists there: the

@@ -13,9 +13,9 @@ use cap_std::fs::Dir;
 use confine::{Options, Repository};
 use confine_store::{Filesystem, StepGate};
 
-pub mod lockf;
+pub mod other_locker;
 
-/// The call `lockf` makes: the CLI locks as a `lockf` user does.
+/// The call `other_locker` makes by default.
 pub const LOCK_CALL: &str = "lockf";
 
 /// A `confine` command on `dir`, with the tests' shared compiled-component cache.
@@ -180,8 +180,10 @@ pub fn assert_no_temp_files(root: &Path) {
     }
 }
 
-/// Another program's read-modify-write under `lockf` on `<doc>.lock` (see the script).
-pub const PYTHON_LOCKF_WRITER: &str = include_str!("lockf_writer.py");
+/// Another program sharing confine's lock file: `python3 -c OTHER_LOCKER MODE LOCKER ...`
+/// holds, tries, or updates a document under `lockf`, `flock` or a Python library's lock
+/// (see the script).
+pub const OTHER_LOCKER: &str = other_locker::SCRIPT;
 
 /// The `config-reader` test command built from tests/plugins/config-reader by `make plugins`:
 /// a standard wasi:cli command that knows only the published `wasi:config` WIT.

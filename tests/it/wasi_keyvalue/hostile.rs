@@ -30,7 +30,7 @@ fn components_the_cli_and_a_python_lockf_writer_increment_one_document_exactly()
         }
     });
     let mut python_writer = Command::new("python3")
-        .args(["-c", PYTHON_LOCKF_WRITER])
+        .args(["-c", OTHER_LOCKER, "write", "lockf"])
         .arg(dir.path().join("counter.json"))
         .arg(python.to_string())
         .stdout(Stdio::null())

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::support::{
-    PYTHON_LOCKF_WRITER, add_to_figure, assert_no_temp_files, config_reader, confine, documents, keyvalue_probe,
-    probe_plugin, run_fails, run_ok, snapshot,
+    OTHER_LOCKER, add_to_figure, assert_no_temp_files, config_reader, confine, documents, keyvalue_probe, probe_plugin,
+    run_fails, run_ok, snapshot,
 };
 
 /// What the suite's tests did, for its figure line.

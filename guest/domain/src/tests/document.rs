@@ -16,6 +16,22 @@ fn syntax_error_names_document_line_and_column() {
 }
 
 #[test]
+fn a_byte_order_mark_is_refused_by_name_by_parse_and_check_alike() {
+    let text = "\u{FEFF}{\"a\": 1}";
+    for err in [parse("app.json", text).unwrap_err(), check("app.json", text).unwrap_err()] {
+        assert_eq!(err.kind, ErrorKind::InvalidDocument);
+        assert!(
+            err.detail.starts_with(
+                "app.json: not valid JSON at line 1, column 1: the text starts with a UTF-8 byte order mark"
+            ),
+            "{}",
+            err.detail
+        );
+    }
+    assert!(parse("app.json", "{\"bom\": \"\u{FEFF}\"}").is_ok(), "U+FEFF inside a string is text");
+}
+
+#[test]
 fn non_object_root_is_refused() {
     for text in ["[]", "1", "\"s\"", "null"] {
         let err = parse("d.json", text).unwrap_err();

@@ -1,4 +1,5 @@
-//! The exclusive lock of one document: an fcntl record lock on `<name>.lock` beside it.
+//! The exclusive lock of one document: locks on `<name>.lock` beside it, the kinds that
+//! other programs take on that file on this platform (`sys/mod.rs` has the table).
 //!
 //! The lock file is created when missing (mode 0644 before the umask, `O_NOFOLLOW`, never
 //! truncated) and is never deleted: deleting it would let one process lock the old inode
@@ -9,9 +10,10 @@
 //! hard link to a file of theirs, which stamping the holder's pid would overwrite.
 //!
 //! Locks are advisory: they exclude confine, and any program that locks the same file with
-//! `lockf`/`fcntl`, but not a program that writes the document without locking.
+//! `lockf`/`fcntl` or `flock` (on Windows, `msvcrt.locking` or `LockFileEx` on byte 0), but
+//! not a program that writes the document without locking.
 //!
-//! On Linux the lock belongs to the open file description. A process forked while the
+//! On Linux the locks belong to the open file description. A process forked while the
 //! descriptor is open shares it until it execs or exits, so when another thread spawns a
 //! process at the moment a session ends, the lock can outlive the session by that fork to
 //! exec window (never end early). A waiting writer's backoff absorbs this.
@@ -28,10 +30,10 @@ use super::sys;
 use crate::backend::LockStatus;
 use crate::error::{Error, IoContext, Result};
 
-/// A held lock. Dropping it releases the lock (closing the descriptor drops the record
-/// lock; the kernel does the same if the process dies).
+/// A held lock. Dropping it releases the lock (closing the descriptor drops every lock it
+/// holds; the kernel does the same if the process dies).
 pub(crate) struct DocumentLock {
-    // Field order matters: the descriptor is closed (releasing the fcntl lock) before the
+    // Field order matters: the descriptor is closed (releasing its locks) before the
     // process-wide gate admits another thread.
     file: File,
     _gate: sys::Gate,
@@ -123,15 +125,18 @@ pub(crate) fn status(location: &Location) -> Result<LockStatus> {
             reason: format!("the lock file `{lock_file}` is not a regular file"),
         });
     }
+    let stamped_at = || file.metadata().ok().and_then(|m| m.modified().ok()).map(|t| t.into_std());
     Ok(match sys::holder(&file) {
         None => free,
-        Some(Some(pid)) => LockStatus { held: true, holder: Some(pid), since: None, lease: None },
-        Some(None) => LockStatus {
+        // A holder the kernel names: since when is known if it is the one that stamped the
+        // file (a confine writer, named through its `flock` on Linux).
+        Some(Some(pid)) => LockStatus {
             held: true,
-            holder: read_stamped_pid(&file),
-            since: file.metadata().ok().and_then(|m| m.modified().ok()).map(|t| t.into_std()),
+            holder: Some(pid),
+            since: if read_stamped_pid(&file) == Some(pid) { stamped_at() } else { None },
             lease: None,
         },
+        Some(None) => LockStatus { held: true, holder: read_stamped_pid(&file), since: stamped_at(), lease: None },
     })
 }
 
@@ -180,7 +185,7 @@ fn stamp_holder(file: &File, lock_file: &str, seam: &Seam) {
 fn timed_out(location: &Location, timeout: Duration, file: Option<&File>) -> Error {
     let holder = file.and_then(|file| match sys::holder(file)? {
         Some(pid) => Some(pid),
-        // An OFD holder: the kernel does not say who, a confine holder wrote its pid.
+        // A holder the kernel does not name (an OFD lock): a confine holder wrote its pid.
         None => read_stamped_pid(file),
     });
     Error::LockTimeout { name: location.name.clone(), lock: location.lock_file(), timeout, holder }

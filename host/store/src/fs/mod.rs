@@ -1,6 +1,7 @@
 //! The filesystem backend: documents as files in one capability directory
-//! ([`cap_std::fs::Dir`]), an exclusive lock on `<name>.lock` beside each (an fcntl record
-//! lock, `flock` or `LockFileEx`, per platform), and the write protocol of `atomic.rs` (temp
+//! ([`cap_std::fs::Dir`]), an exclusive lock on `<name>.lock` beside each (an OFD lock and an
+//! `flock` on Linux, `flock`, a classic fcntl lock or `LockFileEx` elsewhere), and the write
+//! protocol of `atomic.rs` (temp
 //! file, fsync, rename, directory fsync).
 //!
 //! - `resolve`: a checked name to a place inside the directory (symlinks out refused).

@@ -34,7 +34,8 @@
 //!
 //! Every write (`set`, `delete`, `increment`, `set-many`, `delete-many`) is one update of the
 //! document under its lock, with the store's atomic, durable write: it interoperates with
-//! `confine` changes and with programs that `lockf` `<name>.lock`, and concurrent writers of
+//! `confine` changes and with programs that lock `<name>.lock` (`lockf`, `flock`, per
+//! platform as the store's lock says), and concurrent writers of
 //! one process share lock holds and fsyncs (group commit). `set-many` and `delete-many` are
 //! all-or-nothing in one write, which is stronger than the draft asks (it allows partial
 //! batches). Reads are lock-free snapshots of one committed version; a write is visible to
