@@ -63,6 +63,8 @@ pub(crate) fn try_lock(file: &File) -> io::Result<bool> {
         Err(e) => return Err(io::Error::from(e)),
     }
     let flocked = match rustix::fs::fstatfs(file) {
+        // `f_type` is i64 here but narrower on other Linux targets (32-bit, s390x).
+        #[allow(clippy::unnecessary_cast)]
         Ok(statfs) if flock_is_emulated(statfs.f_type as i64) => Ok(true),
         Ok(_) => match flock(file, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => Ok(true),
