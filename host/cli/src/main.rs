@@ -80,6 +80,7 @@ Examples:
   confine --dir /etc/myapp run --config app.json prog.wasm
   confine --dir /etc/myapp run --keyvalue state.json prog.wasm
   confine --store etcd://10.0.0.1:2379,10.0.0.2:2379/myapp incr app.json stats.restarts
+  confine --store etcds://10.0.0.1:2379/myapp --etcd-cacert ca.pem --etcd-cert me.pem --etcd-key me-key.pem ls
   confine --dir /etc/myapp copy --to etcd://10.0.0.1:2379/myapp
   confine test plugin.wasm tests/";
 
@@ -91,11 +92,27 @@ struct Cli {
     dir: PathBuf,
 
     /// Keep the documents in etcd instead of --dir, under PREFIX:
-    /// etcd://HOST:PORT[,HOST:PORT...]/PREFIX (with USER:PASSWORD@ before the endpoints
-    /// where etcd has authentication on). Reads are linearizable; sessions hold a lease
-    /// (--lease-ttl) and a fenced lock, so every command keeps its guarantees across machines.
+    /// etcd://HOST:PORT[,HOST:PORT...]/PREFIX, or etcds://... to speak TLS to every
+    /// endpoint (with USER:PASSWORD@ before the endpoints where etcd has authentication on).
+    /// Reads are linearizable; sessions hold a lease (--lease-ttl) and a fenced lock, so
+    /// every command keeps its guarantees across machines.
     #[arg(long, value_name = "URL", env = "CONFINE_STORE")]
     store: Option<String>,
+
+    /// For etcds:// stores: the CA certificate (PEM) that signed the members' certificates
+    /// [default: the system's roots].
+    #[arg(long, value_name = "FILE", env = "CONFINE_ETCD_CACERT")]
+    etcd_cacert: Option<PathBuf>,
+
+    /// For etcds:// stores: a client certificate (PEM) to present, for clusters that run
+    /// with --client-cert-auth. Where etcd's authentication is on, its common name is the
+    /// user (no password needed). Needs --etcd-key.
+    #[arg(long, value_name = "FILE", env = "CONFINE_ETCD_CERT", requires = "etcd_key")]
+    etcd_cert: Option<PathBuf>,
+
+    /// For etcds:// stores: the private key (PEM) of --etcd-cert.
+    #[arg(long, value_name = "FILE", env = "CONFINE_ETCD_KEY", requires = "etcd_cert")]
+    etcd_key: Option<PathBuf>,
 
     /// On etcd, how long a session's lease lives unless renewed: how long a crashed or
     /// paused holder keeps its document locked (whole seconds, e.g. 10s).
@@ -368,7 +385,9 @@ impl Context {
             StopOnSignal::install()
                 .map_err(|e| Failure::new(status::IO, "io", format!("cannot install signal handlers: {e}")))?,
         );
-        let repository = store::open(cli.store.as_deref(), &cli.dir, &store_settings(cli), Some(stop.clone()))?;
+        let settings = store_settings(cli);
+        store::refuse_tls_files_without_tls(cli.store.as_deref(), &settings)?;
+        let repository = store::open(cli.store.as_deref(), &cli.dir, &settings, Some(stop.clone()))?;
         Ok(Context {
             repository,
             stop,
@@ -406,7 +425,16 @@ impl Context {
 
 /// What the command line says about any store it opens.
 fn store_settings(cli: &Cli) -> store::Settings {
-    store::Settings { timeout: cli.timeout, max_size: cli.max_size, lease_ttl: cli.lease_ttl }
+    store::Settings {
+        timeout: cli.timeout,
+        max_size: cli.max_size,
+        lease_ttl: cli.lease_ttl,
+        tls: store::TlsPaths {
+            ca_cert: cli.etcd_cacert.clone(),
+            client_cert: cli.etcd_cert.clone(),
+            client_key: cli.etcd_key.clone(),
+        },
+    }
 }
 
 /// The wasm runtime's limits as the command line sets them. Only a batch and a watch call

@@ -23,6 +23,10 @@ pub(crate) fn run(context: &Context, doc: &str, key: &str, output: &mut impl Wri
     let runtime = context.runtime()?;
     let mut last_shown: Option<String> = None;
     while context.stop.received().is_none() {
+        // Said once the line of the state it concerns is out (see `Watch::take_notice`).
+        if let Some(notice) = watch.take_notice() {
+            eprintln!("confine: {notice}");
+        }
         let Some(event) = watch.next(SIGNAL_CHECK).map_err(|e| context.stopped(repository_failure(e)))? else {
             continue;
         };

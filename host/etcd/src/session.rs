@@ -262,8 +262,10 @@ impl BackendSession for EtcdSession {
         let commit = Txn::new()
             .when(self.fence())
             .and_then([TxnOp::put(self.document.clone(), content, None), TxnOp::delete(self.lock_key.clone(), None)]);
-        let mut kv = conn.kv.clone();
-        let answer = conn.call(&self.name, "etcd commit", conn.timeout, async move { kv.txn(commit).await });
+        let answer = conn.write(&self.name, "etcd commit", conn.timeout, || {
+            let (mut kv, commit) = (conn.kv.clone(), commit.clone());
+            async move { kv.txn(commit).await }
+        });
         match answer {
             Ok(response) if response.succeeded() => {
                 // The lock key is gone with the commit; the lease serves the next session.

@@ -125,6 +125,13 @@ pub trait BackendWatch: Send {
     /// # Errors
     /// [`Error::Io`] if the notification channel broke; the watch is then over.
     fn wait(&mut self, timeout: Duration) -> Result<bool>;
+
+    /// Something the watcher should be told that is not a state of the document, once: e.g.
+    /// that changes may have been missed (etcd compacted its history while the watch moved
+    /// to another member). `None` by default.
+    fn take_notice(&mut self) -> Option<String> {
+        None
+    }
 }
 
 /// An open exclusive session of a [`Backend`]. Dropping it without [`BackendSession::commit`]

@@ -54,6 +54,13 @@ impl Watch {
         Watch { repository, name, notifications, last: None, due: true }
     }
 
+    /// What the backend has to say beside the states, once (see
+    /// [`BackendWatch::take_notice`]): e.g. that the watch could not resume where it broke
+    /// and changes in between may not have been reported.
+    pub fn take_notice(&mut self) -> Option<String> {
+        self.notifications.take_notice()
+    }
+
     /// The document's next state: at once on the first call (its state now), then the
     /// first state that differs from the last one returned, waiting up to `timeout` for it
     /// (`None` if none came by then).
