@@ -12,8 +12,12 @@ use crate::support::{add_to_figure, probe_plugin, run_fails, run_ok, run_with_in
 
 #[test]
 fn every_command_works_on_etcd() {
-    let cluster = Cluster::start(1);
-    let c = || confine(&cluster, "tour");
+    every_command_works(&Cluster::start(1));
+}
+
+/// The tour of every command on `cluster` (plain or TLS), under the prefix `tour`.
+pub(crate) fn every_command_works(cluster: &Cluster) {
+    let c = || confine(cluster, "tour");
     run_ok(c().args(["set", "app.json", "server.port", "8080"]));
     run_ok(c().args(["set", "services/web.json", "replicas", "2", "image", "web:1"]));
     assert_eq!(run_ok(c().args(["incr", "app.json", "restarts"])).trim(), "1");
@@ -40,7 +44,7 @@ fn every_command_works_on_etcd() {
     run_ok(c().args(["rm", "app.json"]));
     run_fails(c().args(["get", "app.json"]), 3);
     // Another prefix is another store.
-    assert_eq!(run_ok(confine(&cluster, "elsewhere").arg("ls")), "");
+    assert_eq!(run_ok(confine(cluster, "elsewhere").arg("ls")), "");
 }
 
 #[derive(Default)]

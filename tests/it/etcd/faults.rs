@@ -1,6 +1,7 @@
 //! Faults of a cluster, on real etcd processes: the leader killed while 8 writers update,
 //! a session holder paused past its lease (with the fence and, to show why it is there,
-//! without), counted and printed like the other suites.
+//! without), counted and printed like the other suites. The leader and fence tests run
+//! once in plain text and once over TLS with client certificates.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -13,6 +14,8 @@ use confine_etcd::{Address, Etcd, EtcdOptions};
 use confine_store::{Options, Repository};
 use rustix::process::{Pid, Signal, kill_process};
 
+use super::certs::Certs;
+use super::server::Tls;
 use super::{Cluster, confine};
 use crate::support::{figure, run_ok};
 
@@ -29,12 +32,29 @@ struct Seen {
     unclear: Vec<String>,
 }
 
+/// A TLS cluster of `n` members that requires the client certificate confine presents.
+pub(crate) fn tls_cluster(n: usize, certs: &Certs) -> Cluster {
+    Cluster::start_tls(
+        n,
+        Tls { ca: certs.ca.clone(), member: certs.member.clone(), client: Some(certs.client.clone()) },
+    )
+}
+
 #[test]
 fn killing_the_leader_under_eight_writers_loses_no_acknowledged_update() {
+    kill_the_leader_under_eight_writers(Cluster::start(3), "etcd-leader-kill");
+}
+
+#[test]
+fn killing_the_leader_under_eight_writers_over_tls_loses_no_acknowledged_update() {
+    let certs = Certs::make();
+    kill_the_leader_under_eight_writers(tls_cluster(3, &certs), "etcd-leader-kill-tls");
+}
+
+fn kill_the_leader_under_eight_writers(mut cluster: Cluster, figure_name: &str) {
     const WRITERS: usize = 8;
     const UPDATES: usize = 30;
-    let mut cluster = Cluster::start(3);
-    let url = cluster.url("leader");
+    let (url, tls_args) = (cluster.url("leader"), cluster.tls_args());
     run_ok(confine(&cluster, "leader").args(["set", "count.json", "n", "0"]));
     let seen = Mutex::new(Seen::default());
     let done = AtomicUsize::new(0);
@@ -43,7 +63,9 @@ fn killing_the_leader_under_eight_writers_loses_no_acknowledged_update() {
             s.spawn(|| {
                 for _ in 0..UPDATES {
                     let output = Command::new(env!("CARGO_BIN_EXE_confine"))
-                        .args(["--store", &url, "--timeout", "3s", "incr", "count.json", "n"])
+                        .args(["--store", &url])
+                        .args(&tls_args)
+                        .args(["--timeout", "3s", "incr", "count.json", "n"])
                         .env("CONFINE_CACHE_DIR", crate::support::cache_dir())
                         .output()
                         .expect("spawn");
@@ -90,10 +112,11 @@ fn killing_the_leader_under_eight_writers_loses_no_acknowledged_update() {
         seen.acknowledged,
         seen.unknown
     );
+    let over = if cluster.tls.is_some() { " over TLS with client certificates" } else { "" };
     figure(
-        "etcd-leader-kill",
+        figure_name,
         &format!(
-            "{} incr processes by {WRITERS} writers on 3 members, the leader SIGKILLed and then quorum lost: {} acknowledged, all present (count {total}); {} refused naming etcd and the cause, {} outcome unknown",
+            "{} incr processes by {WRITERS} writers on 3 members{over}, the leader SIGKILLed and then quorum lost: {} acknowledged, all present (count {total}); {} refused naming etcd and the cause, {} outcome unknown",
             WRITERS * UPDATES,
             seen.acknowledged,
             seen.failed,
@@ -117,7 +140,13 @@ fn wait_for(done: &AtomicUsize, count: usize) {
 fn paused_holder_child() {
     let url = std::env::var("CONFINE_HOLDER_STORE").expect("CONFINE_HOLDER_STORE");
     let address = Address::parse(&url).expect("address");
-    let options = EtcdOptions { lease_ttl: Duration::from_secs(2), ..EtcdOptions::default() };
+    let file = |name: &str| std::env::var_os(name).map(std::path::PathBuf::from);
+    let tls = confine_etcd::TlsFiles {
+        ca_cert: file("CONFINE_ETCD_CACERT"),
+        client_cert: file("CONFINE_ETCD_CERT"),
+        client_key: file("CONFINE_ETCD_KEY"),
+    };
+    let options = EtcdOptions { lease_ttl: Duration::from_secs(2), tls, ..EtcdOptions::default() };
     let etcd = if std::env::var_os("CONFINE_HOLDER_UNFENCED").is_some() {
         Etcd::without_fence_to_show_why_it_is_there(&address, options)
     } else {
@@ -140,14 +169,17 @@ fn paused_holder_child() {
 
 /// Pauses a holder past its lease, lets another writer commit, resumes it: what the
 /// holder's commit answers, the count at the end, and what lock-status said meanwhile.
-fn pause_a_holder(unfenced: bool) -> (String, String, String) {
-    let cluster = Cluster::start(1);
-    let c = || confine(&cluster, "fence");
+fn pause_a_holder(cluster: &Cluster, unfenced: bool) -> (String, String, String) {
+    let c = || confine(cluster, "fence");
     run_ok(c().args(["set", "count.json", "n", "0"]));
     let mut holder = Command::new(std::env::current_exe().expect("test binary"))
         .args(["--ignored", "--exact", "etcd::faults::paused_holder_child", "--nocapture", "--test-threads=1"])
         .env("CONFINE_HOLDER_STORE", cluster.url("fence"))
         .envs(unfenced.then_some(("CONFINE_HOLDER_UNFENCED", "1")))
+        .envs(cluster.tls.iter().flat_map(|tls| {
+            let client = tls.client.as_ref().expect("the TLS clusters here want a client certificate");
+            [("CONFINE_ETCD_CACERT", &tls.ca), ("CONFINE_ETCD_CERT", &client.cert), ("CONFINE_ETCD_KEY", &client.key)]
+        }))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -175,11 +207,24 @@ fn pause_a_holder(unfenced: bool) -> (String, String, String) {
 
 #[test]
 fn a_paused_holder_whose_lease_ran_out_cannot_commit() {
-    let (answer, count, status) = pause_a_holder(false);
+    a_paused_holder_cannot_commit(&Cluster::start(1));
+}
+
+#[test]
+fn over_tls_a_paused_holder_whose_lease_ran_out_cannot_commit() {
+    let certs = Certs::make();
+    a_paused_holder_cannot_commit(&tls_cluster(1, &certs));
+}
+
+fn a_paused_holder_cannot_commit(cluster: &Cluster) {
+    let (answer, count, status) = pause_a_holder(cluster, false);
     assert!(status.contains("held by process") && status.contains("lease"), "{status}");
     assert!(answer.starts_with("refused:") && answer.contains("lost its lock"), "{answer}");
     assert!(answer.contains("nothing was written"), "{answer}");
     assert_eq!(count, "1", "the other writer's update is kept");
+    if cluster.tls.is_some() {
+        return figure("etcd-fence-tls", "the same over TLS with client certificates: the holder's commit refused");
+    }
     figure(
         "etcd-fence",
         "a holder SIGSTOPped past its 2 s lease, another writer committed, SIGCONT: the holder's commit refused, the other's update kept; without the fence the holder overwrote it (shown by the test beside)",
@@ -188,7 +233,7 @@ fn a_paused_holder_whose_lease_ran_out_cannot_commit() {
 
 #[test]
 fn without_the_fence_the_paused_holder_would_lose_an_update() {
-    let (answer, count, _) = pause_a_holder(true);
+    let (answer, count, _) = pause_a_holder(&Cluster::start(1), true);
     assert_eq!(answer, "committed");
     assert_eq!(count, "100", "without the fence, the other writer's update is lost: this is what the fence prevents");
 }

@@ -95,7 +95,7 @@ fn a_lost_answer_is_never_reported_as_done_or_not_done_wrongly() {
         let writers: Vec<_> = (0..WRITERS)
             .map(|_| {
                 // Each writer its own connection, so a cut hits one of them.
-                let etcd = Etcd::connect(&through, options).expect("connect through the proxy");
+                let etcd = Etcd::connect(&through, options.clone()).expect("connect through the proxy");
                 let repository = Repository::with_backend(
                     etcd,
                     Options { lock_timeout: Duration::from_secs(20), ..Options::default() },

@@ -4,27 +4,30 @@
 //! writers, a session holder paused past its lease, a cluster that is down, documents over
 //! the size limit.
 
+mod certs;
 mod server;
 
 mod cli;
 mod conformance;
 mod faults;
 mod lost_answers;
+mod tls;
 
 use confine_etcd::{Address, Etcd, EtcdOptions};
 use confine_store::{Options, Repository};
 
 pub(crate) use server::Cluster;
 
-/// A repository over the cluster, under `prefix`.
+/// A repository over the cluster (with its TLS files, if it speaks TLS), under `prefix`.
 pub(crate) fn repository(cluster: &Cluster, prefix: &str, options: EtcdOptions) -> Repository {
     let address = Address::parse(&cluster.url(prefix)).expect("the cluster's address");
-    Repository::with_backend(Etcd::connect(&address, options).expect("connect"), Options::default())
+    Repository::with_backend(Etcd::connect(&address, cluster.options(options)).expect("connect"), Options::default())
 }
 
-/// `confine --store` on the cluster, under `prefix`.
+/// `confine --store` on the cluster (with its TLS files, if it speaks TLS), under `prefix`.
 pub(crate) fn confine(cluster: &Cluster, prefix: &str) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_confine"));
-    command.arg("--store").arg(cluster.url(prefix)).env("CONFINE_CACHE_DIR", crate::support::cache_dir());
+    command.arg("--store").arg(cluster.url(prefix)).args(cluster.tls_args());
+    command.env("CONFINE_CACHE_DIR", crate::support::cache_dir());
     command
 }

@@ -1,6 +1,12 @@
 //! Real etcd servers for the tests: Debian's `etcd` binary on free loopback ports, with a
 //! temporary data directory, stopped by pid when dropped. Nothing listens on a fixed port
 //! and nothing outlives the test.
+//!
+//! A TLS cluster (`Cluster::start_tls`) speaks TLS to clients (with `--client-cert-auth`)
+//! and between its members (with `--peer-client-cert-auth`), with certificates the test
+//! made (`certs`). Each of its members also listens in plain text on a second loopback
+//! port that only the tests' own control calls use (status, authentication, leases): what
+//! confine is tested on is the TLS port alone.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -12,6 +18,17 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal, kill_process};
+
+use super::certs::Pair;
+
+/// The TLS of a cluster: the CA its members trust, the members' certificate, and the
+/// client certificate confine presents (`None`: none).
+#[derive(Debug, Clone)]
+pub(crate) struct Tls {
+    pub(crate) ca: PathBuf,
+    pub(crate) member: Pair,
+    pub(crate) client: Option<Pair>,
+}
 
 /// Ports handed out by this process, never handed out twice.
 static HANDED_OUT: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
@@ -48,6 +65,10 @@ pub(crate) struct Member {
     pub(crate) name: String,
     /// `127.0.0.1:PORT` of its client URL.
     pub(crate) endpoint: String,
+    /// `127.0.0.1:PORT` where it answers the tests' control calls in plain text: the client
+    /// URL itself, or for a TLS member a second one.
+    control: String,
+    tls: Option<Tls>,
     peer_port: u16,
     data: PathBuf,
     /// etcd's own log (errors only), appended to on each start.
@@ -59,26 +80,40 @@ pub(crate) struct Member {
 /// A cluster of `n` members (one for most tests), each on its own ports and data directory.
 pub(crate) struct Cluster {
     pub(crate) members: Vec<Member>,
+    /// The TLS of every member, if they speak it.
+    pub(crate) tls: Option<Tls>,
     _data: tempfile::TempDir,
 }
 
 impl Cluster {
     /// Starts `n` members and waits until the cluster has a leader and answers.
     pub(crate) fn start(n: usize) -> Cluster {
+        Cluster::start_with(n, None)
+    }
+
+    /// The same with TLS to clients and between members, client certificates required.
+    pub(crate) fn start_tls(n: usize, tls: Tls) -> Cluster {
+        Cluster::start_with(n, Some(tls))
+    }
+
+    fn start_with(n: usize, tls: Option<Tls>) -> Cluster {
         let data = tempfile::tempdir().expect("etcd data directory");
-        let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
+        let ports: Vec<(u16, u16, u16)> = (0..n).map(|_| (free_port(), free_port(), free_port())).collect();
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let cluster = ports
             .iter()
             .enumerate()
-            .map(|(i, (_, peer))| format!("m{i}=http://127.0.0.1:{peer}"))
+            .map(|(i, (_, peer, _))| format!("m{i}={scheme}://127.0.0.1:{peer}"))
             .collect::<Vec<_>>()
             .join(",");
         let members = ports
             .iter()
             .enumerate()
-            .map(|(i, (client, peer))| Member {
+            .map(|(i, (client, peer, control))| Member {
                 name: format!("m{i}"),
                 endpoint: format!("127.0.0.1:{client}"),
+                control: format!("127.0.0.1:{}", if tls.is_some() { *control } else { *client }),
+                tls: tls.clone(),
                 peer_port: *peer,
                 data: data.path().join(format!("m{i}")),
                 log: data.path().join(format!("m{i}.log")),
@@ -86,7 +121,7 @@ impl Cluster {
                 child: None,
             })
             .collect();
-        let mut cluster = Cluster { members, _data: data };
+        let mut cluster = Cluster { members, tls, _data: data };
         for member in &mut cluster.members {
             member.start();
         }
@@ -94,10 +129,33 @@ impl Cluster {
         cluster
     }
 
-    /// The store's address over every member, under `prefix`.
+    /// The store's address over every member, under `prefix`: etcds:// for a TLS cluster.
     pub(crate) fn url(&self, prefix: &str) -> String {
         let endpoints: Vec<&str> = self.members.iter().map(|m| m.endpoint.as_str()).collect();
-        format!("etcd://{}/{prefix}", endpoints.join(","))
+        let scheme = if self.tls.is_some() { "etcds" } else { "etcd" };
+        format!("{scheme}://{}/{prefix}", endpoints.join(","))
+    }
+
+    /// `options` with the cluster's TLS files (its CA, the client certificate) set.
+    pub(crate) fn options(&self, options: confine_etcd::EtcdOptions) -> confine_etcd::EtcdOptions {
+        let Some(tls) = &self.tls else { return options };
+        let files = confine_etcd::TlsFiles {
+            ca_cert: Some(tls.ca.clone()),
+            client_cert: tls.client.as_ref().map(|pair| pair.cert.clone()),
+            client_key: tls.client.as_ref().map(|pair| pair.key.clone()),
+        };
+        confine_etcd::EtcdOptions { tls: files, ..options }
+    }
+
+    /// The command-line flags of the cluster's TLS files, for `confine`.
+    pub(crate) fn tls_args(&self) -> Vec<std::ffi::OsString> {
+        let Some(tls) = &self.tls else { return Vec::new() };
+        let mut args = vec!["--etcd-cacert".into(), tls.ca.clone().into_os_string()];
+        if let Some(client) = &tls.client {
+            args.extend(["--etcd-cert".into(), client.cert.clone().into_os_string()]);
+            args.extend(["--etcd-key".into(), client.key.clone().into_os_string()]);
+        }
+        args
     }
 
     /// Waits until a running member reports a leader; returns the leader's index.
@@ -149,12 +207,35 @@ impl Cluster {
 impl Member {
     /// Starts (or restarts, on the same data directory and ports) this member.
     pub(crate) fn start(&mut self) {
-        let client = format!("http://{}", self.endpoint);
-        let peer = format!("http://127.0.0.1:{}", self.peer_port);
-        let child = Command::new("etcd")
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let client = format!("{scheme}://{}", self.endpoint);
+        let peer = format!("{scheme}://127.0.0.1:{}", self.peer_port);
+        let listen = match self.tls {
+            Some(_) => format!("{client},http://{}", self.control),
+            None => client.clone(),
+        };
+        let mut command = Command::new("etcd");
+        if let Some(tls) = &self.tls {
+            command
+                .arg("--cert-file")
+                .arg(&tls.member.cert)
+                .arg("--key-file")
+                .arg(&tls.member.key)
+                .arg("--trusted-ca-file")
+                .arg(&tls.ca)
+                .arg("--client-cert-auth")
+                .arg("--peer-cert-file")
+                .arg(&tls.member.cert)
+                .arg("--peer-key-file")
+                .arg(&tls.member.key)
+                .arg("--peer-trusted-ca-file")
+                .arg(&tls.ca)
+                .arg("--peer-client-cert-auth");
+        }
+        let child = command
             .args(["--name", &self.name, "--data-dir"])
             .arg(&self.data)
-            .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
+            .args(["--listen-client-urls", &listen, "--advertise-client-urls", &client])
             .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
             .args(["--initial-cluster", &self.cluster, "--initial-cluster-state", "new"])
             .args(["--initial-cluster-token", "confine-tests"])
@@ -198,7 +279,7 @@ impl Member {
     /// What `/v3/maintenance/status` answers (etcd's JSON gateway), if it answers.
     pub(crate) fn status(&self) -> Option<serde_json::Value> {
         self.child.as_ref()?;
-        let body = http(&self.endpoint, "POST", "/v3/maintenance/status", "{}")?;
+        let body = http(&self.control, "POST", "/v3/maintenance/status", "{}")?;
         serde_json::from_str(&body).ok()
     }
 }
@@ -230,7 +311,7 @@ impl Cluster {
     /// Turns etcd's authentication on, with the user `root` and `password`, through its
     /// JSON gateway (the same calls `etcdctl user add`, `role add` and `auth enable` make).
     pub(crate) fn enable_auth(&self, password: &str) {
-        let endpoint = &self.members[0].endpoint;
+        let endpoint = &self.members[0].control;
         let calls = [
             ("/v3/auth/role/add", r#"{"name":"root"}"#.to_owned()),
             ("/v3/auth/user/add", format!(r#"{{"name":"root","password":"{password}"}}"#)),
@@ -244,10 +325,22 @@ impl Cluster {
 }
 
 impl Cluster {
+    /// Compacts the cluster's history up to its newest revision, as a cluster with
+    /// `--auto-compaction` does in time.
+    pub(crate) fn compact_to_now(&self) {
+        let endpoint = &self.members[0].control;
+        // Any range answers with the store's revision in its header ("eA==": the key "x").
+        let range = http(endpoint, "POST", "/v3/kv/range", r#"{"key":"eA=="}"#).expect("range");
+        let range: serde_json::Value = serde_json::from_str(&range).expect("json");
+        let revision = range["header"]["revision"].as_str().expect("a revision");
+        let body = format!(r#"{{"revision":"{revision}","physical":true}}"#);
+        assert!(http(endpoint, "POST", "/v3/kv/compaction", &body).is_some(), "compact to {revision}");
+    }
+
     /// Revokes every lease the cluster has, as their TTLs running out would: what a
     /// process that kept a lease while paused, or cut off, finds when it comes back.
     pub(crate) fn revoke_every_lease(&self) -> usize {
-        let endpoint = &self.members[0].endpoint;
+        let endpoint = &self.members[0].control;
         let listed = http(endpoint, "POST", "/v3/lease/leases", "{}").expect("list leases");
         let listed: serde_json::Value = serde_json::from_str(&listed).expect("json");
         let ids: Vec<String> = listed["leases"]
