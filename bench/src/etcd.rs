@@ -6,6 +6,10 @@
 //! What etcd users would otherwise write is the baseline: a Get, then a Txn that puts the
 //! new content if the key's mod revision is unchanged, retried on conflict. Beside it, the
 //! same `update()` on the filesystem shows what the network and etcd's consensus cost.
+//!
+//! Then the same over TLS (`etcds://`, a client certificate required, certificates made at
+//! each run): `update()` in turn with plain text on a second member, and CLI processes,
+//! each of which makes its own handshake.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -38,11 +42,34 @@ pub(crate) fn binary() -> Option<PathBuf> {
 
 /// Every row of case 8, on a fresh etcd started from `binary` and stopped on return.
 pub(crate) fn all(setup: &Setup, binary: &Path) -> Result<Vec<Row>> {
-    let server = Server::start(setup, binary)?;
+    let server = Server::start(setup, binary, None)?;
     let mut rows = single_writer(setup, &server)?;
     rows.extend(contention(setup, &server)?);
     rows.push(cli(setup, &server)?);
+    let certs = Certs::make(&setup.dir("etcd-certs")?)?;
+    let tls = Server::start(setup, binary, Some(certs))?;
+    rows.extend(over_tls(setup, &server, &tls)?);
     Ok(rows)
+}
+
+/// One writer's `update()` on the plain member and on the TLS one, in turn; then the CLI
+/// processes over TLS, as [`cli`] on plain text.
+fn over_tls(setup: &Setup, plain: &Server, tls: &Server) -> Result<Vec<Row>> {
+    let (warm, n) = (setup.n(50, 2), setup.n(1000, 10));
+    let content = docs::of_size(1024);
+    let (plain_repo, tls_repo) = (plain.repository("paired")?, tls.repository("paired")?);
+    plain_repo.save(DOC, &content, None)?;
+    tls_repo.save(DOC, &content, None)?;
+    let mut calls: [&mut dyn FnMut() -> Result<()>; 2] =
+        [&mut || docs::grouped_update(&plain_repo), &mut || docs::grouped_update(&tls_repo)];
+    let [plain_times, tls_times]: [Vec<Duration>; 2] =
+        sample_in_turn(warm, n, &mut calls)?.try_into().map_err(|_| "one list of times per case")?;
+    docs::check_counter("etcd update() paired", &plain_repo.read(DOC)?.content, warm + n)?;
+    docs::check_counter("etcds update() paired", &tls_repo.read(DOC)?.content, warm + n)?;
+    let plain_row = Row::from_samples("8. etcd: update(), one writer, in turn with etcds", plain_times);
+    let tls_row = Row::from_samples("8. etcds (TLS, client certificate): update(), one writer", tls_times);
+    let ratio = tls_row.median.as_secs_f64() / plain_row.median.as_secs_f64();
+    Ok(vec![plain_row, Row { case: format!("{} = {ratio:.2}x etcd", tls_row.case), ..tls_row }, cli(setup, tls)?])
 }
 
 /// One writer, measured in turn: `update()` on the filesystem, `update()` on etcd, and the
@@ -127,17 +154,19 @@ fn cli(setup: &Setup, server: &Server) -> Result<Row> {
     let per = setup.n(200, 5);
     let store = server.store("cli");
     let repo = server.repository("cli")?;
+    let tls_args = server.tls_args();
     repo.save(DOC, &docs::of_size(1024), None)?;
     let wall = threads(WRITERS, || {
         for _ in 0..per {
             let mut confine = Command::new(&setup.confine);
             confine.env("CONFINE_CACHE_DIR", &setup.cache);
-            run(confine.args(["--store", &store, "--timeout", "120s", "incr", DOC, "n"]))?;
+            run(confine.args(["--store", &store]).args(&tls_args).args(["--timeout", "120s", "incr", DOC, "n"]))?;
         }
         Ok(())
     })?;
     docs::check_counter("etcd cli processes", &repo.read(DOC)?.content, WRITERS * per)?;
-    Ok(Row::from_total(format!("8. etcd: confine incr, {WRITERS} processes x {per}"), WRITERS * per, wall))
+    let scheme = if server.certs.is_some() { "etcds" } else { "etcd" };
+    Ok(Row::from_total(format!("8. {scheme}: confine incr, {WRITERS} processes x {per}"), WRITERS * per, wall))
 }
 
 /// One etcd member, SIGKILLed by pid and waited for when dropped, so that it never
@@ -146,26 +175,75 @@ struct Server {
     child: Child,
     /// `127.0.0.1:PORT` of its client URL.
     endpoint: String,
+    /// `127.0.0.1:PORT` where it answers `/health` in plain text: the client URL, or for a
+    /// TLS member a second one.
+    health: String,
     /// Its data directory.
     data: PathBuf,
+    /// Its TLS, if it speaks it.
+    certs: Option<Certs>,
+}
+
+/// The certificates of a TLS member: a CA, the member's for 127.0.0.1, a client's.
+struct Certs {
+    ca: PathBuf,
+    member: (PathBuf, PathBuf),
+    client: (PathBuf, PathBuf),
+}
+
+impl Certs {
+    fn make(dir: &Path) -> Result<Certs> {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, "confine bench CA");
+        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate()?)?;
+        let write = |file: &str, text: &str| -> Result<PathBuf> {
+            let path = dir.join(file);
+            std::fs::write(&path, text)?;
+            Ok(path)
+        };
+        let leaf = |name: &str, names: Vec<String>| -> Result<(PathBuf, PathBuf)> {
+            let mut params = CertificateParams::new(names)?;
+            params.distinguished_name.push(DnType::CommonName, name);
+            let key = KeyPair::generate()?;
+            let cert = params.signed_by(&key, &ca)?;
+            Ok((write(&format!("{name}.pem"), &cert.pem())?, write(&format!("{name}-key.pem"), &key.serialize_pem())?))
+        };
+        let member = leaf("member", vec!["127.0.0.1".to_owned()])?;
+        let client = leaf("client", Vec::new())?;
+        Ok(Certs { ca: write("ca.pem", &ca.pem())?, member, client })
+    }
 }
 
 impl Server {
     /// Starts etcd on two ports the kernel chose (nothing on a fixed port) and waits until
     /// it is healthy: it has elected itself leader and serves requests.
-    fn start(setup: &Setup, binary: &Path) -> Result<Server> {
-        let dir = setup.dir("etcd")?;
-        // Both listeners are held until both ports are known, so that they differ.
-        let (client, peer) = (TcpListener::bind("127.0.0.1:0")?, TcpListener::bind("127.0.0.1:0")?);
-        let endpoint = client.local_addr()?.to_string();
-        let (client_url, peer_url) = (format!("http://{endpoint}"), format!("http://{}", peer.local_addr()?));
-        drop((client, peer));
+    fn start(setup: &Setup, binary: &Path, certs: Option<Certs>) -> Result<Server> {
+        let dir = setup.dir(if certs.is_some() { "etcds" } else { "etcd" })?;
+        // The listeners are held until every port is known, so that they differ.
+        let listeners =
+            [TcpListener::bind("127.0.0.1:0")?, TcpListener::bind("127.0.0.1:0")?, TcpListener::bind("127.0.0.1:0")?];
+        let [endpoint, peer, health] = [0, 1, 2].map(|i| listeners[i].local_addr().map(|a| a.to_string()));
+        let (endpoint, peer, health) = (endpoint?, peer?, health?);
+        drop(listeners);
+        let scheme = if certs.is_some() { "https" } else { "http" };
+        let (client_url, peer_url) = (format!("{scheme}://{endpoint}"), format!("http://{peer}"));
+        let (listen, health) = match certs {
+            Some(_) => (format!("{client_url},http://{health}"), health),
+            None => (client_url.clone(), endpoint.clone()),
+        };
         let log = dir.join("etcd.log");
         let data = dir.join("data");
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        if let Some(certs) = &certs {
+            command.arg("--cert-file").arg(&certs.member.0).arg("--key-file").arg(&certs.member.1);
+            command.arg("--trusted-ca-file").arg(&certs.ca).arg("--client-cert-auth");
+        }
+        let child = command
             .args(["--name", "bench", "--data-dir"])
             .arg(&data)
-            .args(["--listen-client-urls", &client_url, "--advertise-client-urls", &client_url])
+            .args(["--listen-client-urls", &listen, "--advertise-client-urls", &client_url])
             .args(["--listen-peer-urls", &peer_url, "--initial-advertise-peer-urls", &peer_url])
             .args(["--initial-cluster", &format!("bench={peer_url}")])
             .args(["--heartbeat-interval", "50", "--election-timeout", "500"])
@@ -175,7 +253,7 @@ impl Server {
             .stderr(File::create(&log)?)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-        let mut server = Server { child, endpoint, data };
+        let mut server = Server { child, endpoint, health, data, certs };
         let within = Duration::from_secs(30);
         let deadline = Instant::now() + within;
         while !server.healthy() {
@@ -195,9 +273,9 @@ impl Server {
     /// serves HTTP beside gRPC on its client port, and closes after answering).
     fn healthy(&self) -> bool {
         let ask = || -> std::io::Result<String> {
-            let mut stream = TcpStream::connect(&self.endpoint)?;
+            let mut stream = TcpStream::connect(&self.health)?;
             stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-            stream.write_all(format!("GET /health HTTP/1.0\r\nHost: {}\r\n\r\n", self.endpoint).as_bytes())?;
+            stream.write_all(format!("GET /health HTTP/1.0\r\nHost: {}\r\n\r\n", self.health).as_bytes())?;
             let mut response = String::new();
             stream.read_to_string(&mut response)?;
             Ok(response)
@@ -212,12 +290,29 @@ impl Server {
 
     /// The confine store under `prefix`, as `--store` takes it.
     fn store(&self, prefix: &str) -> String {
-        format!("etcd://{}/{prefix}", self.endpoint)
+        let scheme = if self.certs.is_some() { "etcds" } else { "etcd" };
+        format!("{scheme}://{}/{prefix}", self.endpoint)
+    }
+
+    /// The CLI's flags for the member's TLS.
+    fn tls_args(&self) -> Vec<std::ffi::OsString> {
+        let Some(certs) = &self.certs else { return Vec::new() };
+        let flags = [("--etcd-cacert", &certs.ca), ("--etcd-cert", &certs.client.0), ("--etcd-key", &certs.client.1)];
+        flags.into_iter().flat_map(|(flag, path)| [flag.into(), path.clone().into_os_string()]).collect()
     }
 
     /// A repository on the store under `prefix`, with the bench's long lock timeout.
     fn repository(&self, prefix: &str) -> Result<Repository> {
-        let etcd = Etcd::connect(&Address::parse(&self.store(prefix))?, EtcdOptions::default())?;
+        let tls = match &self.certs {
+            Some(certs) => confine_etcd::TlsFiles {
+                ca_cert: Some(certs.ca.clone()),
+                client_cert: Some(certs.client.0.clone()),
+                client_key: Some(certs.client.1.clone()),
+            },
+            None => confine_etcd::TlsFiles::default(),
+        };
+        let options = EtcdOptions { tls, ..EtcdOptions::default() };
+        let etcd = Etcd::connect(&Address::parse(&self.store(prefix))?, options)?;
         Ok(Repository::with_backend(etcd, Options { lock_timeout: Duration::from_secs(120), ..Options::default() }))
     }
 }
