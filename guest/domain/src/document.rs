@@ -22,7 +22,7 @@ pub fn parse(name: &str, text: &str) -> Result<Root, Error> {
 }
 
 /// Checks the stored text of `name` as [`parse`] does (the same errors), without building
-/// it: for changes made on the text itself ([`crate::inplace`]).
+/// it: for changes made on the text itself (the crate's `inplace` module).
 pub fn check(name: &str, text: &str) -> Result<Shape, Error> {
     match strict::check(text) {
         Ok(shape) if shape.is_object => Ok(shape),
@@ -50,7 +50,7 @@ pub fn parse_value(what: &str, text: &str) -> Result<Value, Error> {
 
 /// The text a new document is stored as, and what `cat` shows: pretty-printed with two
 /// spaces, keys in their original order, ending in a newline, so that people can read and
-/// diff it. Changes to an existing document keep its layout ([`crate::inplace`]).
+/// diff it. Changes to an existing document keep its layout (the crate's `inplace` module).
 pub fn render(root: &Root) -> String {
     let mut text = serde_json::to_string_pretty(root).unwrap_or_else(|_| String::from("{}"));
     text.push('\n');

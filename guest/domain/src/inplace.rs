@@ -27,7 +27,7 @@ use crate::strict::Shape;
 /// A document's text (accepted by [`strict::check`](crate::strict::check), root an object)
 /// and what an edit needs to know of its layout.
 #[derive(Clone, Copy)]
-pub struct Text<'t> {
+pub(crate) struct Text<'t> {
     text: &'t str,
     depth: usize,
     /// The whole document's text, whose layout new values follow (see [`Text::pretty`]).
@@ -36,7 +36,7 @@ pub struct Text<'t> {
 
 impl<'t> Text<'t> {
     /// The text of a document and its shape as [`strict::check`](crate::strict::check) found it.
-    pub fn new(text: &'t str, shape: Shape) -> Text<'t> {
+    pub(crate) fn new(text: &'t str, shape: Shape) -> Text<'t> {
         Text { text, depth: shape.depth, whole: text }
     }
 
@@ -53,7 +53,7 @@ impl<'t> Text<'t> {
 }
 
 /// `set`: see [`edit::set`].
-pub fn set(doc: Text<'_>, path: &KeyPath, value: &Value) -> Option<Splice> {
+pub(crate) fn set(doc: Text<'_>, path: &KeyPath, value: &Value) -> Option<Splice> {
     if path.segments.is_empty() {
         fits_depth(doc, edit::depth(value))?;
         return Some(Splice::between(doc.text, &crate::document::render(value.as_object()?)));
@@ -74,7 +74,7 @@ pub fn set(doc: Text<'_>, path: &KeyPath, value: &Value) -> Option<Splice> {
 }
 
 /// `unset`: see [`edit::unset`].
-pub fn unset(doc: Text<'_>, path: &KeyPath) -> Option<Splice> {
+pub(crate) fn unset(doc: Text<'_>, path: &KeyPath) -> Option<Splice> {
     fits_depth(doc, 0)?;
     match walk(doc, &path.segments) {
         Walk::Found { container, prev, item, .. } => Some(remove(doc, container, prev, &item)),
@@ -84,7 +84,7 @@ pub fn unset(doc: Text<'_>, path: &KeyPath) -> Option<Splice> {
 
 /// `incr`: see [`edit::incr`]. Returns the splice and the new number; an integer overflow
 /// is refused here as there.
-pub fn incr(doc: Text<'_>, path: &KeyPath, delta: &Value) -> Option<Result<(Splice, Number), Error>> {
+pub(crate) fn incr(doc: Text<'_>, path: &KeyPath, delta: &Value) -> Option<Result<(Splice, Number), Error>> {
     let Value::Number(delta) = delta else { return None };
     fits_depth(doc, 0)?;
     match walk(doc, &path.segments) {
@@ -106,7 +106,7 @@ pub fn incr(doc: Text<'_>, path: &KeyPath, delta: &Value) -> Option<Result<(Spli
 
 /// `merge`: see [`edit::merge`]. A patch is made as the `set`s and `unset`s it stands
 /// for, one after another.
-pub fn merge(doc: Text<'_>, path: &KeyPath, patch: &Value) -> Option<Splice> {
+pub(crate) fn merge(doc: Text<'_>, path: &KeyPath, patch: &Value) -> Option<Splice> {
     fits_depth(doc, 0)?;
     let mut draft = Draft::new(doc.text);
     if path.segments.is_empty() {

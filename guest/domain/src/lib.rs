@@ -9,8 +9,9 @@
 //! - [`keypath`]: key paths (`server.port`, `hosts["eu.west"]`, `[0]`).
 //! - [`strict`]: what JSON is accepted (no duplicate keys, no integer beyond 64 bits).
 //! - [`document`]: parsing a document's text into an object, and rendering one.
-//! - [`edit`]: set/unset/incr/merge on a parsed tree; [`inplace`] the same on the text
-//!   itself, with [`scan`] (offsets of a checked text) and [`splice`] (the change as bytes).
+//! - [`edit`]: set/unset/incr/merge on a parsed tree; the same on the text itself (crate
+//!   modules `inplace`, and `scan` for the offsets of a checked text), answered as a
+//!   [`splice`] (the change as bytes), is what [`service::apply`] does.
 //! - [`service`]: the operations of `config-service` (`get`, `cat`, `apply`).
 //! - [`checked`]: texts known to be documents, and the splices shown to keep them so (a
 //!   large document is then walked once per update).
@@ -20,9 +21,9 @@ pub mod checked;
 pub mod document;
 pub mod edit;
 pub mod error;
-pub mod inplace;
+pub(crate) mod inplace;
 pub mod keypath;
-pub mod scan;
+pub(crate) mod scan;
 pub mod service;
 pub mod splice;
 pub mod strict;

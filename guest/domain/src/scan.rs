@@ -8,22 +8,22 @@ use std::ops::Range;
 
 /// A member of an object (with its key) or an element of an array.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Item {
+pub(crate) struct Item {
     /// The member's key, quotes included; `None` for an array element.
-    pub key: Option<Range<usize>>,
+    pub(crate) key: Option<Range<usize>>,
     /// The value.
-    pub value: Range<usize>,
+    pub(crate) value: Range<usize>,
 }
 
 impl Item {
     /// Where the item begins: at its key, or at its value in an array.
-    pub fn start(&self) -> usize {
+    pub(crate) fn start(&self) -> usize {
         self.key.as_ref().map_or(self.value.start, |key| key.start)
     }
 }
 
 /// The offset of the first non-whitespace byte at or after `at`.
-pub fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
+pub(crate) fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
     while bytes.get(at).is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
         at += 1;
     }
@@ -31,7 +31,7 @@ pub fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
 }
 
 /// The end (exclusive) of the value that starts at `start`.
-pub fn value_end(bytes: &[u8], start: usize) -> usize {
+pub(crate) fn value_end(bytes: &[u8], start: usize) -> usize {
     match bytes.get(start) {
         Some(b'"') => string_end(bytes, start),
         Some(b'{' | b'[') => {
@@ -79,18 +79,18 @@ fn string_end(bytes: &[u8], start: usize) -> usize {
 }
 
 /// The items of the object or array whose opening bracket is at `open`, in order.
-pub fn items(text: &str, open: usize) -> Items<'_> {
+pub(crate) fn items(text: &str, open: usize) -> Items<'_> {
     let bytes = text.as_bytes();
     Items { bytes, at: open + 1, object: bytes.get(open) == Some(&b'{'), done: false }
 }
 
 /// The item after the one that ends at `end` in an object (`object`) or an array, if any.
-pub fn item_after(text: &str, end: usize, object: bool) -> Option<Item> {
+pub(crate) fn item_after(text: &str, end: usize, object: bool) -> Option<Item> {
     Items { bytes: text.as_bytes(), at: end, object, done: false }.next()
 }
 
 /// See [`items`].
-pub struct Items<'t> {
+pub(crate) struct Items<'t> {
     bytes: &'t [u8],
     at: usize,
     object: bool,
@@ -128,7 +128,7 @@ impl Iterator for Items<'_> {
 }
 
 /// The key a member's quoted key text stands for.
-pub fn key<'t>(text: &'t str, quoted: &Range<usize>) -> Cow<'t, str> {
+pub(crate) fn key<'t>(text: &'t str, quoted: &Range<usize>) -> Cow<'t, str> {
     let raw = text.get(quoted.clone()).unwrap_or_default();
     let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or_default();
     if inner.contains('\\') {
@@ -139,14 +139,14 @@ pub fn key<'t>(text: &'t str, quoted: &Range<usize>) -> Cow<'t, str> {
 }
 
 /// The spaces and tabs that begin the line `at` is on.
-pub fn line_indent(text: &str, at: usize) -> &str {
+pub(crate) fn line_indent(text: &str, at: usize) -> &str {
     let before = text.get(..at).unwrap_or(text);
     let line = &before[before.rfind('\n').map_or(0, |n| n + 1)..];
     &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
 }
 
 /// The whitespace just before `at`.
-pub fn whitespace_before(text: &str, at: usize) -> &str {
+pub(crate) fn whitespace_before(text: &str, at: usize) -> &str {
     let before = text.get(..at).unwrap_or(text);
     &before[before.trim_end_matches([' ', '\t', '\n', '\r']).len()..]
 }

@@ -64,7 +64,7 @@ enum Prepared {
 
 impl Prepared {
     /// Applies the change to a parsed tree: for a new document, and for what
-    /// [`inplace`] leaves to the tree (refusals, and documents nested near the limit).
+    /// `inplace` leaves to the tree (refusals, and documents nested near the limit).
     fn apply_to_tree(self, root: &mut Root) -> Result<String, Error> {
         match self {
             Prepared::Set(path, value) => edit::set(root, &path, value).map(|()| String::new()),
@@ -74,7 +74,7 @@ impl Prepared {
         }
     }
 
-    /// Applies the change to the text itself; `None` where [`inplace`] leaves it to the tree.
+    /// Applies the change to the text itself; `None` where `inplace` leaves it to the tree.
     fn apply_to_text(&self, doc: inplace::Text<'_>) -> Option<Result<(Splice, String), Error>> {
         let unanswered = |splice: Splice| Ok((splice, String::new()));
         match self {
@@ -109,7 +109,7 @@ pub fn check(document: &str, change: &Change) -> Result<(), Error> {
 /// touching no storage. Returns the change as a [`Splice`] of `current` (of `""` for a new
 /// document), and the change's answer.
 ///
-/// The change is made on the text in place ([`inplace`]): the rest of the file keeps its
+/// The change is made on the text in place (the crate's `inplace` module): the rest of the file keeps its
 /// bytes, and no tree of the whole document is built. Refusals come from the tree, with
 /// the same words as ever.
 pub fn apply(document: &str, current: Option<&str>, change: Change) -> Result<(Splice, String), Error> {
