@@ -137,7 +137,8 @@ pub(crate) struct Shared {
     pub(crate) options: EtcdOptions,
     /// Leases of ended sessions, kept for the next ones.
     pub(crate) leases: leases::Leases,
-    /// Commits without the fence: only to show, in a test, what the fence prevents.
+    /// Commits without the fence: only to show, in a test, what the fence prevents
+    /// (feature `show-unfenced`); always `false` otherwise.
     pub(crate) unfenced: bool,
 }
 
@@ -175,7 +176,9 @@ impl Etcd {
     }
 
     /// The same backend whose sessions commit without their fence. For the test that shows
-    /// what the fence prevents (a paused holder overwriting a newer commit); never use it.
+    /// what the fence prevents (a paused holder overwriting a newer commit); it exists only
+    /// with the feature `show-unfenced`, which no build turns on.
+    #[cfg(feature = "show-unfenced")]
     #[doc(hidden)]
     pub fn without_fence_to_show_why_it_is_there(address: &Address, options: EtcdOptions) -> io::Result<Etcd> {
         let fenced = Etcd::connect(address, options)?;
