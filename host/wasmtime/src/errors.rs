@@ -8,7 +8,7 @@
 use confine_domain::error::{Error as DomainError, ErrorKind};
 use confine_store::Error;
 
-use crate::bindings::{async_port, port, service};
+use crate::generated::{async_port, port, service};
 
 /// What kind of answer the domain service gave; decides what a caller can do about it.
 /// The domain's own error kinds (`confine_domain::error::ErrorKind`).

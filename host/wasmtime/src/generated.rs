@@ -9,7 +9,7 @@ pub(crate) mod sync {
         path: "../../wit",
         world: "domain",
         imports: { default: trappable },
-        with: { "confine:config/config-repository.session": crate::binding::GuestSession },
+        with: { "confine:config/config-repository.session": crate::resources::GuestSession },
     });
 
     pub(crate) mod plugin {
@@ -29,7 +29,7 @@ pub(crate) mod asynchronous {
         path: "../../wit",
         world: "plugin",
         imports: { default: async | trappable },
-        with: { "confine:config/config-repository.session": crate::binding::GuestSession },
+        with: { "confine:config/config-repository.session": crate::resources::GuestSession },
     });
 }
 
@@ -50,7 +50,7 @@ pub(crate) mod wasi_keyvalue {
             path: "../../wit/deps/wasi-keyvalue",
             world: "imports",
             imports: { default: trappable },
-            with: { "wasi:keyvalue/store.bucket": crate::wasi_keyvalue::Bucket },
+            with: { "wasi:keyvalue/store.bucket": crate::resources::Bucket },
         });
     }
 
@@ -59,7 +59,7 @@ pub(crate) mod wasi_keyvalue {
             path: "../../wit/deps/wasi-keyvalue",
             world: "imports",
             imports: { default: async | trappable },
-            with: { "wasi:keyvalue/store.bucket": crate::wasi_keyvalue::Bucket },
+            with: { "wasi:keyvalue/store.bucket": crate::resources::Bucket },
         });
     }
 }

@@ -37,23 +37,25 @@
 //! - See [`confine_store`] for the guarantees and limits of the store itself.
 #![deny(missing_docs)]
 
-mod binding;
-mod binding_async;
-mod bindings;
 mod cache;
+mod deadline;
 mod errors;
+mod generated;
+mod port_host;
+mod port_host_async;
+mod resources;
 mod runtime;
 mod wasi_config;
 mod wasi_keyvalue;
 
-pub use binding::{ConfineCtx, ConfineView, GuestSession, MAX_OPEN_SESSIONS, add_to_linker};
-pub use binding_async::add_to_linker_async;
 pub use confine_domain::service::Change;
 pub use confine_store::{self as store, Error, Options, Repository};
 pub use errors::{ServiceError, ServiceErrorKind};
+pub use port_host::{ConfineCtx, ConfineView, MAX_OPEN_SESSIONS, add_to_linker};
+pub use port_host_async::add_to_linker_async;
+pub use resources::{Bucket, GuestSession};
 pub use runtime::{CommandError, CommandImports, PluginError, Runtime, RuntimeOptions};
 pub use wasi_config::{WasiConfigCtx, WasiConfigView, add_wasi_config_to_linker};
 pub use wasi_keyvalue::{
-    Bucket, MAX_OPEN_BUCKETS, WasiKeyValueCtx, WasiKeyValueView, add_wasi_keyvalue_to_linker,
-    add_wasi_keyvalue_to_linker_async,
+    MAX_OPEN_BUCKETS, WasiKeyValueCtx, WasiKeyValueView, add_wasi_keyvalue_to_linker, add_wasi_keyvalue_to_linker_async,
 };

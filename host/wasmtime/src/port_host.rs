@@ -1,4 +1,4 @@
-//! The wasmtime binding of the WIT port `confine:config/config-repository`, in the style
+//! The port's host: the wasmtime binding of the WIT port `confine:config/config-repository`, in the style
 //! of wasmtime's own `wasi-*` crates: a context, a borrowed view that implements the
 //! generated `Host` traits, and one [`add_to_linker`] (and
 //! [`add_to_linker_async`](crate::add_to_linker_async) for async engines).
@@ -13,8 +13,10 @@ use std::time::{Duration, Instant};
 use confine_store::{Repository, Session, Snapshot};
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
-use crate::bindings::port;
+use crate::deadline::lock_waits_until;
 use crate::errors::{session_ended, to_port, too_many_sessions};
+use crate::generated::port;
+use crate::resources::GuestSession;
 
 /// How many sessions one store may hold open at once; each holds a descriptor and a lock.
 pub const MAX_OPEN_SESSIONS: usize = 64;
@@ -60,19 +62,6 @@ impl ConfineCtx {
     }
 }
 
-/// `repository` with its lock waits cut at `deadline`, if there is one: a host call that
-/// waits is not interrupted by wasmtime's epoch deadline, so the host bounds it.
-pub(crate) fn lock_waits_until(repository: &Repository, deadline: Option<Instant>) -> Repository {
-    match deadline {
-        Some(deadline) => {
-            let mut options = repository.options();
-            options.lock_timeout = options.lock_timeout.min(deadline.saturating_duration_since(Instant::now()));
-            repository.with_options(options)
-        }
-        None => repository.clone(),
-    }
-}
-
 /// A borrowed view of a store's state: what the generated `Host` traits are implemented on.
 /// Build one from your store data in the closure given to [`add_to_linker`].
 pub struct ConfineView<'a> {
@@ -81,11 +70,6 @@ pub struct ConfineView<'a> {
     /// The table that holds the component's session resources.
     pub table: &'a mut ResourceTable,
 }
-
-/// A session resource as the component holds it: `None` once committed or aborted. Public
-/// only because the generated bindings name it.
-#[doc(hidden)]
-pub struct GuestSession(pub(crate) Option<Session>);
 
 /// Adds the `confine:config/config-repository` interface to `linker`. `view` picks the
 /// port's state out of your store data.

@@ -10,9 +10,10 @@ use confine_store::Snapshot;
 use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi::runtime::spawn_blocking;
 
-use crate::binding::{ConfineView, GuestSession, HasConfine, session_limit};
-use crate::bindings::async_port as port;
 use crate::errors::{session_ended, to_port};
+use crate::generated::async_port as port;
+use crate::port_host::{ConfineView, HasConfine, session_limit};
+use crate::resources::GuestSession;
 
 type Answer<T> = wasmtime::Result<Result<T, port::Error>>;
 

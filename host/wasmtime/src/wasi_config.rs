@@ -58,7 +58,7 @@ use wasmtime::component::{HasData, Linker};
 
 use confine_store::{Error, Repository};
 
-use crate::bindings::wasi_config_store as store;
+use crate::generated::wasi_config_store as store;
 
 /// What `wasi:config/store` answers from: one document of a [`Repository`], or nothing.
 pub struct WasiConfigCtx {

@@ -22,8 +22,8 @@ use wasmtime::Store;
 
 use super::Runtime;
 use super::state::StoreState;
-use crate::bindings::service::{Applied, AppliedAll, Change as WitChange, Guest as ServiceExports};
 use crate::errors::ServiceError;
+use crate::generated::service::{Applied, AppliedAll, Change as WitChange, Guest as ServiceExports};
 
 /// A guest's answer to a change: the splice of the current text, and the answers.
 struct Answered {

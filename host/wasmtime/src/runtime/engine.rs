@@ -10,7 +10,7 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 
 use super::RuntimeOptions;
 use super::state::StoreState;
-use crate::binding::{ConfineView, add_to_linker};
+use crate::port_host::{ConfineView, add_to_linker};
 
 /// How many domain guest instances a runtime runs at once; more calls wait for a slot.
 pub(super) const DOMAIN_SLOTS: u32 = 64;

@@ -24,11 +24,11 @@ use wasmtime::component::Linker;
 use wasmtime::error::Context;
 use wasmtime::{Engine, Store};
 
-use crate::bindings::service::Guest as ServiceExports;
-use crate::bindings::sync::plugin::Plugin;
-use crate::bindings::sync::{Domain, DomainPre};
 use crate::cache::load_component;
 use crate::errors::ServiceError;
+use crate::generated::service::Guest as ServiceExports;
+use crate::generated::sync::plugin::Plugin;
+use crate::generated::sync::{Domain, DomainPre};
 
 mod change;
 mod command;

@@ -12,7 +12,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::RuntimeOptions;
 use super::ticker::TICK;
-use crate::binding::ConfineCtx;
+use crate::port_host::ConfineCtx;
 
 pub(crate) struct StoreState {
     wasi: WasiCtx,

@@ -8,7 +8,7 @@ use wasmtime_wasi::runtime::spawn_blocking;
 
 use super::buckets::{self, KvError, Pair};
 use super::{Bucket, HasWasiKeyValue, WasiKeyValueView};
-use crate::bindings::wasi_keyvalue::asynchronous::wasi::keyvalue::{atomics, batch, store};
+use crate::generated::wasi_keyvalue::asynchronous::wasi::keyvalue::{atomics, batch, store};
 
 type Answer<T> = wasmtime::Result<Result<T, store::Error>>;
 

@@ -49,8 +49,8 @@ macro_rules! spell_store_error {
 }
 
 // The two generated types are the same WIT type spelled twice; one spelling serves both.
-spell_store_error!(crate::bindings::wasi_keyvalue::sync::wasi::keyvalue::store::Error);
-spell_store_error!(crate::bindings::wasi_keyvalue::asynchronous::wasi::keyvalue::store::Error);
+spell_store_error!(crate::generated::wasi_keyvalue::sync::wasi::keyvalue::store::Error);
+spell_store_error!(crate::generated::wasi_keyvalue::asynchronous::wasi::keyvalue::store::Error);
 
 /// The document a bucket `identifier` names (`""`: the default), if the component may have
 /// it. Creates nothing.

@@ -53,8 +53,9 @@ use std::time::Instant;
 use confine_store::Repository;
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
-use crate::binding::lock_waits_until;
-use crate::bindings::wasi_keyvalue::sync::wasi::keyvalue::{atomics, batch, store};
+use crate::deadline::lock_waits_until;
+use crate::generated::wasi_keyvalue::sync::wasi::keyvalue::{atomics, batch, store};
+use crate::resources::Bucket;
 
 mod asynchronous;
 mod buckets;
@@ -108,13 +109,6 @@ impl WasiKeyValueCtx {
     fn granted(&self) -> Option<Repository> {
         self.grant.as_ref().map(|grant| lock_waits_until(&grant.repository, grant.deadline))
     }
-}
-
-/// A bucket as a component holds it: the name of its document. Public only because the
-/// generated bindings name it.
-#[doc(hidden)]
-pub struct Bucket {
-    document: String,
 }
 
 /// A borrowed view of a store's `wasi:keyvalue` state: what the generated `Host` traits are
