@@ -6,8 +6,10 @@ use std::path::Path;
 
 use clap::Parser;
 
+use crate::args::Command;
+use crate::context::Context;
+use crate::execute;
 use crate::report::{Failure, Outcome, failure_json, outcome_text, status};
-use crate::{Command, Context, execute};
 
 /// One line of a batch: a command in the command line's own syntax.
 #[derive(Parser)]

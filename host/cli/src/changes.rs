@@ -20,7 +20,7 @@ use confine_store::name::DocumentName;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::Context;
+use crate::context::Context;
 use crate::report::{Failure, Outcome, repository_failure, service_failure, status};
 
 /// `confine apply DOC [FILE|-]`: the changes of FILE (stdin without it, or for `-`) made to

@@ -11,7 +11,7 @@ use std::time::Duration;
 use confine::Runtime;
 use confine_store::{Memory, Repository, WatchEvent};
 
-use crate::Context;
+use crate::context::Context;
 use crate::report::{Failure, Outcome, failure_json, repository_failure, service_failure};
 
 /// How often the watch looks for a signal while nothing changes.
