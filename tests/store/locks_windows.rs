@@ -160,7 +160,7 @@ fn child() {
         }
         // A program of another kind on the same convention: `_locking` on byte 0 of the lock
         // file (waiting as msvcrt's LK_LOCK does, by retrying), read, temp file, flush,
-        // replace, unlock.
+        // replace (retried while refused, see `replace_patiently`), unlock.
         "locking-incr" => {
             let (document, temp) = (target.join("app.json"), target.join("app.json.locking.partial"));
             for _ in 0..times() {
@@ -170,11 +170,31 @@ fn child() {
                 std::io::Write::write_all(&mut file, counted(content.as_deref()).as_bytes()).unwrap();
                 file.sync_all().unwrap();
                 drop(file);
-                std::fs::rename(&temp, &document).unwrap();
+                replace_patiently(&temp, &document);
                 drop(lock);
             }
         }
         other => panic!("unknown child mode {other}"),
+    }
+}
+
+/// Replaces `to` with `from` as a careful Windows program does, retrying for up to 2 s while
+/// the replace is refused with access denied or a sharing violation, as confine's own replace
+/// does. Under Wine 8 a replace right after another process wrote the document is refused
+/// so for a few milliseconds in about a third of runs, although every writer has closed the
+/// document and released the lock by then (timestamps of both writers showed it); on Windows
+/// virus scanners and indexers hold files the same way.
+fn replace_patiently(from: &Path, to: &Path) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match std::fs::rename(from, to) {
+            Ok(()) => return,
+            // ERROR_ACCESS_DENIED, ERROR_SHARING_VIOLATION
+            Err(e) if matches!(e.raw_os_error(), Some(5 | 32)) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(e) => panic!("replace {} with {}: {e}", to.display(), from.display()),
+        }
     }
 }
 
