@@ -5,7 +5,7 @@
 //! operations made) goes to `$CARGO_TARGET_TMPDIR/figures/conformance-<backend>.txt`.
 //! `locks::*`: the filesystem lock across threads and processes. With the feature
 //! `classic-locks` all of it runs on the other Unix systems' lock, with `flock-locks` on
-//! macOS's and FreeBSD's.
+//! macOS's and FreeBSD's. `proofs`: a change's proof on a text another program wrote.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 #[cfg(unix)]
@@ -20,6 +20,8 @@ mod locks;
 #[cfg(windows)]
 #[path = "locks_windows.rs"]
 mod locks;
+
+mod proofs;
 
 /// The filesystem backend's name in the figures: which lock it ran with.
 const FS: &str = if cfg!(feature = "classic-locks") {

@@ -40,8 +40,9 @@ impl<'t> Checked<'t> {
     /// `text` as somebody the caller trusts checked it, nesting at most `depth` levels deep:
     /// the domain guest trusts its host, which checks every text before it gives it (or
     /// knows it to be a document). Nothing is checked here; on a text that is not a
-    /// document the edits are wrong (never a panic), and the host's check of what it writes
-    /// refuses them.
+    /// document the edits are wrong (never a panic). What is made from it proves nothing
+    /// to a writer that did not check the text itself: confine's repository makes a shown
+    /// splice without a check only in a text it checked or wrote, and checks any other.
     pub fn trusted(text: &'t str, depth: usize) -> Checked<'t> {
         Checked { text, shape: Shape { is_object: true, depth } }
     }
@@ -111,7 +112,9 @@ fn value_level(text: &str, range: Range<usize>) -> Option<usize> {
 }
 
 /// The whole new text of a document, shown to be one without being walked: made only by
-/// [`Checked::spliced`], so a writer that is given one need not check it again.
+/// [`Checked::spliced`], so it is a document if the text it was shown on is one. A writer
+/// that does not itself know that text to be a document checks it again
+/// ([`Checked::trusted`] is anyone's to call); confine's repository does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
     text: String,

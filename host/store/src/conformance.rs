@@ -70,8 +70,8 @@ mod writes;
 
 pub use group::{
     an_update_keeps_a_write_made_while_its_change_runs, an_update_knows_only_the_texts_it_wrote,
-    group_commit_loses_no_update, group_commit_makes_shown_splices_in_place, group_commit_refusal_is_its_callers_alone,
-    group_commit_refuses_a_non_document_for_its_caller_only,
+    an_update_trusts_no_proof_it_did_not_make, group_commit_loses_no_update, group_commit_makes_shown_splices_in_place,
+    group_commit_refusal_is_its_callers_alone, group_commit_refuses_a_non_document_for_its_caller_only,
 };
 pub use rules::{
     bad_names_are_refused_by_every_operation, content_over_the_size_limit_is_refused, invalid_documents_are_refused,
@@ -184,6 +184,7 @@ macro_rules! conformance_suite {
             group_commit_refuses_a_non_document_for_its_caller_only
             group_commit_makes_shown_splices_in_place
             an_update_knows_only_the_texts_it_wrote
+            an_update_trusts_no_proof_it_did_not_make
             an_update_keeps_a_write_made_while_its_change_runs
             a_watch_reports_each_state_and_ends_on_the_last
         );

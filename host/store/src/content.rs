@@ -25,21 +25,17 @@ pub(crate) fn check(name: &str, content: &str, limit: u64) -> Result<Shape> {
 }
 
 /// The text of `new`, offered for the document `name`, once it is accepted, and how deep it
-/// nests at most: a text shown to be a document ([`NewText::Document`], made only by the
-/// domain's proof) is not walked again.
+/// nests at most. Checked whole, even a text the domain calls shown
+/// ([`NewText::Document`]): its proof holds only on a text known to be a document, and
+/// `Checked::trusted` lets anyone call a text that; a proof on a text the repository knows
+/// is made in place instead ([`splice_in_place`]).
 pub(crate) fn accept(name: &str, new: NewText, limit: u64) -> Result<(String, usize)> {
-    match new {
-        NewText::Document(document) => {
-            let depth = document.depth();
-            let text = document.into_string();
-            check_size(name, &text, limit)?;
-            Ok((text, depth))
-        }
-        NewText::Unchecked(text) => {
-            let depth = check(name, &text, limit)?.depth;
-            Ok((text, depth))
-        }
-    }
+    let text = match new {
+        NewText::Document(document) => document.into_string(),
+        NewText::Unchecked(text) => text,
+    };
+    let depth = check(name, &text, limit)?.depth;
+    Ok((text, depth))
 }
 
 /// Makes `splice`, shown to keep `held` a document (see

@@ -19,7 +19,6 @@
 //!
 //! It is written against the backend seam alone, so every backend gets group commit.
 
-use std::cell::OnceCell;
 use std::collections::{HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -28,7 +27,7 @@ use std::time::Duration;
 
 use crate::backend::{Backend, BackendSession};
 use crate::error::{Error, Result};
-use crate::known::{Current, Known};
+use crate::known::{Current, Known, ReadText};
 use crate::name::DocumentName;
 use crate::{content, revision};
 use confine_domain::checked::NewContent;
@@ -252,8 +251,9 @@ fn apply_and_commit(
             return None;
         }
     };
-    // What is known of the text read, looked up when a change first asks.
-    let found = OnceCell::new();
+    // What the repository learns of the text read: from its record when a change first
+    // asks, or from a check a change has it make.
+    let read = ReadText::default();
     // How deep the content nests at most once a change has made it (`None`: the text read);
     // every content a change makes was checked or shown as it was applied.
     let mut depth = None;
@@ -262,18 +262,26 @@ fn apply_and_commit(
     for mut job in jobs {
         let current = content.as_deref().map(|text| match depth {
             Some(made) => Current::made(text, Some(made)),
-            None => Current::read(text, known, name, &found),
+            None => Current::read(text, known, name, &read),
         });
         let changed = catch_unwind(AssertUnwindSafe(|| (job.change)(current)));
+        // How deep the content nests at most, where the repository itself knows it to be a
+        // document: made in this batch, or the text read, by its record or its check.
+        let known_depth = depth.or_else(|| read.depth());
         let outcome = match changed {
             Err(payload) => {
                 job.ticket.set(TicketState::Done(Outcome::Panicked(payload)));
                 continue;
             }
             Ok(None) => Some(Outcome::Refused),
-            // A splice shown on the very text held here is made in it: no copy.
-            Ok(Some(NewContent::Spliced(spliced))) if content.as_deref().is_some_and(|c| spliced.is_of(c)) => {
-                let shown_depth = spliced.depth();
+            // A splice shown on the very text held here is made in it, no copy, where the
+            // repository itself knows that text to be a document (a proof on a text it does
+            // not know is no proof: anyone can call a text checked). The depth stays a bound
+            // whatever the change claimed of the text.
+            Ok(Some(NewContent::Spliced(spliced)))
+                if known_depth.is_some() && content.as_deref().is_some_and(|c| spliced.is_of(c)) =>
+            {
+                let shown_depth = known_depth.map_or(spliced.depth(), |d| d.max(spliced.depth()));
                 let splice = spliced.into_splice();
                 let made = content
                     .as_mut()

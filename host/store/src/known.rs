@@ -9,7 +9,7 @@
 //! (BLAKE3's 256 bits, not the revision's 128, so that no writer can make a text share an
 //! entry's digest on purpose) and is checked as before.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
@@ -54,6 +54,26 @@ impl Known {
     }
 }
 
+/// What a batch knows of the text it read, from the repository's own sources only: its
+/// record (looked up once, when a change first asks) or a check a change had it make
+/// ([`Current::checked`]). Group commit makes a splice in that text, trusting the splice's
+/// proof, only once one of these says the text is a document: a
+/// [`Checked`] that a change made in any other way ([`Checked::trusted`] is public, for the
+/// guest that trusts its host) proves nothing to the repository.
+#[derive(Debug, Default)]
+pub(crate) struct ReadText {
+    recorded: OnceCell<Option<usize>>,
+    checked: Cell<Option<usize>>,
+}
+
+impl ReadText {
+    /// How deep the text read nests at most, if the repository's record or its check says
+    /// it is a document.
+    pub(crate) fn depth(&self) -> Option<usize> {
+        self.checked.get().or_else(|| self.recorded.get().copied().flatten())
+    }
+}
+
 /// A document's content as it is given to the change of
 /// [`Repository::update_in_place`](crate::Repository::update_in_place): its text, and what
 /// the repository knows of it.
@@ -70,7 +90,7 @@ enum Knowledge<'a> {
     /// The text as read: looked up in what the repository remembers of `name` only when a
     /// change asks, so that a change that never checks (those of
     /// [`Repository::update`](crate::Repository::update)) costs no digest.
-    Read { known: &'a Known, name: &'a DocumentName, found: &'a OnceCell<Option<usize>> },
+    Read { known: &'a Known, name: &'a DocumentName, read: &'a ReadText },
 }
 
 impl<'a> Current<'a> {
@@ -79,22 +99,19 @@ impl<'a> Current<'a> {
         Current { text, knowledge: Knowledge::Settled(depth) }
     }
 
-    /// The text of `name` as the batch read it; `found` keeps the lookup for the batch's
-    /// later changes.
-    pub(crate) fn read(
-        text: &'a str,
-        known: &'a Known,
-        name: &'a DocumentName,
-        found: &'a OnceCell<Option<usize>>,
-    ) -> Current<'a> {
-        Current { text, knowledge: Knowledge::Read { known, name, found } }
+    /// The text of `name` as the batch read it; `read` keeps what is learnt of it for the
+    /// batch's later changes and for the write.
+    pub(crate) fn read(text: &'a str, known: &'a Known, name: &'a DocumentName, read: &'a ReadText) -> Current<'a> {
+        Current { text, knowledge: Knowledge::Read { known, name, read } }
     }
 
     /// How deep the text nests at most, where it is known to be a document.
     fn depth(self) -> Option<usize> {
         match self.knowledge {
             Knowledge::Settled(depth) => depth,
-            Knowledge::Read { known, name, found } => *found.get_or_init(|| known.depth_of(name, self.text)),
+            Knowledge::Read { known, name, read } => {
+                read.checked.get().or_else(|| *read.recorded.get_or_init(|| known.depth_of(name, self.text)))
+            }
         }
     }
 
@@ -113,15 +130,20 @@ impl<'a> Current<'a> {
 
     /// The text checked as a document ([`Checked::new`], with its errors), without walking
     /// it where the repository knows it to be one ([`is_known`](Current::is_known)); its
-    /// shape's depth is then a bound, at least the text's.
+    /// shape's depth is then a bound, at least the text's. A text checked here is known to
+    /// the rest of the batch.
     ///
     /// # Errors
     /// [`Checked::new`]'s, naming `name`, for a text that is not a document.
     pub fn checked(self, name: &str) -> Result<Checked<'a>, DomainError> {
-        match self.depth() {
-            Some(depth) => Ok(Checked::trusted(self.text, depth)),
-            None => Checked::new(name, self.text),
+        if let Some(depth) = self.depth() {
+            return Ok(Checked::trusted(self.text, depth));
         }
+        let checked = Checked::new(name, self.text)?;
+        if let Knowledge::Read { read, .. } = self.knowledge {
+            read.checked.set(Some(checked.shape().depth));
+        }
+        Ok(checked)
     }
 }
 

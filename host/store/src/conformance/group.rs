@@ -218,6 +218,50 @@ pub fn group_commit_makes_shown_splices_in_place(fresh: &dyn Fn() -> Fresh) -> u
     })
 }
 
+/// A change's proof that its new content is a document counts only on a text the
+/// repository itself knows to be one ([`Current::checked`], or its own record): a whole
+/// text the domain calls shown, made from a text that the change merely called checked
+/// ([`Checked::trusted`]), is checked like any other, and refused when it is not a
+/// document; a splice of a known text keeps at least the depth the repository knows,
+/// whatever depth the change claimed of it.
+pub fn an_update_trusts_no_proof_it_did_not_make(fresh: &dyn Fn() -> Fresh) -> u64 {
+    check("an_update_trusts_no_proof_it_did_not_make", fresh, |_, port| {
+        let deep = "{\"a\": {\"b\": {\"c\": 1}}, \"n\": 0}";
+        let revision = ok(port.save(DOC, deep, None), "creating the document");
+        // A key twice: not a document, called checked, and one value of it replaced.
+        let twice = "{\"n\": 1, \"n\": 2}";
+        let forged = port.count(port.repository.update_in_place(DOC, move |_| {
+            let splice = Splice { start: twice.len() - 2, end: twice.len() - 1, text: "3".to_owned() };
+            let new = Checked::trusted(twice, 1).spliced(splice).expect("the splice fits");
+            Ok::<_, Infallible>(NewContent::Text(new.into_text()))
+        }));
+        refused(forged.map(|never| never.unwrap_or_else(|e| match e {})), Kind::InvalidDocument, "a forged proof");
+        assert_eq!(ok(port.read(DOC), "reading").revision, revision, "a forged proof was written");
+
+        // The repository checks the text it read, and knows it from then on ...
+        let depth_told = |port: &Port| {
+            let told = Arc::new(AtomicU64::new(0));
+            let slot = Arc::clone(&told);
+            let updated = port.repository.update_in_place(DOC, move |current| {
+                let current = current.expect("the document exists");
+                let depth = current.checked(DOC).expect("a document").shape().depth;
+                slot.store(depth as u64, Ordering::Relaxed);
+                // ... and a change that claims it nests one level deep splices it.
+                let text = current.text();
+                let start = text.rfind(": ").map_or(0, |colon| colon + 2);
+                let value = text[start..text.len() - 1].parse::<u64>().map_or(0, |n| n + 1);
+                let splice = Splice { start, end: text.len() - 1, text: value.to_string() };
+                Ok::<_, Infallible>(Checked::trusted(text, 1).spliced(splice).expect("the splice fits"))
+            });
+            ok(port.count(updated), "splicing the counter").unwrap_or_else(|never| match never {});
+            told.load(Ordering::Relaxed)
+        };
+        assert_eq!(depth_told(port), 3, "the text read is checked");
+        assert!(depth_told(port) >= 3, "the depth a change claimed replaced the one the repository knew");
+        assert_eq!(content(port, DOC).as_deref(), Some("{\"a\": {\"b\": {\"c\": 1}}, \"n\": 2}"));
+    })
+}
+
 /// The counter's value replaced by `with`, a value: a shown splice of the counter.
 fn shown<'t>(counter: Checked<'t>, with: String) -> NewContent<'t> {
     let text = counter.text();

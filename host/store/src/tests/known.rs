@@ -38,17 +38,35 @@ fn past_the_limit_the_entries_start_again() {
 
 #[test]
 fn a_text_as_read_is_looked_up_once_and_only_when_asked() {
-    let (known, doc, found) = (Known::default(), name("d.json"), OnceCell::new());
+    let (known, doc, read) = (Known::default(), name("d.json"), ReadText::default());
     known.remember(&doc, blake3::hash(b"{}"), 1);
-    let read = Current::read("{}", &known, &doc, &found);
-    assert_eq!(read.text(), "{}");
-    assert_eq!(found.get(), None, "nothing is looked up before a change asks");
-    assert!(read.is_known());
-    assert_eq!(found.get(), Some(&Some(1)));
+    let current = Current::read("{}", &known, &doc, &read);
+    assert_eq!(current.text(), "{}");
+    assert_eq!(read.recorded.get(), None, "nothing is looked up before a change asks");
+    assert!(current.is_known());
+    assert_eq!(read.recorded.get(), Some(&Some(1)));
     known.remember(&doc, blake3::hash(b"{\"other\": 1}"), 2);
-    assert_eq!(read.checked("d.json").unwrap().shape().depth, 1, "the batch's lookup is kept");
-    let unknown = OnceCell::new();
+    assert_eq!(current.checked("d.json").unwrap().shape().depth, 1, "the batch's lookup is kept");
+    let unknown = ReadText::default();
     assert!(!Current::read("{\"n\": 1}", &known, &doc, &unknown).is_known());
+}
+
+#[test]
+fn a_text_as_read_is_known_to_the_batch_once_checked_and_only_then() {
+    let (known, doc) = (Known::default(), name("d.json"));
+    let read = ReadText::default();
+    let current = Current::read("{\"a\": [1]}", &known, &doc, &read);
+    assert_eq!(read.depth(), None, "neither recorded nor checked");
+    // A text the change calls checked itself teaches the repository nothing.
+    let _ = Checked::trusted(current.text(), 1);
+    assert_eq!(read.depth(), None);
+    assert_eq!(current.checked("d.json").unwrap().shape().depth, 2);
+    assert_eq!(read.depth(), Some(2), "the check is kept for the batch");
+    assert!(current.is_known(), "and the batch's later changes are not walked again");
+
+    let refused = ReadText::default();
+    assert!(Current::read("{\"a\": 1, \"a\": 2}", &known, &doc, &refused).checked("d.json").is_err());
+    assert_eq!(refused.depth(), None, "a text refused is not known");
 }
 
 #[test]

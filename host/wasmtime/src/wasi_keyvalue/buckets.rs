@@ -207,9 +207,8 @@ fn update(
 
 /// The text `changes` make of `current`, each on the result of the one before, with the
 /// domain's in-place edits (the rest of the file keeps its layout). Removing a key that is
-/// not there is no change. Each text is checked once, before its change; a change that
-/// replaces one value is shown to keep a document ([`Checked::spliced`]), so that the store
-/// need not walk the last text again.
+/// not there is no change. Each text is checked once, before its change; the store checks
+/// the last, as it checks every whole text it is handed.
 fn apply(document: &str, current: Option<&str>, changes: Vec<Change>) -> Result<NewText, Unwritten> {
     let refused = |detail: String| Unwritten::Refused(KvError::Other(detail));
     let mut text: Option<NewText> = None;
