@@ -8,8 +8,9 @@
 //! same `update()` on the filesystem shows what the network and etcd's consensus cost.
 //!
 //! Then the same over TLS (`etcds://`, a client certificate required, certificates made at
-//! each run): `update()` in turn with plain text on a second member, and CLI processes,
-//! each of which makes its own handshake.
+//! each run): `update()` in turn with plain text on a second member and with the direct
+//! etcd-client update over the same TLS, and CLI processes, each of which makes its own
+//! handshake.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -20,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use confine_etcd::{Address, Etcd, EtcdOptions};
 use confine_store::{Options, Repository};
-use etcd_client::{Client, Compare, CompareOp, KvClient, Txn, TxnOp};
+use etcd_client::{
+    Certificate, Client, Compare, CompareOp, ConnectOptions, Identity, KvClient, TlsOptions, Txn, TxnOp,
+};
 
 use crate::docs::{self, DOC};
 use crate::inprocess::{self, threads};
@@ -52,24 +55,30 @@ pub(crate) fn all(setup: &Setup, binary: &Path) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// One writer's `update()` on the plain member and on the TLS one, in turn; then the CLI
-/// processes over TLS, as [`cli`] on plain text.
+/// One writer's `update()` on the plain member and on the TLS one, and the direct
+/// etcd-client update over the same TLS, in turn; then the CLI processes over TLS, as
+/// [`cli`] on plain text. The etcds row's ratios to both are in its name.
 fn over_tls(setup: &Setup, plain: &Server, tls: &Server) -> Result<Vec<Row>> {
     let (warm, n) = (setup.n(50, 2), setup.n(1000, 10));
     let content = docs::of_size(1024);
     let (plain_repo, tls_repo) = (plain.repository("paired")?, tls.repository("paired")?);
     plain_repo.save(DOC, &content, None)?;
     tls_repo.save(DOC, &content, None)?;
-    let mut calls: [&mut dyn FnMut() -> Result<()>; 2] =
-        [&mut || docs::grouped_update(&plain_repo), &mut || docs::grouped_update(&tls_repo)];
-    let [plain_times, tls_times]: [Vec<Duration>; 2] =
+    let mut direct = Direct::start(tls, &content)?;
+    let mut calls: [&mut dyn FnMut() -> Result<()>; 3] =
+        [&mut || docs::grouped_update(&plain_repo), &mut || docs::grouped_update(&tls_repo), &mut || direct.update()];
+    let [plain_times, tls_times, direct_times]: [Vec<Duration>; 3] =
         sample_in_turn(warm, n, &mut calls)?.try_into().map_err(|_| "one list of times per case")?;
+    drop(calls);
     docs::check_counter("etcd update() paired", &plain_repo.read(DOC)?.content, warm + n)?;
     docs::check_counter("etcds update() paired", &tls_repo.read(DOC)?.content, warm + n)?;
+    direct.check("etcd-client over TLS", warm + n)?;
     let plain_row = Row::from_samples("8. etcd: update(), one writer, in turn with etcds", plain_times);
     let tls_row = Row::from_samples("8. etcds (TLS, client certificate): update(), one writer", tls_times);
-    let ratio = tls_row.median.as_secs_f64() / plain_row.median.as_secs_f64();
-    Ok(vec![plain_row, Row { case: format!("{} = {ratio:.2}x etcd", tls_row.case), ..tls_row }, cli(setup, tls)?])
+    let direct_row = Row::from_samples("8. etcd-client over TLS: Get + Txn(mod_revision) Put", direct_times);
+    let ratio = |row: &Row| tls_row.median.as_secs_f64() / row.median.as_secs_f64();
+    let case = format!("{} = {:.2}x etcd-client, {:.2}x etcd", tls_row.case, ratio(&direct_row), ratio(&plain_row));
+    Ok(vec![plain_row, Row { case, ..tls_row }, direct_row, cli(setup, tls)?])
 }
 
 /// One writer, measured in turn: `update()` on the filesystem, `update()` on etcd, and the
@@ -82,23 +91,15 @@ fn single_writer(setup: &Setup, server: &Server) -> Result<Vec<Row>> {
     let filesystem = inprocess::repository(&dir)?;
     let confine = server.repository("single")?;
     confine.save(DOC, &content, None)?;
-    // A single-threaded runtime, as a synchronous program would block on the client.
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let mut kv = runtime.block_on(Client::connect([server.url()], None))?.kv_client();
-    runtime.block_on(kv.put(DIRECT_KEY, content.as_str(), None))?;
-
+    let mut direct = Direct::start(server, &content)?;
     let mut calls: [&mut dyn FnMut() -> Result<()>; 3] =
-        [&mut || docs::grouped_update(&filesystem), &mut || docs::grouped_update(&confine), &mut || {
-            runtime.block_on(direct_update(&mut kv))
-        }];
+        [&mut || docs::grouped_update(&filesystem), &mut || docs::grouped_update(&confine), &mut || direct.update()];
     let [fs_times, confine_times, direct_times]: [Vec<Duration>; 3] =
         sample_in_turn(warm, n, &mut calls)?.try_into().map_err(|_| "one list of times per case")?;
     drop(calls);
     docs::check_counter("filesystem update()", &filesystem.read(DOC)?.content, warm + n)?;
     docs::check_counter("etcd update()", &confine.read(DOC)?.content, warm + n)?;
-    let direct = runtime.block_on(kv.get(DIRECT_KEY, None))?;
-    let direct = direct.kvs().first().ok_or("the direct key is gone")?.value_str()?;
-    docs::check_counter("etcd-client direct", direct, warm + n)?;
+    direct.check("etcd-client direct", warm + n)?;
 
     let direct = Row::from_samples("8. etcd-client: Get + Txn(mod_revision) Put", direct_times);
     let confine = Row::from_samples("8. etcd: update(), one writer", confine_times);
@@ -108,6 +109,33 @@ fn single_writer(setup: &Setup, server: &Server) -> Result<Vec<Row>> {
         Row { case: format!("{} = {ratio:.2}x etcd-client", confine.case), ..confine },
         direct,
     ])
+}
+
+/// The baseline: etcd-client used directly on [`DIRECT_KEY`], from a single-threaded
+/// runtime, as a synchronous program would block on the client.
+struct Direct {
+    runtime: tokio::runtime::Runtime,
+    kv: KvClient,
+}
+
+impl Direct {
+    /// Connected to `server` as its users would be, the key holding `content`.
+    fn start(server: &Server, content: &str) -> Result<Direct> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let mut kv = runtime.block_on(server.direct_client())?;
+        runtime.block_on(kv.put(DIRECT_KEY, content, None))?;
+        Ok(Direct { runtime, kv })
+    }
+
+    fn update(&mut self) -> Result<()> {
+        self.runtime.block_on(direct_update(&mut self.kv))
+    }
+
+    /// Fails unless the key's counter is `expected` (no update lost).
+    fn check(&mut self, what: &str, expected: usize) -> Result<()> {
+        let found = self.runtime.block_on(self.kv.get(DIRECT_KEY, None))?;
+        docs::check_counter(what, found.kvs().first().ok_or("the direct key is gone")?.value_str()?, expected)
+    }
 }
 
 /// What a user of etcd-client would write: read the value and its mod revision, bump it,
@@ -286,6 +314,17 @@ impl Server {
     /// The client URL, for etcd-client.
     fn url(&self) -> String {
         format!("http://{}", self.endpoint)
+    }
+
+    /// What an etcd-client user would connect with: the member's URL, and over TLS the
+    /// same CA and client certificate as confine's.
+    async fn direct_client(&self) -> Result<KvClient> {
+        let Some(certs) = &self.certs else { return Ok(Client::connect([self.url()], None).await?.kv_client()) };
+        let tls = TlsOptions::new()
+            .ca_certificate(Certificate::from_pem(std::fs::read(&certs.ca)?))
+            .identity(Identity::from_pem(std::fs::read(&certs.client.0)?, std::fs::read(&certs.client.1)?));
+        let url = format!("https://{}", self.endpoint);
+        Ok(Client::connect([url], Some(ConnectOptions::new().with_tls(tls))).await?.kv_client())
     }
 
     /// The confine store under `prefix`, as `--store` takes it.
