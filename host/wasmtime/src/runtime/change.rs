@@ -112,14 +112,17 @@ impl Runtime {
     }
 
     /// Runs `change` in the guest on the document's current text inside the batch that
-    /// writes it, and returns its answers once the write is durable.
+    /// writes it, and returns its answers once the write is durable. The guest is
+    /// instantiated first, before the change is queued: no writer waits under the
+    /// document's lock for a pool slot or a guest's start-up.
     fn update(
         &self,
         repository: &Repository,
         document: &str,
         change: GuestChange,
     ) -> Result<Vec<String>, ServiceError> {
-        let (core, granted, name) = (Arc::clone(&self.core), repository.clone(), document.to_owned());
+        let mut guest = self.core.instantiate(repository)?;
+        let name = document.to_owned();
         let answers = Arc::new(Mutex::new(Vec::new()));
         let slot = Arc::clone(&answers);
         let updated = repository.update_in_place(document, move |current| {
@@ -128,8 +131,7 @@ impl Runtime {
             // A text nests at most as deep as it is long, and the store's size limit keeps
             // that far below `u32::MAX`; the parser refuses deeper than 128 anyway.
             let depth = checked.map_or(0, |c| u32::try_from(c.shape().depth).unwrap_or(u32::MAX));
-            let answered =
-                core.call(&granted, |svc, store| change(svc, store, &name, checked.map(Checked::text), depth))?;
+            let answered = guest.call(|svc, store| change(svc, store, &name, checked.map(Checked::text), depth))?;
             let (content, answers) = splice_into(checked, answered)?;
             *slot.lock().unwrap_or_else(PoisonError::into_inner) = answers;
             Ok(content)

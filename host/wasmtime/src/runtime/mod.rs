@@ -41,8 +41,8 @@ mod ticker;
 pub use command::{CommandError, CommandImports};
 pub use failure::PluginError;
 use failure::describe_failure;
-use slots::Slots;
-use state::{StoreState, store_on};
+use slots::{SlotGuard, Slots};
+use state::{StoreState, store_on, ticks};
 use ticker::Ticker;
 
 /// The domain guest, built from `guest/component` by `make` and embedded in the binary.
@@ -103,7 +103,7 @@ struct Core {
     domain_engine: Engine,
     domain: DomainPre<StoreState>,
     /// The pool's instance slots: a domain call waits for one rather than fail.
-    slots: Slots,
+    slots: Arc<Slots>,
     options: RuntimeOptions,
 }
 
@@ -121,7 +121,7 @@ impl Runtime {
         )
         .context("check the domain guest's exports")?;
         let ticker = Ticker::start(&[&engine, &domain_engine]);
-        let slots = Slots::new(engine::DOMAIN_SLOTS);
+        let slots = Arc::new(Slots::new(engine::DOMAIN_SLOTS));
         let core = Core { engine, linker: OnceLock::new(), domain_engine, domain, slots, options };
         Ok(Runtime { core: Arc::new(core), _ticker: ticker })
     }
@@ -221,13 +221,49 @@ impl Core {
     where
         ServiceError: From<E>,
     {
-        let _slot = self.slots.take();
+        self.instantiate(repository)?.call(f)
+    }
+
+    /// A fresh (pooled) instance of the domain guest, once a slot is free.
+    fn instantiate(&self, repository: &Repository) -> Result<DomainInstance, ServiceError> {
+        let slot = self.slots.take();
         let mut store = store_on(&self.domain_engine, repository, &self.options, false);
         let domain: Domain = self
             .domain
             .instantiate(&mut store)
             .map_err(|e| ServiceError::Guest(format!("cannot instantiate: {e:#}")))?;
-        match f(domain.confine_config_config_service(), &mut store) {
+        let deadline = ticks(repository.options().lock_timeout + self.options.call_budget);
+        Ok(DomainInstance { store, domain, deadline, options: self.options.clone(), _slot: slot })
+    }
+}
+
+/// An instance of the domain guest and its store, for the calls of one operation (a
+/// change may be run twice, on etcd: see `Repository::update`). Made before the change is
+/// queued, so that its slot and its start-up are never waited for under a document's lock.
+struct DomainInstance {
+    // Field order: the store, and the pool's instance in it, go before the slot is given
+    // back, so that whoever takes the slot finds an instance free.
+    store: Store<StoreState>,
+    domain: Domain,
+    /// The deadline of each call, in epoch ticks from its start (as `store_on` sets it
+    /// for a store made at once), so that the wait for the lock is not taken from it.
+    deadline: u64,
+    options: RuntimeOptions,
+    _slot: SlotGuard,
+}
+
+impl DomainInstance {
+    /// Calls `f` on the guest's exports; a trap is described as the runtime's options
+    /// explain it. After a trap the instance is not called again: the operation fails.
+    fn call<T, E>(
+        &mut self,
+        f: impl FnOnce(&ServiceExports, &mut Store<StoreState>) -> wasmtime::Result<Result<T, E>>,
+    ) -> Result<T, ServiceError>
+    where
+        ServiceError: From<E>,
+    {
+        self.store.set_epoch_deadline(self.deadline);
+        match f(self.domain.confine_config_config_service(), &mut self.store) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(ServiceError::from(e)),
             Err(trap) => Err(ServiceError::Guest(describe_failure(&trap, &self.options))),

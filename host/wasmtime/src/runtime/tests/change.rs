@@ -42,3 +42,22 @@ fn a_guest_splice_that_does_not_fit_is_refused_not_made() {
         assert!(matches!(&refused, ServiceError::Guest(m) if m.contains("do not fit")), "{refused}");
     }
 }
+
+#[test]
+fn a_change_waits_for_a_guest_slot_before_it_takes_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = cap_std::fs::Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority()).unwrap();
+    let repository = Repository::new(root, confine_store::Options::default());
+    let runtime = Runtime::new(crate::RuntimeOptions::default()).unwrap();
+    // Every slot of the pool taken, as by as many calls in flight.
+    let taken: Vec<_> = (0..super::super::engine::DOMAIN_SLOTS).map(|_| runtime.core.slots.take()).collect();
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| runtime.incr(&repository, "n.json", "n", "1"));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(!writer.is_finished(), "a change ran without a slot");
+        let status = repository.lock_status("n.json").unwrap();
+        assert!(!status.held, "a change waits for a guest's slot holding the document's lock");
+        drop(taken);
+        assert_eq!(writer.join().unwrap().unwrap(), "1");
+    });
+}
