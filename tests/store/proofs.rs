@@ -21,7 +21,7 @@ fn a_splice_of_a_text_the_repository_never_checked_is_checked() {
     let forged = repository.update_in_place("app.json", |current| {
         let text = current.map_or("", Current::text);
         let splice = Splice { start: text.len() - 2, end: text.len() - 1, text: "3".to_owned() };
-        Ok::<_, Infallible>(Checked::trusted(text, 1).spliced(splice).unwrap())
+        Ok::<_, Infallible>((Checked::trusted(text, 1).spliced(splice).unwrap(), ()))
     });
     match forged {
         Err(Error::InvalidDocument { name, reason }) => {

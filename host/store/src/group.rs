@@ -19,6 +19,7 @@
 //!
 //! It is written against the backend seam alone, so every backend gets group commit.
 
+use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -32,22 +33,28 @@ use crate::name::DocumentName;
 use crate::{content, revision};
 use confine_domain::checked::NewContent;
 
+/// A change's answer, or its reason to refuse, on its way back to its caller: of the type
+/// the caller's change gave, which only the caller knows
+/// ([`Repository::update_in_place`](crate::Repository::update_in_place) makes and opens it).
+pub(crate) type Answer = Box<dyn Any + Send>;
+
 /// A queued change: gets the current content (`None`: no document) and returns the new
-/// content (or a shown splice of the content it got), or `None` when it refuses (it keeps
-/// its own reason). It may run again, on newer content, when an optimistic attempt loses
-/// its race.
-pub(crate) type Change = Box<dyn FnMut(Option<Current<'_>>) -> Option<NewContent<'_>> + Send>;
+/// content (or a shown splice of the content it got) with its answer, or its reason to
+/// refuse. It may run again, on newer content, when an optimistic attempt loses its race;
+/// the last run's answer is the one given.
+pub(crate) type Change =
+    Box<dyn FnMut(Option<Current<'_>>) -> std::result::Result<(NewContent<'_>, Answer), Answer> + Send>;
 
 /// What became of one caller's change.
 enum Outcome {
-    /// Written and durable: the document's new revision.
-    Written(String),
-    /// The change refused; nothing of it was written.
-    Refused,
+    /// Written and durable: the document's new revision, and the change's answer.
+    Written(String, Answer),
+    /// The change refused, for its reason; nothing of it was written.
+    Refused(Answer),
     /// The lock, the read or the write failed, or the change's content was not a document.
     Failed(Error),
     /// The change panicked; the panic goes on in the caller's thread.
-    Panicked(Box<dyn std::any::Any + Send>),
+    Panicked(Box<dyn Any + Send>),
 }
 
 enum TicketState {
@@ -124,15 +131,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Queues `change` for the document `name`, takes part in the batches until it is
-/// written, and returns its outcome: `Ok(Some(revision))` once durable, `Ok(None)` if the
-/// change refused.
+/// written, and returns its outcome: `Ok(Ok((revision, answer)))` once durable,
+/// `Ok(Err(reason))` if the change refused.
 pub(crate) fn update(
     backend: &dyn Backend,
     batches: &Batches,
     name: &DocumentName,
     limits: Limits,
     change: Change,
-) -> Result<Option<String>> {
+) -> Result<std::result::Result<(String, Answer), Answer>> {
     let target = Target { backend, batches, name, limits };
     let queue = Arc::clone(lock(&batches.queues).entry(name.clone()).or_default());
     let ticket = Arc::new(Ticket { state: Mutex::new(TicketState::Waiting), ready: Condvar::new() });
@@ -148,8 +155,8 @@ pub(crate) fn update(
     let mut state = lock(&ticket.state);
     loop {
         match std::mem::replace(&mut *state, TicketState::Waiting) {
-            TicketState::Done(Outcome::Written(revision)) => return Ok(Some(revision)),
-            TicketState::Done(Outcome::Refused) => return Ok(None),
+            TicketState::Done(Outcome::Written(revision, answer)) => return Ok(Ok((revision, answer))),
+            TicketState::Done(Outcome::Refused(reason)) => return Ok(Err(reason)),
             TicketState::Done(Outcome::Failed(e)) => return Err(e),
             TicketState::Done(Outcome::Panicked(payload)) => resume_unwind(payload),
             TicketState::Lead => {
@@ -257,8 +264,8 @@ fn apply_and_commit(
     // How deep the content nests at most once a change has made it (`None`: the text read);
     // every content a change makes was checked or shown as it was applied.
     let mut depth = None;
-    // Each job with its outcome, `None` for a change applied (whose outcome is the write's).
-    let mut ran: Vec<(Job, Option<Outcome>)> = Vec::with_capacity(jobs.len());
+    // Each job with what became of it.
+    let mut ran: Vec<(Job, Ran)> = Vec::with_capacity(jobs.len());
     for mut job in jobs {
         let current = content.as_deref().map(|text| match depth {
             Some(made) => Current::made(text, Some(made)),
@@ -268,17 +275,17 @@ fn apply_and_commit(
         // How deep the content nests at most, where the repository itself knows it to be a
         // document: made in this batch, or the text read, by its record or its check.
         let known_depth = depth.or_else(|| read.depth());
-        let outcome = match changed {
+        let ran_as = match changed {
             Err(payload) => {
                 job.ticket.set(TicketState::Done(Outcome::Panicked(payload)));
                 continue;
             }
-            Ok(None) => Some(Outcome::Refused),
+            Ok(Err(reason)) => Ran::Settled(Outcome::Refused(reason)),
             // A splice shown on the very text held here is made in it, no copy, where the
             // repository itself knows that text to be a document (a proof on a text it does
             // not know is no proof: anyone can call a text checked). The depth stays a bound
             // whatever the change claimed of the text.
-            Ok(Some(NewContent::Spliced(spliced)))
+            Ok(Ok((NewContent::Spliced(spliced), answer)))
                 if known_depth.is_some() && content.as_deref().is_some_and(|c| spliced.is_of(c)) =>
             {
                 let shown_depth = known_depth.map_or(spliced.depth(), |d| d.max(spliced.depth()));
@@ -289,28 +296,28 @@ fn apply_and_commit(
                 match made {
                     Some(Ok(())) => {
                         depth = Some(shown_depth);
-                        None
+                        Ran::Applied(answer)
                     }
-                    Some(Err(e)) => Some(Outcome::Failed(e)),
-                    None => None,
+                    Some(Err(e)) => Ran::Settled(Outcome::Failed(e)),
+                    None => Ran::Applied(answer),
                 }
             }
-            Ok(Some(new)) => match content::accept(name.as_str(), new.into_text(), job.max_document_size) {
+            Ok(Ok((new, answer))) => match content::accept(name.as_str(), new.into_text(), job.max_document_size) {
                 Ok((new, new_depth)) => {
                     content = Some(new);
                     depth = Some(new_depth);
-                    None
+                    Ran::Applied(answer)
                 }
-                Err(e) => Some(Outcome::Failed(e)),
+                Err(e) => Ran::Settled(Outcome::Failed(e)),
             },
         };
-        ran.push((job, outcome));
+        ran.push((job, ran_as));
     }
-    let Some(content) = content.filter(|_| ran.iter().any(|(_, outcome)| outcome.is_none())) else {
+    let Some(content) = content.filter(|_| ran.iter().any(|(_, ran_as)| matches!(ran_as, Ran::Applied(_)))) else {
         // Nothing to write: the session ends, the lock (if any) is released. The refusals
         // stand: they were made on the latest content, read at this batch's start.
-        for (job, outcome) in ran {
-            if let Some(outcome) = outcome {
+        for (job, ran_as) in ran {
+            if let Ran::Settled(outcome) = ran_as {
                 job.ticket.set(TicketState::Done(outcome));
             }
         }
@@ -327,12 +334,21 @@ fn apply_and_commit(
     if attempt == Attempt::Optimistic && matches!(written, Err(Error::Conflict { .. })) {
         return Some(ran.into_iter().map(|(job, _)| job).collect());
     }
-    for (job, outcome) in ran {
-        let outcome = outcome.unwrap_or_else(|| match &written {
-            Ok(revision) => Outcome::Written(revision.clone()),
-            Err(e) => Outcome::Failed(e.duplicate()),
-        });
+    for (job, ran_as) in ran {
+        let outcome = match (ran_as, &written) {
+            (Ran::Settled(outcome), _) => outcome,
+            (Ran::Applied(answer), Ok(revision)) => Outcome::Written(revision.clone(), answer),
+            (Ran::Applied(_), Err(e)) => Outcome::Failed(e.duplicate()),
+        };
         job.ticket.set(TicketState::Done(outcome));
     }
     None
+}
+
+/// What became of a change in a batch.
+enum Ran {
+    /// Applied to the content: its outcome is the write's, and then its answer is given.
+    Applied(Answer),
+    /// Answered already, whatever the write does.
+    Settled(Outcome),
 }

@@ -2,7 +2,7 @@
 //! names and content in one place, computes revisions, and batches concurrent updates
 //! (group commit); the backend stores bytes.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use cap_std::fs::Dir;
@@ -189,10 +189,9 @@ impl Repository {
     /// others stand. `change` may run on another caller's thread, hence `Send + 'static`.
     /// Other processes are excluded by the document's lock as for every write.
     ///
-    /// The new content is a `String`, checked as every write is, or a
-    /// [`NewText`](confine_domain::checked::NewText): a text the domain showed to be a
-    /// document ([`Checked::spliced`](confine_domain::checked::Checked::spliced)) is not
-    /// walked again, which on a large document is most of an update's work.
+    /// The new content is a `String` or a [`NewText`](confine_domain::checked::NewText),
+    /// checked whole as every write is; a change that must spare a large document that walk
+    /// answers with a splice ([`Repository::update_in_place`]).
     ///
     /// `change` runs once on the filesystem and in memory. On a backend that first tries a
     /// batch without the lock ([`Backend::open_optimistic`](crate::Backend::open_optimistic):
@@ -212,21 +211,27 @@ impl Repository {
         name: &str,
         mut change: impl FnMut(Option<&str>) -> std::result::Result<T, E> + Send + 'static,
     ) -> Result<std::result::Result<String, E>> {
-        self.update_in_place(name, move |current| {
-            change(current.map(Current::text)).map(|new| NewContent::Text(new.into()))
-        })
+        let updated = self.update_in_place(name, move |current| {
+            change(current.map(Current::text)).map(|new| (NewContent::Text(new.into()), ()))
+        })?;
+        Ok(updated.map(|(revision, ())| revision))
     }
 
-    /// [`Repository::update`] for a change that checks the content it is given and may
-    /// answer with a splice of it, shown to keep it a document
-    /// ([`NewContent::Spliced`](confine_domain::checked::NewContent::Spliced), made by
-    /// [`Checked::spliced`](confine_domain::checked::Checked::spliced)): the splice is made
-    /// in the content the repository holds, so a large document is neither copied nor
-    /// walked again. The content comes as a [`Current`], whose
-    /// [`checked`](Current::checked) does not walk a text the repository knows to be a
-    /// document: the one its group commit wrote last (found by its BLAKE3 digest, which
-    /// costs a quarter of a walk), or what an earlier change of the same batch made.
-    /// Everything else is as [`Repository::update`] says.
+    /// [`Repository::update`] for a change that answers with a value of its own, and that
+    /// checks the content it is given and may make a splice of it, shown to keep it a
+    /// document ([`NewContent::Spliced`](confine_domain::checked::NewContent::Spliced), made
+    /// by [`Checked::spliced`](confine_domain::checked::Checked::spliced)).
+    ///
+    /// The content comes as a [`Current`], whose [`checked`](Current::checked) does not walk
+    /// a text the repository knows to be a document: the one its group commit wrote last
+    /// (found by its BLAKE3 digest, which costs a quarter of a walk), or what an earlier
+    /// change of the same batch made. A splice shown on that text, once the repository knows
+    /// it (by that check or its record), is made in the content it holds: a large document
+    /// is neither copied nor walked again. Any other new content is checked whole.
+    ///
+    /// The change returns its new content and its answer; once the write is durable the
+    /// update returns the new revision and the answer of the change's last run (a refusal:
+    /// its reason). Everything else is as [`Repository::update`] says.
     ///
     /// ```
     /// use confine_domain::checked::NewContent;
@@ -242,14 +247,15 @@ impl Repository {
     ///     let text = checked.text();
     ///     let (start, end) = (text.find(": ").ok_or("no value")? + 2, text.len() - 1);
     ///     let n: u64 = text[start..end].parse().map_err(|_| "not a number")?;
-    ///     checked.spliced(Splice { start, end, text: (n + 1).to_string() }).ok_or("no fit")
+    ///     let new = checked.spliced(Splice { start, end, text: (n + 1).to_string() }).ok_or("no fit")?;
+    ///     Ok::<_, &str>((new, n + 1))
     /// })?;
-    /// assert_eq!(updated, Ok(repository.read("counter.json")?.revision));
+    /// assert_eq!(updated, Ok((repository.read("counter.json")?.revision, 42)));
     /// assert_eq!(repository.read("counter.json")?.content, r#"{"n": 42}"#);
     ///
     /// // That text is the one the repository wrote: the next change's check does not walk it.
     /// let refused = repository.update_in_place("counter.json", |current| {
-    ///     Err::<NewContent, _>(current.is_some_and(|current| current.is_known()))
+    ///     Err::<(NewContent, ()), _>(current.is_some_and(|current| current.is_known()))
     /// })?;
     /// assert_eq!(refused, Err(true));
     /// # Ok(()) }
@@ -257,30 +263,30 @@ impl Repository {
     ///
     /// # Errors
     /// Those of [`Repository::update`].
-    pub fn update_in_place<E: Send + 'static>(
+    pub fn update_in_place<T: Send + 'static, E: Send + 'static>(
         &self,
         name: &str,
-        mut change: impl for<'a> FnMut(Option<Current<'a>>) -> std::result::Result<NewContent<'a>, E> + Send + 'static,
-    ) -> Result<std::result::Result<String, E>> {
+        mut change: impl for<'a> FnMut(Option<Current<'a>>) -> std::result::Result<(NewContent<'a>, T), E> + Send + 'static,
+    ) -> Result<std::result::Result<(String, T), E>> {
         let name = DocumentName::parse(name)?;
-        let refusal = Arc::new(Mutex::new(None));
-        let reason = Arc::clone(&refusal);
         let change: group::Change = Box::new(move |current| match change(current) {
-            Ok(new) => Some(new),
-            Err(e) => {
-                *reason.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
-                None
-            }
+            Ok((new, answer)) => Ok((new, Box::new(answer))),
+            Err(reason) => Err(Box::new(reason)),
         });
         let limits = group::Limits { timeout: self.options.lock_timeout, max_document_size: self.max_document_size() };
         Ok(match group::update(&*self.backend, &self.batches, &name, limits, change)? {
-            Some(revision) => Ok(revision),
-            None => Err(refusal
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take()
-                .expect("a refused change leaves its reason")),
+            Ok((revision, answer)) => Ok((revision, opened(answer))),
+            Err(reason) => Err(opened(reason)),
         })
+    }
+}
+
+/// An answer (or reason) that group commit carried back to the caller whose change gave it.
+fn opened<T: 'static>(answer: group::Answer) -> T {
+    match answer.downcast::<T>() {
+        Ok(answer) => *answer,
+        // Group commit answers each caller with what its own change returned.
+        Err(_) => unreachable!("an answer came back to another caller"),
     }
 }
 

@@ -193,9 +193,11 @@ pub fn group_commit_makes_shown_splices_in_place(fresh: &dyn Fn() -> Fresh) -> u
         let copied = port.repository.update_in_place(DOC, move |current| {
             // Of a copy that outlives the call (leaked: one small text, once).
             let copy: &'static str = Box::leak(current.map_or("", Current::text).to_owned().into_boxed_str());
-            Ok::<_, Infallible>(spliced(copy, next(Some(copy))))
+            let value = next(Some(copy));
+            Ok::<_, Infallible>((spliced(copy, value.clone()), value))
         });
-        ok(copied, "updating through a splice of a copy").unwrap_or_else(|never| match never {});
+        let (_, answer) = ok(copied, "updating through a splice of a copy").unwrap_or_else(|never| match never {});
+        assert_eq!(answer, "1", "the change's answer");
         assert_eq!(content(port, DOC), Some(counter(1)), "a splice of a copy of the content");
 
         let small = port.with(|options| Options { max_document_size: 64, ..options });
@@ -204,12 +206,12 @@ pub fn group_commit_makes_shown_splices_in_place(fresh: &dyn Fn() -> Fresh) -> u
             if too_large(id) {
                 let long = format!("\"{}\"", "x".repeat(64));
                 small.count(small.repository.update_in_place(DOC, move |current| {
-                    Ok::<_, Infallible>(spliced(current.map_or("", Current::text), long.clone()))
+                    Ok::<_, Infallible>((spliced(current.map_or("", Current::text), long.clone()), ()))
                 }))
             } else {
                 port.count(port.repository.update_in_place(DOC, move |current| {
                     let text = current.map_or("", Current::text);
-                    Ok::<_, Infallible>(spliced(text, next(Some(text))))
+                    Ok::<_, Infallible>((spliced(text, next(Some(text))), ()))
                 }))
             }
         });
@@ -233,28 +235,24 @@ pub fn an_update_trusts_no_proof_it_did_not_make(fresh: &dyn Fn() -> Fresh) -> u
         let forged = port.count(port.repository.update_in_place(DOC, move |_| {
             let splice = Splice { start: twice.len() - 2, end: twice.len() - 1, text: "3".to_owned() };
             let new = Checked::trusted(twice, 1).spliced(splice).expect("the splice fits");
-            Ok::<_, Infallible>(NewContent::Text(new.into_text()))
+            Ok::<_, Infallible>((NewContent::Text(new.into_text()), ()))
         }));
         refused(forged.map(|never| never.unwrap_or_else(|e| match e {})), Kind::InvalidDocument, "a forged proof");
         assert_eq!(ok(port.read(DOC), "reading").revision, revision, "a forged proof was written");
 
         // The repository checks the text it read, and knows it from then on ...
         let depth_told = |port: &Port| {
-            let told = Arc::new(AtomicU64::new(0));
-            let slot = Arc::clone(&told);
             let updated = port.repository.update_in_place(DOC, move |current| {
                 let current = current.expect("the document exists");
                 let depth = current.checked(DOC).expect("a document").shape().depth;
-                slot.store(depth as u64, Ordering::Relaxed);
                 // ... and a change that claims it nests one level deep splices it.
                 let text = current.text();
                 let start = text.rfind(": ").map_or(0, |colon| colon + 2);
                 let value = text[start..text.len() - 1].parse::<u64>().map_or(0, |n| n + 1);
                 let splice = Splice { start, end: text.len() - 1, text: value.to_string() };
-                Ok::<_, Infallible>(Checked::trusted(text, 1).spliced(splice).expect("the splice fits"))
+                Ok::<_, Infallible>((Checked::trusted(text, 1).spliced(splice).expect("the splice fits"), depth))
             });
-            ok(port.count(updated), "splicing the counter").unwrap_or_else(|never| match never {});
-            told.load(Ordering::Relaxed)
+            ok(port.count(updated), "splicing the counter").unwrap_or_else(|never| match never {}).1
         };
         assert_eq!(depth_told(port), 3, "the text read is checked");
         assert!(depth_told(port) >= 3, "the depth a change claimed replaced the one the repository knew");
@@ -292,9 +290,9 @@ pub fn an_update_knows_only_the_texts_it_wrote(fresh: &dyn Fn() -> Fresh) -> u64
                     .push((current.text().to_owned(), current.is_known()));
                 let counter = current.checked(DOC).unwrap_or_else(|e| panic!("the counter is not a document: {e}"));
                 let value = counter_of(counter.text()) + 1;
-                Ok::<_, Infallible>(shown(counter, value.to_string()))
+                Ok::<_, Infallible>((shown(counter, value.to_string()), ()))
             });
-            ok(port.count(bumped), "bumping the counter").unwrap_or_else(|never| match never {})
+            ok(port.count(bumped), "bumping the counter").unwrap_or_else(|never| match never {});
         };
         ok(port.save(DOC, &written_by_others[0], None), "creating the counter");
         bump(port);
@@ -323,24 +321,28 @@ pub fn an_update_knows_only_the_texts_it_wrote(fresh: &dyn Fn() -> Fresh) -> u64
 /// the document and the write waits (here it times out), or the update finds the document
 /// changed before its own write and runs its change again, on the content the other
 /// writer wrote (a backend that tries updates without the lock first, etcd). A change runs
-/// at most twice, and its caller is told the revision of what its last run made.
+/// at most twice, and its caller is told the revision of what its last run made, and that
+/// run's answer.
 pub fn an_update_keeps_a_write_made_while_its_change_runs(fresh: &dyn Fn() -> Fresh) -> u64 {
     check("an_update_keeps_a_write_made_while_its_change_runs", fresh, |_, port| {
         let first = ok(port.save(DOC, &counter(0), None), "creating the counter");
         let other = port.with(|options| Options { lock_timeout: Duration::from_millis(200), ..options });
         let (runs, saved) = (Arc::new(AtomicU64::new(0)), Arc::new(Mutex::new(None)));
         let (counted, outcome) = (Arc::clone(&runs), Arc::clone(&saved));
-        let updated = port.update(DOC, move |current| {
-            if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+        let updated = port.count(port.repository.update_in_place(DOC, move |current| {
+            let run = counted.fetch_add(1, Ordering::SeqCst) + 1;
+            if run == 1 {
                 // Another writer, on another thread, writes while the change runs.
                 let (other, first) = (other.clone(), first.clone());
                 let saving = thread::spawn(move || other.save(DOC, &counter(10), Some(&first)));
                 let result = saving.join().unwrap_or_else(|payload| resume_unwind(payload));
                 *outcome.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
             }
-            Ok::<_, Infallible>(counter(current.map_or(0, counter_of) + 1))
-        });
-        let revision = ok(updated, "updating while another writer saves").unwrap_or_else(|never| match never {});
+            let new = counter(current.map_or(0, |current| counter_of(current.text())) + 1);
+            Ok::<_, Infallible>((NewContent::Text(new.into()), run))
+        }));
+        let (revision, answer) =
+            ok(updated, "updating while another writer saves").unwrap_or_else(|never| match never {});
         let saved = saved.lock().unwrap_or_else(PoisonError::into_inner).take();
         let runs = runs.load(Ordering::SeqCst);
         let expected = match saved {
@@ -357,5 +359,6 @@ pub fn an_update_keeps_a_write_made_while_its_change_runs(fresh: &dyn Fn() -> Fr
         };
         assert_eq!(content(port, DOC), Some(expected.clone()), "a write was lost");
         assert_eq!(revision, revision::of(expected.as_bytes()), "the caller was told another revision");
+        assert_eq!(answer, runs, "the caller was told the answer of run {answer} of {runs}");
     })
 }

@@ -12,8 +12,6 @@
 //! document is walked at most once per change, natively, instead of in the guest and again
 //! here.
 
-use std::sync::{Arc, Mutex, PoisonError};
-
 use confine_domain::checked::{self, Checked, NewContent};
 use confine_domain::service::{self, Change};
 use confine_domain::splice::Splice;
@@ -123,8 +121,6 @@ impl Runtime {
     ) -> Result<Vec<String>, ServiceError> {
         let mut guest = self.core.instantiate(repository)?;
         let name = document.to_owned();
-        let answers = Arc::new(Mutex::new(Vec::new()));
-        let slot = Arc::clone(&answers);
         let updated = repository.update_in_place(document, move |current| {
             // Not walked where the store knows the text: the one it wrote last.
             let checked = current.map(|current| current.checked(&name)).transpose()?;
@@ -132,12 +128,10 @@ impl Runtime {
             // that far below `u32::MAX`; the parser refuses deeper than 128 anyway.
             let depth = checked.map_or(0, |c| u32::try_from(c.shape().depth).unwrap_or(u32::MAX));
             let answered = guest.call(|svc, store| change(svc, store, &name, checked.map(Checked::text), depth))?;
-            let (content, answers) = splice_into(checked, answered)?;
-            *slot.lock().unwrap_or_else(PoisonError::into_inner) = answers;
-            Ok(content)
+            splice_into(checked, answered)
         });
         match updated {
-            Ok(Ok(_revision)) => Ok(std::mem::take(&mut *answers.lock().unwrap_or_else(PoisonError::into_inner))),
+            Ok(Ok((_revision, answers))) => Ok(answers),
             Ok(Err(refused)) => Err(refused),
             Err(e) => Err(ServiceError::from(e)),
         }

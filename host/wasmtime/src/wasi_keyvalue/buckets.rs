@@ -2,14 +2,12 @@
 //! that the sync and the async bindings both run. See the module docs of `wasi_keyvalue`
 //! for the mapping.
 
-use std::sync::{Arc, Mutex, PoisonError};
-
 use confine_domain::checked::{self, Checked, NewContent, NewText};
 use confine_domain::document::{self, Root};
 use confine_domain::error::ErrorKind;
 use confine_domain::keypath::{KeyPath, Segment};
 use confine_domain::service::{self, Change};
-use confine_store::{Error, Repository};
+use confine_store::{Current, Error, Repository};
 use serde_json::Value;
 
 /// Why a `wasi:keyvalue` call failed, in the interface's terms.
@@ -144,8 +142,6 @@ pub(crate) fn delete_many(repository: &Repository, document: &str, keys: Vec<Str
 /// Adds `delta` to the integer at `key` (0 if missing), exactly, in one write.
 pub(crate) fn increment(repository: &Repository, document: &str, key: &str, delta: u64) -> Result<u64, KvError> {
     let (name, key) = (document.to_owned(), key.to_owned());
-    let result = Arc::new(Mutex::new(0));
-    let slot = Arc::clone(&result);
     update(repository, document, move |current| {
         let members = current.map(|text| parse(&name, text)).transpose()?.unwrap_or_default();
         let refuse = |reason: String| Unwritten::Refused(KvError::Other(reason));
@@ -157,10 +153,13 @@ pub(crate) fn increment(repository: &Repository, document: &str, key: &str, delt
         let new = u64::try_from(now + i128::from(delta)).map_err(|_| {
             refuse(format!("{name}: key {key:?}: {now} + {delta} is outside 0..=2^64-1; nothing was written"))
         })?;
-        *slot.lock().unwrap_or_else(PoisonError::into_inner) = new;
-        apply(&name, current, vec![Change::Set { key: member(&key), value: new.to_string() }])
-    })?;
-    Ok(*result.lock().unwrap_or_else(PoisonError::into_inner))
+        match apply(&name, current, vec![Change::Set { key: member(&key), value: new.to_string() }]) {
+            Ok(text) => Ok((text, new)),
+            // Adding 0 to an integer written as it would be: no write, and its value.
+            Err(Unwritten::Unchanged(())) => Err(Unwritten::Unchanged(new)),
+            Err(Unwritten::Refused(e)) => Err(Unwritten::Refused(e)),
+        }
+    })
 }
 
 /// A member's integer: a JSON integer, or a string of decimal digits.
@@ -175,15 +174,16 @@ fn integer(value: &Value) -> Option<i128> {
 }
 
 /// Why a change wrote nothing.
-enum Unwritten {
-    /// It changes nothing (only keys that are not there to delete): not an error.
-    Unchanged,
+enum Unwritten<T = ()> {
+    /// It changes nothing (only keys that are not there to delete): not an error, and
+    /// still its answer.
+    Unchanged(T),
     /// It is refused.
     Refused(KvError),
 }
 
-impl From<KvError> for Unwritten {
-    fn from(e: KvError) -> Unwritten {
+impl<T> From<KvError> for Unwritten<T> {
+    fn from(e: KvError) -> Unwritten<T> {
         Unwritten::Refused(e)
     }
 }
@@ -191,16 +191,20 @@ impl From<KvError> for Unwritten {
 /// Applies `changes` to the document in one locked write (group commit).
 fn write(repository: &Repository, document: &str, changes: Vec<Change>) -> Result<(), KvError> {
     let name = document.to_owned();
-    update(repository, document, move |current| apply(&name, current, changes.clone()))
+    update(repository, document, move |current| apply(&name, current, changes.clone()).map(|text| (text, ())))
 }
 
-fn update(
+/// The answer of `change`, once its text is written (or when it changes nothing).
+fn update<T: Send + 'static>(
     repository: &Repository,
     document: &str,
-    change: impl FnMut(Option<&str>) -> Result<NewText, Unwritten> + Send + 'static,
-) -> Result<(), KvError> {
-    match repository.update(document, change)? {
-        Ok(_) | Err(Unwritten::Unchanged) => Ok(()),
+    mut change: impl FnMut(Option<&str>) -> Result<(NewText, T), Unwritten<T>> + Send + 'static,
+) -> Result<T, KvError> {
+    let updated = repository.update_in_place(document, move |current| {
+        change(current.map(Current::text)).map(|(text, answer)| (NewContent::Text(text), answer))
+    })?;
+    match updated {
+        Ok((_, answer)) | Err(Unwritten::Unchanged(answer)) => Ok(answer),
         Err(Unwritten::Refused(e)) => Err(e),
     }
 }
@@ -227,7 +231,7 @@ fn apply(document: &str, current: Option<&str>, changes: Vec<Change>) -> Result<
     }
     match text {
         Some(text) if current != Some(text.as_str()) => Ok(text),
-        _ => Err(Unwritten::Unchanged),
+        _ => Err(Unwritten::Unchanged(())),
     }
 }
 
