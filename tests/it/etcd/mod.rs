@@ -11,6 +11,7 @@ mod cli;
 mod conformance;
 mod faults;
 mod lost_answers;
+mod proxy;
 mod tls;
 
 use confine_etcd::{Address, Etcd, EtcdOptions};

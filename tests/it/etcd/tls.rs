@@ -13,6 +13,7 @@ use rustix::process::{Pid, Signal, kill_process};
 
 use super::certs::{Certs, Pair};
 use super::faults::tls_cluster;
+use super::proxy::Proxy;
 use super::server::Tls;
 use super::{Cluster, confine};
 use crate::support::{config_reader, figure, keyvalue_probe, run_fails, run_ok};
@@ -202,10 +203,15 @@ impl Drop for Running {
     }
 }
 
-/// `confine watch count.json n` on `cluster`: the process, its lines as they come, and its
-/// stderr once it ended.
-fn watch(cluster: &Cluster) -> (Running, mpsc::Receiver<String>, std::thread::JoinHandle<String>) {
-    let mut child = confine(cluster, "watched")
+/// `confine watch count.json n` on `store` (the address of `cluster`'s members, or of
+/// proxies in front of them): the process, its lines as they come, and its stderr once it
+/// ended.
+fn watch(cluster: &Cluster, store: &str) -> (Running, mpsc::Receiver<String>, std::thread::JoinHandle<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_confine"))
+        .arg("--store")
+        .arg(store)
+        .args(cluster.tls_args())
+        .env("CONFINE_CACHE_DIR", crate::support::cache_dir())
         .args(["--timeout", "20s", "watch", "count.json", "n"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -235,6 +241,8 @@ struct Watched {
     lines: mpsc::Receiver<String>,
     errors: std::thread::JoinHandle<String>,
     seen: Vec<String>,
+    /// The proxies the watch reaches the members through, if it does.
+    proxies: Vec<Proxy>,
     /// Dropped after the watch and before the certificates.
     cluster: Cluster,
     _certs: Certs,
@@ -243,13 +251,39 @@ struct Watched {
 impl Watched {
     /// `members` members, `n` set to 0, and the watch once it showed it.
     fn start(members: usize) -> Watched {
+        Watched::start_with(members, false)
+    }
+
+    /// The same; with `through_proxies`, the watch reaches each member through a [`Proxy`].
+    fn start_with(members: usize, through_proxies: bool) -> Watched {
         let certs = Certs::make();
         let cluster = tls_cluster(members, &certs);
         set(&cluster, 0);
-        let (child, lines, errors) = watch(&cluster);
-        let mut watched = Watched { child, lines, errors, seen: Vec::new(), cluster, _certs: certs };
+        let (proxies, store) = if through_proxies {
+            let proxies: Vec<Proxy> = cluster.members.iter().map(|member| Proxy::start(&member.endpoint)).collect();
+            let endpoints: Vec<&str> = proxies.iter().map(|proxy| proxy.endpoint.as_str()).collect();
+            let store = format!("etcds://{}/watched", endpoints.join(","));
+            (proxies, store)
+        } else {
+            (Vec::new(), cluster.url("watched"))
+        };
+        let (child, lines, errors) = watch(&cluster, &store);
+        let mut watched = Watched { child, lines, errors, seen: Vec::new(), proxies, cluster, _certs: certs };
         watched.until("0");
         watched
+    }
+
+    /// Lines from the watch until one shows at least `value`, or until `writers` have all
+    /// ended (they may have made fewer increments: some can be refused while a member dies).
+    fn until_at_least(&mut self, value: u64, writers: &[std::thread::JoinHandle<usize>]) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let shown = |seen: &[String]| seen.last().and_then(|line| line.parse::<u64>().ok()).unwrap_or(0);
+        while shown(&self.seen) < value && !writers.iter().all(std::thread::JoinHandle::is_finished) {
+            assert!(Instant::now() < deadline, "the watch never showed {value} or more: it showed {:?}", self.seen);
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
+                self.seen.push(line);
+            }
+        }
     }
 
     /// Lines from the watch until one is `value`.
@@ -304,6 +338,92 @@ fn a_watch_outlives_each_member_in_turn() {
         &format!(
             "a watch over TLS on 3 members, each SIGKILLed in turn and restarted: all {} values shown in order",
             n + 1
+        ),
+    );
+}
+
+/// `writers` threads, each running `confine incr count.json n` `each` times on `cluster`, one
+/// process after another: how many increments each had acknowledged.
+fn incr_in_background(cluster: &Cluster, writers: usize, each: usize) -> Vec<std::thread::JoinHandle<usize>> {
+    let (store, tls) = (cluster.url("watched"), cluster.tls_args());
+    (0..writers)
+        .map(|_| {
+            let (store, tls) = (store.clone(), tls.clone());
+            std::thread::spawn(move || {
+                let incr = || {
+                    Command::new(env!("CARGO_BIN_EXE_confine"))
+                        .arg("--store")
+                        .arg(&store)
+                        .args(&tls)
+                        .env("CONFINE_CACHE_DIR", crate::support::cache_dir())
+                        .args(["--timeout", "20s", "incr", "count.json", "n"])
+                        .output()
+                        .is_ok_and(|output| output.status.success())
+                };
+                (0..each).filter(|_| incr()).count()
+            })
+        })
+        .collect()
+}
+
+/// After `writers` ended: the watch shows the document's last value, every value it showed
+/// was larger than the one before, and no acknowledged increment is missing. Stops the watch;
+/// (how many it acknowledged, the last value, how many lines the watch printed).
+fn ends_on_the_last_value(mut watched: Watched, writers: Vec<std::thread::JoinHandle<usize>>) -> (usize, u64, usize) {
+    let acknowledged: usize = writers.into_iter().map(|writer| writer.join().expect("a writer thread")).sum();
+    let last = run_ok(confine(&watched.cluster, "watched").args(["--timeout", "20s", "get", "count.json", "n"]));
+    let last: u64 = last.trim().parse().expect("the count");
+    watched.until(&last.to_string());
+    let seen: Vec<u64> = watched.seen.iter().map(|line| line.parse().expect("a count")).collect();
+    watched.stop();
+    assert!(seen.windows(2).all(|pair| pair[0] < pair[1]), "the watch's values did not only grow: {seen:?}");
+    assert!(last >= acknowledged as u64, "{acknowledged} increments acknowledged, but the count is {last}");
+    (acknowledged, last, seen.len())
+}
+
+#[test]
+fn a_watch_beside_four_writers_outlives_the_member_it_is_on() {
+    let mut watched = Watched::start(3);
+    let writers = incr_in_background(&watched.cluster, 4, 50);
+    // Each member is SIGKILLed midway in turn, and started again before the next, so the
+    // member the watch's stream is on is killed while the writers write.
+    for (member, at) in [(0, 25), (1, 75), (2, 125)] {
+        watched.until_at_least(at, &writers);
+        watched.cluster.members[member].kill();
+        watched.until_at_least(at + 15, &writers);
+        watched.cluster.members[member].start();
+        watched.cluster.wait_for_leader(Duration::from_secs(30));
+    }
+    let (acknowledged, last, lines) = ends_on_the_last_value(watched, writers);
+    figure(
+        "etcd-watch-writers",
+        &format!(
+            "a watch over TLS beside 4 x 50 confine incr, each of 3 members SIGKILLed midway in turn: \
+             {lines} lines, each larger than the last, ending on the count ({last}; {acknowledged} acknowledged)"
+        ),
+    );
+}
+
+#[test]
+fn a_watch_beside_four_writers_outlives_cut_connections() {
+    let mut watched = Watched::start_with(3, true);
+    let writers = incr_in_background(&watched.cluster, 4, 50);
+    // Three times midway, the watch's connection to every member is cut at the next answer
+    // (a watch event on the way is lost with it), as a network cut would.
+    for at in [40, 90, 140] {
+        watched.until_at_least(at, &writers);
+        for proxy in &watched.proxies {
+            proxy.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let cuts: usize = watched.proxies.iter().map(|proxy| proxy.cuts.load(std::sync::atomic::Ordering::SeqCst)).sum();
+    let (acknowledged, last, lines) = ends_on_the_last_value(watched, writers);
+    assert!(cuts >= 3, "only {cuts} connections were cut");
+    figure(
+        "etcd-watch-cuts",
+        &format!(
+            "a watch over TLS beside 4 x 50 confine incr, {cuts} of its connections cut by a proxy: {lines} \
+             lines, each larger than the last, ending on the count ({last}; {acknowledged} acknowledged)"
         ),
     );
 }
