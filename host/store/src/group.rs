@@ -288,7 +288,7 @@ fn apply_and_commit(
             Ok(Ok((NewContent::Spliced(spliced), answer)))
                 if known_depth.is_some() && content.as_deref().is_some_and(|c| spliced.is_of(c)) =>
             {
-                let shown_depth = known_depth.map_or(spliced.depth(), |d| d.max(spliced.depth()));
+                let shown_depth = known_depth.unwrap_or_default().max(spliced.depth());
                 let splice = spliced.into_splice();
                 let made = content
                     .as_mut()

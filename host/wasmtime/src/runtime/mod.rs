@@ -214,7 +214,7 @@ impl Core {
 
     /// One call of the domain guest, in a fresh (pooled) instance.
     fn call<T, E>(
-        &self,
+        self: &Arc<Self>,
         repository: &Repository,
         f: impl FnOnce(&ServiceExports, &mut Store<StoreState>) -> wasmtime::Result<Result<T, E>>,
     ) -> Result<T, ServiceError>
@@ -225,7 +225,7 @@ impl Core {
     }
 
     /// A fresh (pooled) instance of the domain guest, once a slot is free.
-    fn instantiate(&self, repository: &Repository) -> Result<DomainInstance, ServiceError> {
+    fn instantiate(self: &Arc<Self>, repository: &Repository) -> Result<DomainInstance, ServiceError> {
         let slot = self.slots.take();
         let mut store = store_on(&self.domain_engine, repository, &self.options, false);
         let domain: Domain = self
@@ -233,7 +233,7 @@ impl Core {
             .instantiate(&mut store)
             .map_err(|e| ServiceError::Guest(format!("cannot instantiate: {e:#}")))?;
         let deadline = ticks(repository.options().lock_timeout + self.options.call_budget);
-        Ok(DomainInstance { store, domain, deadline, options: self.options.clone(), _slot: slot })
+        Ok(DomainInstance { store, domain, deadline, core: Arc::clone(self), _slot: slot })
     }
 }
 
@@ -248,7 +248,8 @@ struct DomainInstance {
     /// The deadline of each call, in epoch ticks from its start (as `store_on` sets it
     /// for a store made at once), so that the wait for the lock is not taken from it.
     deadline: u64,
-    options: RuntimeOptions,
+    /// The runtime, whose options say why a call failed.
+    core: Arc<Core>,
     _slot: SlotGuard,
 }
 
@@ -266,7 +267,7 @@ impl DomainInstance {
         match f(self.domain.confine_config_config_service(), &mut self.store) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(ServiceError::from(e)),
-            Err(trap) => Err(ServiceError::Guest(describe_failure(&trap, &self.options))),
+            Err(trap) => Err(ServiceError::Guest(describe_failure(&trap, &self.core.options))),
         }
     }
 }
