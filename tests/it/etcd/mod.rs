@@ -27,8 +27,17 @@ pub(crate) fn repository(cluster: &Cluster, prefix: &str, options: EtcdOptions) 
 
 /// `confine --store` on the cluster (with its TLS files, if it speaks TLS), under `prefix`.
 pub(crate) fn confine(cluster: &Cluster, prefix: &str) -> std::process::Command {
+    confine_at(&cluster.url(prefix), cluster.tls_args())
+}
+
+/// `confine --store STORE` with the TLS flags `tls` (a store of proxies, or a command for
+/// another thread, which cannot borrow the cluster).
+pub(crate) fn confine_at(
+    store: &str,
+    tls: impl IntoIterator<Item = impl AsRef<std::ffi::OsStr>>,
+) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_confine"));
-    command.arg("--store").arg(cluster.url(prefix)).args(cluster.tls_args());
+    command.arg("--store").arg(store).args(tls);
     command.env("CONFINE_CACHE_DIR", crate::support::cache_dir());
     command
 }

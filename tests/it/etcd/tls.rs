@@ -5,7 +5,7 @@
 //! the etcd user; and a watch that outlives the member it was on.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use super::certs::{Certs, Pair};
 use super::faults::tls_cluster;
 use super::proxy::Proxy;
 use super::server::Tls;
-use super::{Cluster, confine};
+use super::{Cluster, confine, confine_at};
 use crate::support::{config_reader, figure, keyvalue_probe, run_fails, run_ok};
 
 #[test]
@@ -60,10 +60,7 @@ fn every_command_plugins_and_standard_components_work_over_etcds() {
 /// once it failed with `code`.
 fn fails(url: &str, flags: &[&std::ffi::OsStr], code: i32) -> (String, Duration) {
     let started = Instant::now();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_confine"));
-    command.args(["--timeout", "3s", "--store", url]).args(flags).args(["get", "app.json"]);
-    command.env("CONFINE_CACHE_DIR", crate::support::cache_dir());
-    let stderr = run_fails(&mut command, code);
+    let stderr = run_fails(confine_at(url, flags).args(["--timeout", "3s", "get", "app.json"]), code);
     (stderr, started.elapsed())
 }
 
@@ -159,17 +156,16 @@ fn with_client_certificate_auth_the_certificates_name_is_the_user() {
     assert_eq!(run_ok(confine(&cluster, "auth").args(["incr", "app.json", "a"])).trim(), "2");
     // A certificate the CA signed for `nobody`, who is no etcd user: refused, and said so.
     let endpoint = &cluster.members[0].endpoint;
-    let mut stranger = Command::new(env!("CARGO_BIN_EXE_confine"));
-    stranger.args(["--timeout", "3s", "--store", &format!("etcds://{endpoint}/auth"), "--etcd-cacert"]);
-    stranger.arg(&certs.ca).arg("--etcd-cert").arg(&certs.stranger.cert).arg("--etcd-key").arg(&certs.stranger.key);
-    let stderr = run_fails(stranger.args(["get", "app.json", "a"]), 5);
+    let stranger =
+        [("--etcd-cacert", &certs.ca), ("--etcd-cert", &certs.stranger.cert), ("--etcd-key", &certs.stranger.key)]
+            .map(|(flag, path)| [std::ffi::OsString::from(flag), path.clone().into_os_string()]);
+    let mut stranger = confine_at(&format!("etcds://{endpoint}/auth"), stranger.into_iter().flatten());
+    let stderr = run_fails(stranger.args(["--timeout", "3s", "get", "app.json", "a"]), 5);
     assert!(stderr.contains(&format!("etcd at {endpoint}")) && stderr.contains("denied"), "{stderr}");
     assert!(run_ok(confine(&cluster, "auth").args(["get", "app.json", "a"])).trim() == "2");
     assert!(!stderr.contains("s3cret"), "{stderr}");
     // A user and password work over TLS as over plain text.
-    let mut with_password = Command::new(env!("CARGO_BIN_EXE_confine"));
-    with_password.args(["--store", &format!("etcds://root:s3cret@{endpoint}/auth")]).args(cluster.tls_args());
-    with_password.env("CONFINE_CACHE_DIR", crate::support::cache_dir());
+    let mut with_password = confine_at(&format!("etcds://root:s3cret@{endpoint}/auth"), cluster.tls_args());
     assert_eq!(run_ok(with_password.args(["get", "app.json", "a"])).trim(), "2");
 }
 
@@ -207,11 +203,7 @@ impl Drop for Running {
 /// proxies in front of them): the process, its lines as they come, and its stderr once it
 /// ended.
 fn watch(cluster: &Cluster, store: &str) -> (Running, mpsc::Receiver<String>, std::thread::JoinHandle<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_confine"))
-        .arg("--store")
-        .arg(store)
-        .args(cluster.tls_args())
-        .env("CONFINE_CACHE_DIR", crate::support::cache_dir())
+    let mut child = confine_at(store, cluster.tls_args())
         .args(["--timeout", "20s", "watch", "count.json", "n"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -351,11 +343,7 @@ fn incr_in_background(cluster: &Cluster, writers: usize, each: usize) -> Vec<std
             let (store, tls) = (store.clone(), tls.clone());
             std::thread::spawn(move || {
                 let incr = || {
-                    Command::new(env!("CARGO_BIN_EXE_confine"))
-                        .arg("--store")
-                        .arg(&store)
-                        .args(&tls)
-                        .env("CONFINE_CACHE_DIR", crate::support::cache_dir())
+                    confine_at(&store, &tls)
                         .args(["--timeout", "20s", "incr", "count.json", "n"])
                         .output()
                         .is_ok_and(|output| output.status.success())
