@@ -17,7 +17,7 @@ CONFINE      := $(TARGET_DIR)/release/confine
 DEMO_DIR     ?= $(TARGET_DIR)/demo
 # The crates of the layers, bottom up; the store's conformance suite is a feature, and so
 # is the CLI's etcd backend (whose tests, in tests/it/etcd, start Debian's etcd).
-CRATES       := -p confine-domain -p confine-store -p confine-etcd -p confine -p confine-cli
+CRATES       := -p confine-domain -p confine-store -p confine-formats -p confine-etcd -p confine -p confine-cli
 FEATURES     := --features confine-store/conformance,confine-cli/etcd
 
 export CONFINE_GUEST_WASM := $(abspath $(GUEST_WASM))
@@ -99,7 +99,7 @@ soak: build plugins examples
 # The API docs of the libraries build without a warning (broken links, missing docs). The
 # CLI's doc comments are its --help text, not API docs.
 doc: guest etcd-deps
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --locked --no-deps -p confine-domain -p confine-store -p confine-etcd -p confine --features confine-store/conformance
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --locked --no-deps -p confine-domain -p confine-store -p confine-formats -p confine-etcd -p confine --features confine-store/conformance
 
 # The store for macOS (Apple silicon and Intel), FreeBSD and Windows: checking needs the
 # targets' standard library only, no SDK, so it runs here. What runs of them here: the

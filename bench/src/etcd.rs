@@ -352,7 +352,11 @@ impl Server {
         };
         let options = EtcdOptions { tls, ..EtcdOptions::default() };
         let etcd = Etcd::connect(&Address::parse(&self.store(prefix))?, options)?;
-        Ok(Repository::with_backend(etcd, Options { lock_timeout: Duration::from_secs(120), ..Options::default() }))
+        Ok(Repository::with_backend(
+            etcd,
+            Options { lock_timeout: Duration::from_secs(120), ..Options::default() },
+            confine::Json,
+        ))
     }
 }
 

@@ -19,7 +19,11 @@ pub(crate) const MAX_SIZE: u64 = 32 << 20;
 
 pub(crate) fn repository(dir: &Path) -> Result<Repository> {
     let root = Dir::open_ambient_dir(dir, ambient_authority())?;
-    Ok(Repository::new(root, Options { lock_timeout: Duration::from_secs(120), max_document_size: MAX_SIZE }))
+    Ok(Repository::new(
+        root,
+        Options { lock_timeout: Duration::from_secs(120), max_document_size: MAX_SIZE },
+        confine::Json,
+    ))
 }
 
 pub(crate) fn runtime(setup: &Setup) -> Result<Runtime> {

@@ -5,7 +5,7 @@
 //! operations made) goes to `$CARGO_TARGET_TMPDIR/figures/conformance-<backend>.txt`.
 //! `locks::*`: the filesystem lock across threads and processes. With the feature
 //! `classic-locks` all of it runs on the other Unix systems' lock, with `flock-locks` on
-//! macOS's and FreeBSD's. `proofs`: a change's proof on a text another program wrote.
+//! macOS's and FreeBSD's. `proofs`: a splice of a text another program wrote.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 #[cfg(unix)]
@@ -66,11 +66,12 @@ mod conformance {
     }
 
     mod memory {
+        use confine_formats::Json;
         use confine_store::conformance::Fresh;
         use confine_store::{Memory, Options, Repository};
 
         fn fresh() -> Fresh {
-            Fresh::new(Repository::with_backend(Memory::new(), Options::default()))
+            Fresh::new(Repository::with_backend(Memory::new(), Options::default(), Json))
         }
 
         confine_store::conformance_suite!(fresh, |_promise, operations| super::record("memory", operations));
@@ -82,6 +83,7 @@ mod conformance {
 
         use cap_std::ambient_authority;
         use cap_std::fs::Dir;
+        use confine_formats::Json;
         use confine_store::conformance::Fresh;
         use confine_store::{Options, Repository};
 
@@ -90,7 +92,7 @@ mod conformance {
             let tmp = tempfile::tempdir().unwrap();
             let open = || Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap();
             let directories = open();
-            let fresh = Fresh::new(Repository::new(open(), Options::default()))
+            let fresh = Fresh::new(Repository::new(open(), Options::default(), Json))
                 .with_directories(move |name| directories.create_dir_all(name));
             let fresh = if readers_block_replace() { fresh.with_reader_rest(Duration::from_millis(1)) } else { fresh };
             fresh.keeping(tmp)

@@ -7,7 +7,6 @@
 //! names (`confine:config/config-service@0.1.0#get`) are not valid native symbols.
 #![cfg(target_arch = "wasm32")]
 
-use confine_domain::checked::Checked;
 use confine_domain::error::{Error, ErrorKind};
 use confine_domain::service;
 
@@ -30,43 +29,35 @@ impl Guest for Component {
     fn cat(document: String) -> Result<String, exported::Error> {
         service::cat(&Port, &document).map_err(to_wit)
     }
-    fn apply(
-        document: String,
-        current: Option<String>,
-        depth: u32,
-        change: exported::Change,
-    ) -> Result<exported::Applied, exported::Error> {
-        let current = trusted(current.as_deref(), depth);
-        let (splice, answer) = service::apply_checked(&document, current, from_wit(change)).map_err(to_wit)?;
-        Ok(exported::Applied { start: splice.start as u64, end: splice.end as u64, text: splice.text, answer })
+    fn prepare(document: String, changes: Vec<exported::Change>) -> Result<(), exported::Refusal> {
+        let prepared = service::prepare_all(&document, changes.into_iter().map(from_wit).collect());
+        let prepared = prepared.map_err(to_wit_refusal)?;
+        PREPARED.with(|kept| *kept.borrow_mut() = prepared);
+        Ok(())
     }
-    fn apply_all(
-        document: String,
-        current: Option<String>,
-        depth: u32,
-        changes: Vec<exported::Change>,
-    ) -> Result<exported::AppliedAll, exported::Refusal> {
-        let changes = changes.into_iter().map(from_wit).collect();
-        match service::apply_all_checked(&document, trusted(current.as_deref(), depth), changes) {
-            Ok((splice, answers)) => Ok(exported::AppliedAll {
-                start: splice.start as u64,
-                end: splice.end as u64,
-                text: splice.text,
-                answers,
-            }),
-            Err(refusal) => Err(exported::Refusal {
-                // A list longer than u32::MAX cannot cross the boundary: the index fits.
-                index: refusal.index.and_then(|index| u32::try_from(index).ok()),
-                error: to_wit(refusal.error),
-            }),
-        }
+
+    fn apply(document: String, current: Option<String>, depth: u32) -> Result<exported::Applied, exported::Refusal> {
+        // A depth beyond `usize` cannot be (a text nests at most as deep as it is long).
+        let depth = usize::try_from(depth).unwrap_or(usize::MAX);
+        let applied = PREPARED
+            .with(|kept| service::apply_prepared_to_checked(&document, current.as_deref(), depth, &kept.borrow()));
+        let (splice, answers) = applied.map_err(to_wit_refusal)?;
+        Ok(exported::Applied { start: splice.start as u64, end: splice.end as u64, text: splice.text, answers })
     }
 }
 
-/// The text the host gives: checked by the host, as the WIT says, so not walked again.
-fn trusted(current: Option<&str>, depth: u32) -> Option<Checked<'_>> {
-    // A depth beyond `usize` cannot be (a text nests at most as deep as it is long).
-    current.map(|text| Checked::trusted(text, usize::try_from(depth).unwrap_or(usize::MAX)))
+std::thread_local! {
+    /// The changes `prepare` parsed, for `apply` (an instance serves one update, on one
+    /// thread: wasm32-wasip2 has no other).
+    static PREPARED: std::cell::RefCell<Vec<service::Prepared>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn to_wit_refusal(refusal: service::Refusal) -> exported::Refusal {
+    exported::Refusal {
+        // A list longer than u32::MAX cannot cross the boundary: the index fits.
+        index: refusal.index.and_then(|index| u32::try_from(index).ok()),
+        error: to_wit(refusal.error),
+    }
 }
 
 fn from_wit(change: exported::Change) -> service::Change {

@@ -24,6 +24,11 @@ pub fn parse(name: &str, text: &str) -> Result<Root, Error> {
 /// Checks the stored text of `name` as [`parse`] does (the same errors), without building
 /// it: for changes made on the text itself (the crate's `inplace` module).
 pub fn check(name: &str, text: &str) -> Result<Shape, Error> {
+    shape(text).map_err(|reason| Error::new(ErrorKind::InvalidDocument, format!("{name}: {reason}")))
+}
+
+/// [`check`] for a writer that names the document itself: the shape, or the reason alone.
+pub fn shape(text: &str) -> Result<Shape, String> {
     match strict::check(text) {
         Ok(shape) if shape.is_object => Ok(shape),
         Ok(_) => {
@@ -34,12 +39,9 @@ pub fn check(name: &str, text: &str) -> Result<Shape, Error> {
                 'n' => "null",
                 _ => "a number",
             });
-            Err(Error::new(
-                ErrorKind::InvalidDocument,
-                format!("{name}: the root must be a JSON object, found {found}"),
-            ))
+            Err(format!("the root must be a JSON object, found {found}"))
         }
-        Err(e) => Err(Error::new(ErrorKind::InvalidDocument, format!("{name}: {e}"))),
+        Err(e) => Err(e.to_string()),
     }
 }
 

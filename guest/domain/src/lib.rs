@@ -2,9 +2,9 @@
 //!
 //! The domain layer of confine: the rules of reading and changing JSON configuration
 //! documents, with no I/O and no wasm. The domain guest component (`confine-guest`) binds
-//! these modules to the WIT `config-service`; the store (`confine-store`) checks every
-//! document it writes with [`strict`]; the wasmtime host checks a change's key and JSON with
-//! [`service::check`] before it queues the change.
+//! these modules to the WIT `config-service`; the store (`confine-store`) is handed a check
+//! made of [`document::check`] and [`checked::splice_keeps`] (crate `confine-formats`) for
+//! every document it writes.
 //!
 //! - [`keypath`]: key paths (`server.port`, `hosts["eu.west"]`, `[0]`).
 //! - [`strict`]: what JSON is accepted (no duplicate keys, no integer beyond 64 bits).

@@ -54,23 +54,28 @@ pub enum Change {
     Merge { key: String, patch: String },
 }
 
-/// A change whose key and JSON parsed.
-enum Prepared {
+/// A change whose key and JSON parsed ([`prepare`]): what a host keeps from before the
+/// document's lock until the change is applied under it, so that neither is parsed twice.
+#[derive(Debug, Clone)]
+pub struct Prepared(Parsed);
+
+#[derive(Debug, Clone)]
+enum Parsed {
     Set(KeyPath, Value),
     Unset(KeyPath),
     Incr(KeyPath, Value),
     Merge(KeyPath, Value),
 }
 
-impl Prepared {
+impl Parsed {
     /// Applies the change to a parsed tree: for a new document, and for what
     /// `inplace` leaves to the tree (refusals, and documents nested near the limit).
-    fn apply_to_tree(self, root: &mut Root) -> Result<String, Error> {
+    fn apply_to_tree(&self, root: &mut Root) -> Result<String, Error> {
         match self {
-            Prepared::Set(path, value) => edit::set(root, &path, value).map(|()| String::new()),
-            Prepared::Unset(path) => edit::unset(root, &path).map(|_| String::new()),
-            Prepared::Incr(path, delta) => edit::incr(root, &path, &delta).map(|n| n.to_string()),
-            Prepared::Merge(path, patch) => edit::merge(root, &path, patch).map(|()| String::new()),
+            Parsed::Set(path, value) => edit::set(root, path, value.clone()).map(|()| String::new()),
+            Parsed::Unset(path) => edit::unset(root, path).map(|_| String::new()),
+            Parsed::Incr(path, delta) => edit::incr(root, path, delta).map(|n| n.to_string()),
+            Parsed::Merge(path, patch) => edit::merge(root, path, patch.clone()).map(|()| String::new()),
         }
     }
 
@@ -78,31 +83,29 @@ impl Prepared {
     fn apply_to_text(&self, doc: inplace::Text<'_>) -> Option<Result<(Splice, String), Error>> {
         let unanswered = |splice: Splice| Ok((splice, String::new()));
         match self {
-            Prepared::Set(path, value) => inplace::set(doc, path, value).map(unanswered),
-            Prepared::Unset(path) => inplace::unset(doc, path).map(unanswered),
-            Prepared::Incr(path, delta) => {
+            Parsed::Set(path, value) => inplace::set(doc, path, value).map(unanswered),
+            Parsed::Unset(path) => inplace::unset(doc, path).map(unanswered),
+            Parsed::Incr(path, delta) => {
                 inplace::incr(doc, path, delta).map(|done| done.map(|(splice, n)| (splice, n.to_string())))
             }
-            Prepared::Merge(path, patch) => inplace::merge(doc, path, patch).map(unanswered),
+            Parsed::Merge(path, patch) => inplace::merge(doc, path, patch).map(unanswered),
         }
     }
 }
 
-/// Parses the key and the JSON of `change`, before any document is read or locked.
-fn prepare(document: &str, change: Change) -> Result<Prepared, Error> {
+/// Parses the key and the JSON of `change`, before any document is read or locked: a bad
+/// change is refused here, with the words [`apply`] would use.
+///
+/// # Errors
+/// `InvalidKey` or `InvalidValue`, naming `document`.
+pub fn prepare(document: &str, change: Change) -> Result<Prepared, Error> {
     let json = |what: &str, text: &str| document::parse_value(what, text).map_err(|e| in_document(document, e));
-    Ok(match change {
-        Change::Set { key, value } => Prepared::Set(parse_key(document, &key)?, json("the value", &value)?),
-        Change::Unset { key } => Prepared::Unset(parse_key(document, &key)?),
-        Change::Incr { key, delta } => Prepared::Incr(parse_key(document, &key)?, json("the increment", &delta)?),
-        Change::Merge { key, patch } => Prepared::Merge(parse_key(document, &key)?, json("the patch", &patch)?),
-    })
-}
-
-/// Checks the key and the JSON of `change` without applying it: a host refuses a bad
-/// change with this before it queues the change or takes any lock.
-pub fn check(document: &str, change: &Change) -> Result<(), Error> {
-    prepare(document, change.clone()).map(drop)
+    Ok(Prepared(match change {
+        Change::Set { key, value } => Parsed::Set(parse_key(document, &key)?, json("the value", &value)?),
+        Change::Unset { key } => Parsed::Unset(parse_key(document, &key)?),
+        Change::Incr { key, delta } => Parsed::Incr(parse_key(document, &key)?, json("the increment", &delta)?),
+        Change::Merge { key, patch } => Parsed::Merge(parse_key(document, &key)?, json("the patch", &patch)?),
+    }))
 }
 
 /// Applies `change` to `current` (the document's text, `None` if it does not exist),
@@ -114,14 +117,7 @@ pub fn check(document: &str, change: &Change) -> Result<(), Error> {
 /// the same words as ever.
 pub fn apply(document: &str, current: Option<&str>, change: Change) -> Result<(Splice, String), Error> {
     let change = prepare(document, change)?;
-    apply_prepared(document, current.map(|text| Checked::new(document, text)).transpose()?, change)
-}
-
-/// [`apply`] to a text already checked: the guest's, whose host checks every text before
-/// it gives it (and shows the result a document with [`Checked::spliced`]), so that a large
-/// document is walked once per update.
-pub fn apply_checked(document: &str, current: Option<Checked<'_>>, change: Change) -> Result<(Splice, String), Error> {
-    apply_prepared(document, current, prepare(document, change)?)
+    apply_prepared(document, current.map(|text| Checked::new(document, text)).transpose()?, &change.0)
 }
 
 /// Why [`apply_all`] refused an update: the position of the change that refused (from 0),
@@ -147,16 +143,27 @@ pub fn apply_all(
 ) -> Result<(Splice, Vec<String>), Refusal> {
     let prepared = prepare_all(document, changes)?;
     let current = current.map(|text| Checked::new(document, text)).transpose().map_err(whole)?;
-    apply_all_prepared(document, current, prepared)
+    apply_all_prepared(document, current, &prepared)
 }
 
-/// [`apply_all`] to a text already checked (see [`apply_checked`]).
-pub fn apply_all_checked(
+/// [`apply_all`] of changes already [`prepare`]d, to a text its host checked: the guest's,
+/// whose host checks every text before it gives it (`current`, nesting at most `depth`
+/// levels deep), so that a large document is walked once per update. The splice answered
+/// proves nothing to its writer, which checks it as every splice (confine's store by its
+/// own record and check).
+///
+/// # Errors
+/// As [`apply_all`]'s.
+pub fn apply_prepared_to_checked(
     document: &str,
-    current: Option<Checked<'_>>,
-    changes: Vec<Change>,
+    current: Option<&str>,
+    depth: usize,
+    prepared: &[Prepared],
 ) -> Result<(Splice, Vec<String>), Refusal> {
-    apply_all_prepared(document, current, prepare_all(document, changes)?)
+    if prepared.is_empty() {
+        return Err(no_changes(document));
+    }
+    apply_all_prepared(document, current.map(|text| Checked::trusted(text, depth)), prepared)
 }
 
 /// A refusal that is no one change's.
@@ -164,9 +171,13 @@ fn whole(error: Error) -> Refusal {
     Refusal { index: None, error }
 }
 
-fn prepare_all(document: &str, changes: Vec<Change>) -> Result<Vec<Prepared>, Refusal> {
+/// [`prepare`] of each of `changes`, for [`apply_prepared_to_checked`].
+///
+/// # Errors
+/// The first change that does not parse, with its position; no changes at all.
+pub fn prepare_all(document: &str, changes: Vec<Change>) -> Result<Vec<Prepared>, Refusal> {
     if changes.is_empty() {
-        return Err(whole(Error::new(ErrorKind::InvalidValue, format!("{document}: the update has no changes"))));
+        return Err(no_changes(document));
     }
     changes
         .into_iter()
@@ -175,14 +186,19 @@ fn prepare_all(document: &str, changes: Vec<Change>) -> Result<Vec<Prepared>, Re
         .collect()
 }
 
+/// The refusal of an update with no changes.
+fn no_changes(document: &str) -> Refusal {
+    whole(Error::new(ErrorKind::InvalidValue, format!("{document}: the update has no changes")))
+}
+
 fn apply_all_prepared(
     document: &str,
     current: Option<Checked<'_>>,
-    prepared: Vec<Prepared>,
+    prepared: &[Prepared],
 ) -> Result<(Splice, Vec<String>), Refusal> {
     let mut draft = Draft::new(current.map_or("", Checked::text));
     let mut answers = Vec::with_capacity(prepared.len());
-    for (index, change) in prepared.into_iter().enumerate() {
+    for (index, Prepared(change)) in prepared.iter().enumerate() {
         let refused = |error| Refusal { index: Some(index), error };
         // The first change sees the text as given; each later one the text the changes
         // before it made, checked again because it may nest deeper.
@@ -195,7 +211,7 @@ fn apply_all_prepared(
     Ok((draft.finish().ok_or_else(unfit)?, answers))
 }
 
-fn apply_prepared(document: &str, current: Option<Checked<'_>>, change: Prepared) -> Result<(Splice, String), Error> {
+fn apply_prepared(document: &str, current: Option<Checked<'_>>, change: &Parsed) -> Result<(Splice, String), Error> {
     let Some(checked) = current else {
         let mut root = Root::new();
         let answer = change.apply_to_tree(&mut root).map_err(|e| in_document(document, e))?;

@@ -104,7 +104,7 @@ fn run_case(runtime: &Runtime, wasm: &[u8], folder: &Path, exact: bool, options:
     for (name, content) in documents_in(&folder.join("before"))? {
         memory.plant(&name, &content).map_err(|e| format!("before/{name}: {e}"))?;
     }
-    let repository = Repository::with_backend(memory.clone(), options);
+    let repository = Repository::with_backend(memory.clone(), options, confine::Json);
     match (runtime.run_plugin(&repository, wasm, &args), expected_error) {
         (Ok(()), None) => {}
         (Ok(()), Some(want)) => return Err(format!("the plugin succeeded; expected an error containing {want:?}")),

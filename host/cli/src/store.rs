@@ -99,7 +99,7 @@ pub(crate) fn open(
                 Some(stop) => filesystem.with_gate(stop),
                 None => filesystem,
             };
-            Ok(Repository::with_backend(filesystem, options(Options::default().max_document_size)))
+            Ok(Repository::with_backend(filesystem, options(Options::default().max_document_size), confine::Json))
         }
     }
 }
@@ -125,7 +125,7 @@ fn etcd(url: &str, settings: &Settings, options: impl Fn(u64) -> Options) -> Res
     };
     let etcd = Etcd::connect(&address, etcd_options)
         .map_err(|e| Failure::new(status::IO, "io", format!("cannot connect to {address}: {e}")))?;
-    Ok(Repository::with_backend(etcd, options(defaults.max_document_size)))
+    Ok(Repository::with_backend(etcd, options(defaults.max_document_size), confine::Json))
 }
 
 #[cfg(not(feature = "etcd"))]

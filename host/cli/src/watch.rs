@@ -73,5 +73,7 @@ fn value_of(
     // Planted unchecked: the guest judges the content, in the words it uses for any read.
     let memory = Memory::new();
     memory.plant(doc, content).map_err(repository_failure)?;
-    runtime.get(&Repository::with_backend(memory, repository.options()), doc, key).map_err(service_failure)
+    runtime
+        .get(&Repository::with_backend(memory, repository.options(), confine::Json), doc, key)
+        .map_err(service_failure)
 }

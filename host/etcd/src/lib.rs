@@ -13,7 +13,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let address = Address::parse("etcd://127.0.0.1:2379,127.0.0.1:22379/myapp")?;
 //! let etcd = Etcd::connect(&address, EtcdOptions::default())?;
-//! let repository = Repository::with_backend(etcd, Options::default());
+//! let repository = Repository::with_backend(etcd, Options::default(), confine_formats::Json);
 //! let revision = repository.save("app.json", r#"{"port": 8080}"#, None)?;
 //! assert_eq!(repository.read("app.json")?.revision, revision);
 //! # Ok(()) }
@@ -316,28 +316,17 @@ fn nonce() -> String {
     format!("{host}/{}/{time}/{count}", std::process::id())
 }
 
-/// Stored bytes as a document's content: within the limit, UTF-8.
-pub(crate) fn content(name: &str, bytes: Vec<u8>, limit: u64) -> Result<String> {
-    if bytes.len() as u64 > limit {
-        return Err(Error::TooLarge { name: name.to_owned(), size: bytes.len() as u64, limit });
-    }
-    String::from_utf8(bytes).map_err(|e| Error::InvalidDocument {
-        name: name.to_owned(),
-        reason: format!("not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()),
-    })
-}
-
 impl Backend for Etcd {
-    fn read(&self, name: &DocumentName, limit: u64) -> Result<Option<String>> {
-        self.document(name)?.map(|kv| content(name.as_str(), kv.into_key_value().1, limit)).transpose()
+    fn read(&self, name: &DocumentName, _limit: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self.document(name)?.map(|kv| kv.into_key_value().1))
     }
 
-    fn open_session(&self, name: &DocumentName, timeout: Duration, limit: u64) -> Result<Box<dyn BackendSession>> {
-        Ok(Box::new(session::EtcdSession::open(self.shared.clone(), name, timeout, limit)?))
+    fn open_session(&self, name: &DocumentName, timeout: Duration, _limit: u64) -> Result<Box<dyn BackendSession>> {
+        Ok(Box::new(session::EtcdSession::open(self.shared.clone(), name, timeout)?))
     }
 
-    fn open_optimistic(&self, name: &DocumentName, limit: u64) -> Result<Option<Box<dyn BackendSession>>> {
-        Ok(optimistic::OptimisticSession::open(self, name, limit)?.map(|s| Box::new(s) as Box<dyn BackendSession>))
+    fn open_optimistic(&self, name: &DocumentName, _limit: u64) -> Result<Option<Box<dyn BackendSession>>> {
+        Ok(optimistic::OptimisticSession::open(self, name)?.map(|s| Box::new(s) as Box<dyn BackendSession>))
     }
 
     fn save(

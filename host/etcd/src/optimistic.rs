@@ -19,8 +19,6 @@ pub(crate) struct OptimisticSession {
     name: DocumentName,
     /// The document as read, with the mod revision the write compares.
     read: KeyValue,
-    /// The size limit its content is read with.
-    limit: u64,
 }
 
 impl OptimisticSession {
@@ -28,17 +26,17 @@ impl OptimisticSession {
     /// must write it: it does not exist (a create is fenced by a session's lease, see
     /// `Etcd::save`). A document a session holds is not looked for here: the write refuses
     /// it, and the batch runs again in a session, which waits its turn.
-    pub(crate) fn open(etcd: &Etcd, name: &DocumentName, limit: u64) -> Result<Option<OptimisticSession>> {
+    pub(crate) fn open(etcd: &Etcd, name: &DocumentName) -> Result<Option<OptimisticSession>> {
         let Some(read) = etcd.document(name)? else {
             return Ok(None);
         };
-        Ok(Some(OptimisticSession { etcd: etcd.clone(), name: name.clone(), read, limit }))
+        Ok(Some(OptimisticSession { etcd: etcd.clone(), name: name.clone(), read }))
     }
 }
 
 impl BackendSession for OptimisticSession {
-    fn current(&self) -> Result<Option<String>> {
-        crate::content(self.name.as_str(), self.read.value().to_vec(), self.limit).map(Some)
+    fn current(&self) -> Result<Option<Vec<u8>>> {
+        Ok(Some(self.read.value().to_vec()))
     }
 
     fn commit(self: Box<Self>, content: &str) -> Result<()> {

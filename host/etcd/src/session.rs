@@ -37,7 +37,6 @@ pub(crate) struct EtcdSession {
     /// fence. Zero until the lock is held.
     lock_key: String,
     created: i64,
-    limit: u64,
     /// The document as the lock's check read it, under the fence: what the first
     /// `current` answers (the outer `Option` is whether it was taken yet).
     first_read: Mutex<Option<Option<Vec<u8>>>>,
@@ -48,7 +47,6 @@ impl EtcdSession {
         shared: Arc<Shared>,
         name: &confine_store::name::DocumentName,
         timeout: Duration,
-        limit: u64,
     ) -> Result<EtcdSession> {
         let deadline = Instant::now() + timeout;
         let conn = &shared.connection;
@@ -62,7 +60,6 @@ impl EtcdSession {
             lease: Some(lease),
             lock_key: String::new(),
             created: 0,
-            limit,
             first_read: Mutex::new(None),
             shared: shared.clone(),
         };
@@ -80,7 +77,7 @@ impl EtcdSession {
             // A kept lease that ran out unnoticed: the same with a new one.
             Err(e) if lease_gone(&e) => {
                 drop(session.lease.take());
-                return EtcdSession::open(shared, name, deadline.saturating_duration_since(Instant::now()), limit);
+                return EtcdSession::open(shared, name, deadline.saturating_duration_since(Instant::now()));
             }
             Err(e) => return Err(e),
         }
@@ -235,10 +232,10 @@ fn lease_gone(e: &Error) -> bool {
 }
 
 impl BackendSession for EtcdSession {
-    fn current(&self) -> Result<Option<String>> {
+    fn current(&self) -> Result<Option<Vec<u8>>> {
         let first = self.first_read.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(document) = first {
-            return document.map(|bytes| crate::content(&self.name, bytes, self.limit)).transpose();
+            return Ok(document);
         }
         let conn = &self.shared.connection;
         let read = Txn::new().when(self.fence()).and_then([TxnOp::get(self.document.clone(), None)]);
@@ -253,7 +250,7 @@ impl BackendSession for EtcdSession {
             TxnOpResponse::Get(get) => get.kvs().first().map(|kv| kv.value().to_vec()),
             _ => None,
         });
-        value.map(|bytes| crate::content(&self.name, bytes, self.limit)).transpose()
+        Ok(value)
     }
 
     fn commit(mut self: Box<Self>, content: &str) -> Result<()> {

@@ -3,8 +3,9 @@
 //! runtime, the CLI) works over any backend unchanged.
 //!
 //! The trait is synchronous and object-safe. A backend is handed only names that passed
-//! the rules of [`crate::name`], and content that passed [`crate::content`]'s checks; it
-//! stores and returns bytes. Revisions are computed above the seam, as the digest of the
+//! the rules of [`crate::name`], and content that passed the repository's checks (size,
+//! and the [`Check`](crate::Check) it was given); it stores and returns bytes, which the
+//! repository decodes and checks against the size limit, once for every backend. Revisions are computed above the seam, as the digest of the
 //! content ([`crate::revision`]), so equal revisions mean equal content on every backend.
 //!
 //! What a backend promises, and the conformance suite checks
@@ -30,15 +31,19 @@ use crate::revision;
 /// A store of documents: the filesystem ([`Filesystem`](crate::Filesystem)), memory
 /// ([`Memory`](crate::Memory)), or one of another crate.
 pub trait Backend: Send + Sync {
-    /// The document's content, `None` if it does not exist. Takes no lock.
+    /// The document's bytes, `None` if it does not exist. Takes no lock. Of a document over
+    /// `limit` bytes a backend may read and return only the first `limit + 1` (the
+    /// repository refuses it), or refuse it with [`Error::TooLarge`] where it can tell its
+    /// size first.
     ///
     /// # Errors
-    /// [`Error::TooLarge`] over `limit` bytes; [`Error::InvalidDocument`] if not UTF-8; the
-    /// backend's own refusals of the name ([`Error::InvalidPath`]); [`Error::Io`].
-    fn read(&self, name: &DocumentName, limit: u64) -> Result<Option<String>>;
+    /// The backend's own refusals of the name ([`Error::InvalidPath`]); [`Error::TooLarge`]
+    /// as above; [`Error::Io`].
+    fn read(&self, name: &DocumentName, limit: u64) -> Result<Option<Vec<u8>>>;
 
     /// Opens an exclusive session on the document (which need not exist), waiting up to
-    /// `timeout` for the sessions of others to end. Its reads refuse content over `limit`.
+    /// `timeout` for the sessions of others to end. Its reads are bounded by `limit` as
+    /// [`Backend::read`]'s are.
     ///
     /// # Errors
     /// [`Error::LockTimeout`]; the backend's own refusals of the name; [`Error::Io`].
@@ -137,11 +142,11 @@ pub trait BackendWatch: Send {
 /// An open exclusive session of a [`Backend`]. Dropping it without [`BackendSession::commit`]
 /// writes nothing and releases the document.
 pub trait BackendSession: Send {
-    /// The document's content now, `None` if it does not exist.
+    /// The document's bytes now, `None` if it does not exist.
     ///
     /// # Errors
     /// As [`Backend::read`].
-    fn current(&self) -> Result<Option<String>>;
+    fn current(&self) -> Result<Option<Vec<u8>>>;
 
     /// Replaces the document with `content` (already checked) atomically and durably, then
     /// ends the session. On error the document is as it was, except for
@@ -203,7 +208,7 @@ pub fn save_in_session(
     content: &str,
     expected: Option<&str>,
 ) -> Result<()> {
-    let found = session.current()?.map(|current| revision::of(current.as_bytes()));
+    let found = session.current()?.map(|current| revision::of(&current));
     if found.as_deref() != expected {
         return Err(conflict(name, expected, found.as_deref()));
     }

@@ -11,7 +11,7 @@
 //! use confine_store::{Memory, Options, Repository};
 //!
 //! fn fresh() -> Fresh {
-//!     Fresh::new(Repository::with_backend(Memory::new(), Options::default()))
+//!     Fresh::new(Repository::with_backend(Memory::new(), Options::default(), confine_formats::Json))
 //! }
 //!
 //! // `#[test] fn save_refuses_a_stale_revision()`, ... (compiled under `cargo test`).
@@ -36,7 +36,7 @@
 //!     let tmp = tempfile::tempdir().expect("create temp dir");
 //!     let open = || Dir::open_ambient_dir(tmp.path(), ambient_authority()).expect("open temp dir");
 //!     let directories = open();
-//!     Fresh::new(Repository::new(open(), Options::default()))
+//!     Fresh::new(Repository::new(open(), Options::default(), confine_formats::Json))
 //!         .with_directories(move |name| directories.create_dir_all(name))
 //!         .keeping(tmp)
 //! }
@@ -69,8 +69,8 @@ mod watch;
 mod writes;
 
 pub use group::{
-    an_update_keeps_a_write_made_while_its_change_runs, an_update_knows_only_the_texts_it_wrote,
-    an_update_trusts_no_proof_it_did_not_make, group_commit_loses_no_update, group_commit_makes_shown_splices_in_place,
+    an_update_checks_every_splice_it_cannot_show, an_update_keeps_a_write_made_while_its_change_runs,
+    an_update_knows_only_the_texts_it_wrote, group_commit_loses_no_update, group_commit_makes_splices_in_place,
     group_commit_refusal_is_its_callers_alone, group_commit_refuses_a_non_document_for_its_caller_only,
 };
 pub use rules::{
@@ -182,9 +182,9 @@ macro_rules! conformance_suite {
             group_commit_loses_no_update
             group_commit_refusal_is_its_callers_alone
             group_commit_refuses_a_non_document_for_its_caller_only
-            group_commit_makes_shown_splices_in_place
+            group_commit_makes_splices_in_place
             an_update_knows_only_the_texts_it_wrote
-            an_update_trusts_no_proof_it_did_not_make
+            an_update_checks_every_splice_it_cannot_show
             an_update_keeps_a_write_made_while_its_change_runs
             a_watch_reports_each_state_and_ends_on_the_last
         );

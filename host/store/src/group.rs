@@ -27,11 +27,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crate::backend::{Backend, BackendSession};
+use crate::check::{Check, NewContent};
 use crate::error::{Error, Result};
 use crate::known::{Current, Known, ReadText};
 use crate::name::DocumentName;
 use crate::{content, revision};
-use confine_domain::checked::NewContent;
 
 /// A change's answer, or its reason to refuse, on its way back to its caller: of the type
 /// the caller's change gave, which only the caller knows
@@ -39,11 +39,11 @@ use confine_domain::checked::NewContent;
 pub(crate) type Answer = Box<dyn Any + Send>;
 
 /// A queued change: gets the current content (`None`: no document) and returns the new
-/// content (or a shown splice of the content it got) with its answer, or its reason to
+/// content (or a splice of the content it got) with its answer, or its reason to
 /// refuse. It may run again, on newer content, when an optimistic attempt loses its race;
 /// the last run's answer is the one given.
 pub(crate) type Change =
-    Box<dyn FnMut(Option<Current<'_>>) -> std::result::Result<(NewContent<'_>, Answer), Answer> + Send>;
+    Box<dyn FnMut(Option<Current<'_>>) -> std::result::Result<(NewContent, Answer), Answer> + Send>;
 
 /// What became of one caller's change.
 enum Outcome {
@@ -117,11 +117,12 @@ pub(crate) struct Limits {
 
 /// What a batch is written to and with.
 #[derive(Clone, Copy)]
-struct Target<'a> {
-    backend: &'a dyn Backend,
-    batches: &'a Batches,
-    name: &'a DocumentName,
-    limits: Limits,
+pub(crate) struct Target<'a> {
+    pub(crate) backend: &'a dyn Backend,
+    pub(crate) check: &'a dyn Check,
+    pub(crate) batches: &'a Batches,
+    pub(crate) name: &'a DocumentName,
+    pub(crate) limits: Limits,
 }
 
 /// Locks a mutex. Changes run outside every lock here and panics are caught, so a poisoned
@@ -133,14 +134,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Queues `change` for the document `name`, takes part in the batches until it is
 /// written, and returns its outcome: `Ok(Ok((revision, answer)))` once durable,
 /// `Ok(Err(reason))` if the change refused.
-pub(crate) fn update(
-    backend: &dyn Backend,
-    batches: &Batches,
-    name: &DocumentName,
-    limits: Limits,
-    change: Change,
-) -> Result<std::result::Result<(String, Answer), Answer>> {
-    let target = Target { backend, batches, name, limits };
+pub(crate) fn update(target: Target<'_>, change: Change) -> Result<std::result::Result<(String, Answer), Answer>> {
+    let Target { batches, name, limits, .. } = target;
     let queue = Arc::clone(lock(&batches.queues).entry(name.clone()).or_default());
     let ticket = Arc::new(Ticket { state: Mutex::new(TicketState::Waiting), ready: Condvar::new() });
     let first = {
@@ -200,10 +195,9 @@ fn lead(target: Target<'_>, queue: &Arc<Mutex<Queue>>) {
 }
 
 fn write_batch(target: Target<'_>, jobs: Vec<Job>) {
-    let Target { backend, name, limits, batches } = target;
-    let known = &batches.known;
+    let Target { backend, name, limits, .. } = target;
     let jobs = match backend.open_optimistic(name, limits.max_document_size) {
-        Ok(Some(attempt)) => match apply_and_commit(name, known, attempt, jobs, Attempt::Optimistic) {
+        Ok(Some(attempt)) => match apply_and_commit(target, attempt, jobs, Attempt::Optimistic) {
             Some(raced) => raced,
             None => return,
         },
@@ -213,7 +207,7 @@ fn write_batch(target: Target<'_>, jobs: Vec<Job>) {
     match backend.open_session(name, limits.timeout, limits.max_document_size) {
         Ok(session) => {
             // An exclusive session does not lose a race: every caller is answered.
-            let _ = apply_and_commit(name, known, session, jobs, Attempt::Exclusive);
+            let _ = apply_and_commit(target, session, jobs, Attempt::Exclusive);
         }
         Err(e) => fail_all(jobs, &e),
     }
@@ -238,82 +232,40 @@ enum Attempt {
 /// applied, and answers every caller. Except when an optimistic commit finds the document
 /// changed: then the jobs are returned, in their order, to run again (only a change that
 /// panicked has had its answer, and is not run again).
-///
-/// Each change is told whether its content is known to be a document (see [`Known`]): the
-/// text this repository wrote last, or the result of an earlier change of the batch, which
-/// was checked or shown as it was applied.
 fn apply_and_commit(
-    name: &DocumentName,
-    known: &Known,
+    target: Target<'_>,
     session: Box<dyn BackendSession>,
     jobs: Vec<Job>,
     attempt: Attempt,
 ) -> Option<Vec<Job>> {
-    // The content alone: only what is written needs a revision, and hashing a large
-    // document costs as much as checking it.
-    let mut content = match session.current() {
-        Ok(current) => current,
+    let read = session.current().and_then(|bytes| {
+        bytes.map(|bytes| content::decode(target.name.as_str(), bytes, target.limits.max_document_size)).transpose()
+    });
+    let mut working = match read {
+        Ok(content) => Working { target, content, made: None, read: ReadText::default() },
         Err(e) => {
             fail_all(jobs, &e);
             return None;
         }
     };
-    // What the repository learns of the text read: from its record when a change first
-    // asks, or from a check a change has it make.
-    let read = ReadText::default();
-    // How deep the content nests at most once a change has made it (`None`: the text read);
-    // every content a change makes was checked or shown as it was applied.
-    let mut depth = None;
-    // Each job with what became of it.
     let mut ran: Vec<(Job, Ran)> = Vec::with_capacity(jobs.len());
     for mut job in jobs {
-        let current = content.as_deref().map(|text| match depth {
-            Some(made) => Current::made(text, Some(made)),
-            None => Current::read(text, known, name, &read),
-        });
-        let changed = catch_unwind(AssertUnwindSafe(|| (job.change)(current)));
-        // How deep the content nests at most, where the repository itself knows it to be a
-        // document: made in this batch, or the text read, by its record or its check.
-        let known_depth = depth.or_else(|| read.depth());
+        let changed = catch_unwind(AssertUnwindSafe(|| (job.change)(working.current())));
         let ran_as = match changed {
             Err(payload) => {
                 job.ticket.set(TicketState::Done(Outcome::Panicked(payload)));
                 continue;
             }
             Ok(Err(reason)) => Ran::Settled(Outcome::Refused(reason)),
-            // A splice shown on the very text held here is made in it, no copy, where the
-            // repository itself knows that text to be a document (a proof on a text it does
-            // not know is no proof: anyone can call a text checked). The depth stays a bound
-            // whatever the change claimed of the text.
-            Ok(Ok((NewContent::Spliced(spliced), answer)))
-                if known_depth.is_some() && content.as_deref().is_some_and(|c| spliced.is_of(c)) =>
-            {
-                let shown_depth = known_depth.unwrap_or_default().max(spliced.depth());
-                let splice = spliced.into_splice();
-                let made = content
-                    .as_mut()
-                    .map(|held| content::splice_in_place(name.as_str(), held, &splice, job.max_document_size));
-                match made {
-                    Some(Ok(())) => {
-                        depth = Some(shown_depth);
-                        Ran::Applied(answer)
-                    }
-                    Some(Err(e)) => Ran::Settled(Outcome::Failed(e)),
-                    None => Ran::Applied(answer),
-                }
-            }
-            Ok(Ok((new, answer))) => match content::accept(name.as_str(), new.into_text(), job.max_document_size) {
-                Ok((new, new_depth)) => {
-                    content = Some(new);
-                    depth = Some(new_depth);
-                    Ran::Applied(answer)
-                }
+            Ok(Ok((new, answer))) => match working.make(new, job.max_document_size) {
+                Ok(()) => Ran::Applied(answer),
                 Err(e) => Ran::Settled(Outcome::Failed(e)),
             },
         };
         ran.push((job, ran_as));
     }
-    let Some(content) = content.filter(|_| ran.iter().any(|(_, ran_as)| matches!(ran_as, Ran::Applied(_)))) else {
+    let applied = ran.iter().any(|(_, ran_as)| matches!(ran_as, Ran::Applied(_)));
+    let (Some(content), Some(depth), true) = (working.content, working.made, applied) else {
         // Nothing to write: the session ends, the lock (if any) is released. The refusals
         // stand: they were made on the latest content, read at this batch's start.
         for (job, ran_as) in ran {
@@ -323,12 +275,10 @@ fn apply_and_commit(
         }
         return None;
     };
-    // Each change was checked as it was applied: the content is a document.
+    // Each change was checked or shown as it was made: the content is a document.
     let written = session.commit(&content).map(|()| {
         let digest = blake3::hash(content.as_bytes());
-        if let Some(depth) = depth {
-            known.remember(name, digest, depth);
-        }
+        target.batches.known.remember(target.name, digest, depth);
         revision::of_digest(&digest)
     });
     if attempt == Attempt::Optimistic && matches!(written, Err(Error::Conflict { .. })) {
@@ -343,6 +293,65 @@ fn apply_and_commit(
         job.ticket.set(TicketState::Done(outcome));
     }
     None
+}
+
+/// The content a batch makes, change by change, and what the repository knows of it.
+struct Working<'a> {
+    target: Target<'a>,
+    /// The content read (`None`: no document), then as the changes so far made it.
+    content: Option<String>,
+    /// How deep the content nests at most once a change has made it, checked or shown as it
+    /// was made; `None` while it is the text read.
+    made: Option<usize>,
+    /// What the repository learns of the text read: from its record when a change first
+    /// asks, or from a check a change has it make.
+    read: ReadText,
+}
+
+impl Working<'_> {
+    /// The content as the next change is given it.
+    fn current(&self) -> Option<Current<'_>> {
+        let Target { name, check, batches, .. } = self.target;
+        let text = self.content.as_deref()?;
+        Some(match self.made {
+            Some(depth) => Current::made(text, name, check, depth),
+            None => Current::read(text, name, check, &batches.known, &self.read),
+        })
+    }
+
+    /// Makes `new`, what a change whose caller's size limit is `limit` made of the content.
+    /// A splice is made in place, with no copy and no walk, where the repository knows the
+    /// content to be a document (made in this batch, or the text read, by its record or its
+    /// check) and its check shows the splice keeps it one; any other new text is checked
+    /// whole. On error the content is as it was.
+    fn make(&mut self, new: NewContent, limit: u64) -> Result<()> {
+        let Target { name, check, .. } = self.target;
+        let splice = match new {
+            NewContent::Text(text) => return self.replace(text, limit),
+            NewContent::Splice(splice) => splice,
+        };
+        let known = self.made.or_else(|| self.read.depth());
+        let held = self.content.as_deref().unwrap_or_default();
+        if !splice.fits(held) {
+            return Err(content::does_not_fit(name.as_str(), &splice));
+        }
+        let shown = known.and_then(|depth| check.splice_keeps(name.as_str(), held, depth, &splice));
+        if let (Some(depth), Some(held)) = (shown, self.content.as_mut()) {
+            content::splice_in_place(name.as_str(), held, &splice, limit)?;
+            self.made = Some(depth);
+            return Ok(());
+        }
+        let held = self.content.as_deref().unwrap_or_default();
+        let text = [&held[..splice.range.start], &splice.text, &held[splice.range.end..]].concat();
+        self.replace(text, limit)
+    }
+
+    /// Makes `text` the content, once it is checked whole.
+    fn replace(&mut self, text: String, limit: u64) -> Result<()> {
+        self.made = Some(content::check(self.target.check, self.target.name.as_str(), &text, limit)?);
+        self.content = Some(text);
+        Ok(())
+    }
 }
 
 /// What became of a change in a batch.

@@ -2,7 +2,7 @@
 //! each document, by its whole BLAKE3 digest, with how deep it nests. So that the next
 //! update of a large document, finding the text it wrote, is not walked again: a digest of
 //! the text costs a quarter of the check it replaces, and is taken only when a change asks
-//! ([`Current::checked`]) and there is an entry to compare it with.
+//! ([`Current::check`]) and there is an entry to compare it with.
 //!
 //! An entry states a fact about a text, not about a file: the text with that digest is a
 //! document. So it never goes stale; a text that anybody else wrote has another digest
@@ -13,9 +13,8 @@ use std::cell::{Cell, OnceCell};
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use confine_domain::checked::Checked;
-use confine_domain::error::Error as DomainError;
-
+use crate::check::Check;
+use crate::error::{Error, Result};
 use crate::name::DocumentName;
 
 /// More documents than a process updates in one go; past it, the entries start again.
@@ -55,11 +54,9 @@ impl Known {
 }
 
 /// What a batch knows of the text it read, from the repository's own sources only: its
-/// record (looked up once, when a change first asks) or a check a change had it make
-/// ([`Current::checked`]). Group commit makes a splice in that text, trusting the splice's
-/// proof, only once one of these says the text is a document: a
-/// [`Checked`] that a change made in any other way ([`Checked::trusted`] is public, for the
-/// guest that trusts its host) proves nothing to the repository.
+/// record (looked up once, when a change first asks) or the check a change had it make
+/// ([`Current::check`]). Group commit makes a splice in that text without a walk only once
+/// one of these says the text is a document.
 #[derive(Debug, Default)]
 pub(crate) struct ReadText {
     recorded: OnceCell<Option<usize>>,
@@ -77,40 +74,55 @@ impl ReadText {
 /// A document's content as it is given to the change of
 /// [`Repository::update_in_place`](crate::Repository::update_in_place): its text, and what
 /// the repository knows of it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Current<'a> {
     text: &'a str,
+    name: &'a DocumentName,
+    check: &'a dyn Check,
     knowledge: Knowledge<'a>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 enum Knowledge<'a> {
-    /// How deep the text nests at most, where it is known to be a document.
-    Settled(Option<usize>),
-    /// The text as read: looked up in what the repository remembers of `name` only when a
-    /// change asks, so that a change that never checks (those of
+    /// A text an earlier change of the batch made, checked or shown as it was: how deep it
+    /// nests at most.
+    Made(usize),
+    /// The text as read: looked up in what the repository remembers of the document only
+    /// when a change asks, so that a change that never checks (those of
     /// [`Repository::update`](crate::Repository::update)) costs no digest.
-    Read { known: &'a Known, name: &'a DocumentName, read: &'a ReadText },
+    Read { known: &'a Known, read: &'a ReadText },
+}
+
+impl std::fmt::Debug for Current<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Current").field("name", self.name).field("bytes", &self.text.len()).finish_non_exhaustive()
+    }
 }
 
 impl<'a> Current<'a> {
-    /// A text an earlier change of the batch made: `depth`, where it was checked or shown.
-    pub(crate) fn made(text: &'a str, depth: Option<usize>) -> Current<'a> {
-        Current { text, knowledge: Knowledge::Settled(depth) }
+    /// A text an earlier change of the batch made, nesting at most `depth` levels deep.
+    pub(crate) fn made(text: &'a str, name: &'a DocumentName, check: &'a dyn Check, depth: usize) -> Current<'a> {
+        Current { text, name, check, knowledge: Knowledge::Made(depth) }
     }
 
     /// The text of `name` as the batch read it; `read` keeps what is learnt of it for the
     /// batch's later changes and for the write.
-    pub(crate) fn read(text: &'a str, known: &'a Known, name: &'a DocumentName, read: &'a ReadText) -> Current<'a> {
-        Current { text, knowledge: Knowledge::Read { known, name, read } }
+    pub(crate) fn read(
+        text: &'a str,
+        name: &'a DocumentName,
+        check: &'a dyn Check,
+        known: &'a Known,
+        read: &'a ReadText,
+    ) -> Current<'a> {
+        Current { text, name, check, knowledge: Knowledge::Read { known, read } }
     }
 
     /// How deep the text nests at most, where it is known to be a document.
     fn depth(self) -> Option<usize> {
         match self.knowledge {
-            Knowledge::Settled(depth) => depth,
-            Knowledge::Read { known, name, read } => {
-                read.checked.get().or_else(|| *read.recorded.get_or_init(|| known.depth_of(name, self.text)))
+            Knowledge::Made(depth) => Some(depth),
+            Knowledge::Read { known, read } => {
+                read.checked.get().or_else(|| *read.recorded.get_or_init(|| known.depth_of(self.name, self.text)))
             }
         }
     }
@@ -121,29 +133,34 @@ impl<'a> Current<'a> {
     }
 
     /// Whether the repository knows the text to be a document, so that
-    /// [`checked`](Current::checked) does not walk it: it is the very text (by its BLAKE3
+    /// [`check`](Current::check) does not walk it: it is the very text (by its BLAKE3
     /// digest) that this repository's group commit last wrote of the document, or an earlier
     /// change of the same batch made it from such a text or one it checked.
     pub fn is_known(self) -> bool {
         self.depth().is_some()
     }
 
-    /// The text checked as a document ([`Checked::new`], with its errors), without walking
-    /// it where the repository knows it to be one ([`is_known`](Current::is_known)); its
-    /// shape's depth is then a bound, at least the text's. A text checked here is known to
-    /// the rest of the batch.
+    /// Checks the text with the repository's [`Check`], without walking it where the
+    /// repository knows it to be a document ([`is_known`](Current::is_known)): how deep it
+    /// nests at most, as the check counts (then a bound, at least the text's). A text checked
+    /// here is known to the rest of the batch, which makes a splice of it in place when its
+    /// check shows the splice keeps it a document.
     ///
     /// # Errors
-    /// [`Checked::new`]'s, naming `name`, for a text that is not a document.
-    pub fn checked(self, name: &str) -> Result<Checked<'a>, DomainError> {
+    /// [`Error::InvalidDocument`](crate::Error::InvalidDocument), naming the document, for a
+    /// text that is not one.
+    pub fn check(self) -> Result<usize> {
         if let Some(depth) = self.depth() {
-            return Ok(Checked::trusted(self.text, depth));
+            return Ok(depth);
         }
-        let checked = Checked::new(name, self.text)?;
+        let depth = self
+            .check
+            .check(self.name.as_str(), self.text)
+            .map_err(|reason| Error::InvalidDocument { name: self.name.as_str().to_owned(), reason })?;
         if let Knowledge::Read { read, .. } = self.knowledge {
-            read.checked.set(Some(checked.shape().depth));
+            read.checked.set(Some(depth));
         }
-        Ok(checked)
+        Ok(depth)
     }
 }
 

@@ -1,15 +1,17 @@
 //! # confine-store
 //!
-//! The store layer of confine: JSON configuration documents that many processes update at
-//! once, with no lost update, no torn document and no name that escapes. It is the port
+//! The store layer of confine: configuration documents that many processes update at once,
+//! with no lost update, no torn document and no name that escapes. It knows names, text,
+//! revisions and sessions; what a document is, it is told: the layer that knows formats
+//! hands each repository a [`Check`] (confine's JSON one is `confine_formats::Json`). It is the port
 //! `config-repository` of `wit/confine.wit` natively, with no wasmtime: the wasmtime
 //! binding (crate `confine`) and the CLI sit on top of it, and a Rust program may use it
 //! alone.
 //!
 //! - [`Repository`]: the port over a [`Backend`]: lock-free reads, compare-and-swap saves,
 //!   exclusive sessions, and updates with group commit ([`Repository::update`]). It checks
-//!   names ([`name`]) and content (strict JSON, the size limit) in one place and computes
-//!   revisions (content digests), so every backend keeps the same rules.
+//!   names ([`name`]) and content (the size limit, UTF-8, and its [`Check`]) in one place
+//!   and computes revisions (content digests), so every backend keeps the same rules.
 //! - [`Backend`] and [`BackendSession`]: the seam, object-safe and synchronous.
 //! - [`Filesystem`]: the default backend, one capability directory ([`cap_std::fs::Dir`]).
 //!   [`StepGate`] sees each of its filesystem [`Step`]s before it runs and may stop it.
@@ -26,8 +28,9 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let tmp = tempfile::tempdir()?;
 //! # let path = tmp.path();
-//! // The one directory this repository may touch.
-//! let repository = Repository::new(Dir::open_ambient_dir(path, ambient_authority())?, Options::default());
+//! // The one directory this repository may touch, and what its documents are (JSON).
+//! let root = Dir::open_ambient_dir(path, ambient_authority())?;
+//! let repository = Repository::new(root, Options::default(), confine_formats::Json);
 //!
 //! // An exclusive read-modify-write session: no writer in any process interleaves.
 //! let session = repository.open_session("app.json", None)?;
@@ -101,12 +104,15 @@
 //!   filesystem.
 //! - Documents must be regular files; confine neither follows nor replaces a symlink at a
 //!   document's name. Parent directories may be symlinks that stay inside the directory.
-//! - Documents are strict JSON: an object with the same key twice, or an integer that does
-//!   not fit in 64 bits, is refused with its line and column rather than silently changed.
+//! - A document is what the repository's [`Check`] accepts; with confine's JSON check, strict
+//!   JSON: an object with the same key twice, or an integer that does not fit in 64 bits, is
+//!   refused with its line and column rather than silently changed. A read does not check
+//!   (the store's own writes only store what the check accepted).
 //! - [`Memory`] keeps nothing past the process and is not shared with other processes.
 #![deny(missing_docs)]
 
 mod backend;
+mod check;
 mod content;
 mod error;
 mod fs;
@@ -125,6 +131,7 @@ mod watch;
 pub mod conformance;
 
 pub use backend::{Backend, BackendSession, BackendWatch, Lease, LockStatus, conflict, save_in_session};
+pub use check::{Check, NewContent, Splice};
 pub use error::{Error, Result};
 pub use fs::{Filesystem, Step, StepGate};
 pub use known::Current;

@@ -106,22 +106,13 @@ impl Drop for Held {
     }
 }
 
-fn within(name: &str, content: Option<&String>, limit: u64) -> Result<Option<String>> {
-    match content {
-        Some(content) if content.len() as u64 > limit => {
-            Err(Error::TooLarge { name: name.to_owned(), size: content.len() as u64, limit })
-        }
-        found => Ok(found.cloned()),
-    }
-}
-
 impl Backend for Memory {
-    fn read(&self, name: &DocumentName, limit: u64) -> Result<Option<String>> {
-        within(name.as_str(), self.shared.lock().documents.get(name.as_str()), limit)
+    fn read(&self, name: &DocumentName, _limit: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self.shared.lock().documents.get(name.as_str()).map(|text| text.clone().into_bytes()))
     }
 
-    fn open_session(&self, name: &DocumentName, timeout: Duration, limit: u64) -> Result<Box<dyn BackendSession>> {
-        Ok(Box::new(MemorySession { held: self.hold(name, timeout)?, limit }))
+    fn open_session(&self, name: &DocumentName, timeout: Duration, _limit: u64) -> Result<Box<dyn BackendSession>> {
+        Ok(Box::new(MemorySession { held: self.hold(name, timeout)? }))
     }
 
     fn remove(&self, name: &DocumentName, timeout: Duration) -> Result<()> {
@@ -190,13 +181,12 @@ impl BackendWatch for MemoryWatch {
 
 struct MemorySession {
     held: Held,
-    limit: u64,
 }
 
 impl BackendSession for MemorySession {
-    fn current(&self) -> Result<Option<String>> {
+    fn current(&self) -> Result<Option<Vec<u8>>> {
         let name = &self.held.name;
-        within(name, self.held.store.shared.lock().documents.get(name), self.limit)
+        Ok(self.held.store.shared.lock().documents.get(name).map(|text| text.clone().into_bytes()))
     }
 
     fn commit(self: Box<Self>, content: &str) -> Result<()> {

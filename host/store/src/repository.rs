@@ -1,6 +1,6 @@
 //! The repository: the port `config-repository` natively, over any [`Backend`]. It checks
-//! names and content in one place, computes revisions, and batches concurrent updates
-//! (group commit); the backend stores bytes.
+//! names, and content with the [`Check`] it is given, in one place, computes revisions, and
+//! batches concurrent updates (group commit); the backend stores bytes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,14 +8,14 @@ use std::time::Duration;
 use cap_std::fs::Dir;
 
 use crate::backend::{Backend, BackendSession, LockStatus};
+use crate::check::{Check, NewContent};
 use crate::error::Result;
 use crate::fs::Filesystem;
-use crate::group::{self, Batches};
+use crate::group::{self, Batches, Target};
 use crate::known::Current;
 use crate::name::{DirectoryName, DocumentName};
 use crate::watch::Watch;
 use crate::{content, revision};
-use confine_domain::checked::{NewContent, NewText};
 
 /// Limits of a [`Repository`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,28 +44,29 @@ pub struct Snapshot {
     pub revision: String,
 }
 
-/// JSON documents in one store. Cheap to clone; clones share the backend and batch their
-/// updates together.
+/// The documents of one store, each a text that the [`Check`] given at its making accepts.
+/// Cheap to clone; clones share the backend and batch their updates together.
 ///
 /// Every name is relative to the store's top level; see [`Repository::read`] for what is
 /// refused.
 #[derive(Clone)]
 pub struct Repository {
     backend: Arc<dyn Backend>,
+    check: Arc<dyn Check>,
     options: Options,
     batches: Arc<Batches>,
 }
 
 impl Repository {
-    /// A repository of the documents in `root`, the only directory it will ever touch: the
-    /// [`Filesystem`] backend, confine's default.
-    pub fn new(root: Dir, options: Options) -> Repository {
-        Repository::with_backend(Filesystem::new(root), options)
+    /// A repository of the documents in `root`, the only directory it will ever touch (the
+    /// [`Filesystem`] backend, confine's default), each checked by `check`.
+    pub fn new(root: Dir, options: Options, check: impl Check + 'static) -> Repository {
+        Repository::with_backend(Filesystem::new(root), options, check)
     }
 
-    /// A repository over `backend`.
-    pub fn with_backend(backend: impl Backend + 'static, options: Options) -> Repository {
-        Repository { backend: Arc::new(backend), options, batches: Arc::default() }
+    /// A repository over `backend`, its documents checked by `check`.
+    pub fn with_backend(backend: impl Backend + 'static, options: Options, check: impl Check + 'static) -> Repository {
+        Repository { backend: Arc::new(backend), check: Arc::new(check), options, batches: Arc::default() }
     }
 
     /// The limits in force.
@@ -92,11 +93,14 @@ impl Repository {
     /// outside the directory or is a symlink); [`Error::NotFound`](crate::Error::NotFound);
     /// [`Error::TooLarge`](crate::Error::TooLarge);
     /// [`Error::InvalidDocument`](crate::Error::InvalidDocument) if it is not UTF-8;
-    /// [`Error::Io`](crate::Error::Io).
+    /// [`Error::Io`](crate::Error::Io). A stored text is not checked as a document: that
+    /// is its reader's concern, and the store's own writes only ever store documents.
     pub fn read(&self, name: &str) -> Result<Snapshot> {
         let name = DocumentName::parse(name)?;
-        let content = self.backend.read(&name, self.max_document_size())?;
-        content.map(snapshot).ok_or_else(|| crate::Error::NotFound { name: name.as_str().to_owned() })
+        let limit = self.max_document_size();
+        let bytes = self.backend.read(&name, limit)?;
+        let bytes = bytes.ok_or_else(|| crate::Error::NotFound { name: name.as_str().to_owned() })?;
+        content::decode(name.as_str(), bytes, limit).map(snapshot)
     }
 
     /// Compare-and-swap: writes `content` if the current revision is `expected` (`None`:
@@ -105,13 +109,13 @@ impl Repository {
     ///
     /// # Errors
     /// [`Error::Conflict`](crate::Error::Conflict) if the revision differs;
-    /// [`Error::InvalidDocument`](crate::Error::InvalidDocument) if `content` is not a JSON
-    /// object; [`Error::LockTimeout`](crate::Error::LockTimeout); and those of
+    /// [`Error::InvalidDocument`](crate::Error::InvalidDocument) if the repository's check
+    /// refuses `content`; [`Error::LockTimeout`](crate::Error::LockTimeout); and those of
     /// [`Repository::read`].
     pub fn save(&self, name: &str, content: &str, expected: Option<&str>) -> Result<String> {
         let name = DocumentName::parse(name)?;
         let limit = self.max_document_size();
-        content::check(name.as_str(), content, limit)?;
+        content::check(&*self.check, name.as_str(), content, limit)?;
         self.backend.save(&name, content, expected, self.options.lock_timeout, limit)?;
         Ok(revision::of(content.as_bytes()))
     }
@@ -172,7 +176,7 @@ impl Repository {
         let name = DocumentName::parse(name)?;
         let limit = self.max_document_size();
         let inner = self.backend.open_session(&name, timeout.unwrap_or(self.options.lock_timeout), limit)?;
-        Ok(Session { name, inner, limit })
+        Ok(Session { name, inner, limit, check: Arc::clone(&self.check) })
     }
 
     /// Read-modify-write with group commit: `change` gets the document's current content
@@ -189,9 +193,9 @@ impl Repository {
     /// others stand. `change` may run on another caller's thread, hence `Send + 'static`.
     /// Other processes are excluded by the document's lock as for every write.
     ///
-    /// The new content is a `String` or a [`NewText`](confine_domain::checked::NewText),
-    /// checked whole as every write is; a change that must spare a large document that walk
-    /// answers with a splice ([`Repository::update_in_place`]).
+    /// The new content is a `String`, checked whole as every write is, or a
+    /// [`Splice`](crate::Splice) of the content given; a change that must spare a large
+    /// document that walk checks the content it is given ([`Repository::update_in_place`]).
     ///
     /// `change` runs once on the filesystem and in memory. On a backend that first tries a
     /// batch without the lock ([`Backend::open_optimistic`](crate::Backend::open_optimistic):
@@ -206,55 +210,64 @@ impl Repository {
     /// the batch; [`Error::InvalidDocument`](crate::Error::InvalidDocument) or
     /// [`Error::TooLarge`](crate::Error::TooLarge) for a change whose new content is not a
     /// document (that change only).
-    pub fn update<E: Send + 'static, T: Into<NewText>>(
+    pub fn update<E: Send + 'static, T: Into<NewContent>>(
         &self,
         name: &str,
         mut change: impl FnMut(Option<&str>) -> std::result::Result<T, E> + Send + 'static,
     ) -> Result<std::result::Result<String, E>> {
-        let updated = self.update_in_place(name, move |current| {
-            change(current.map(Current::text)).map(|new| (NewContent::Text(new.into()), ()))
-        })?;
+        let updated =
+            self.update_in_place(name, move |current| change(current.map(Current::text)).map(|new| (new.into(), ())))?;
         Ok(updated.map(|(revision, ())| revision))
     }
 
     /// [`Repository::update`] for a change that answers with a value of its own, and that
-    /// checks the content it is given and may make a splice of it, shown to keep it a
-    /// document ([`NewContent::Spliced`](confine_domain::checked::NewContent::Spliced), made
-    /// by [`Checked::spliced`](confine_domain::checked::Checked::spliced)).
+    /// may check the content it is given ([`Current::check`]) and answer with a
+    /// [`Splice`](crate::Splice) of it.
     ///
-    /// The content comes as a [`Current`], whose [`checked`](Current::checked) does not walk
-    /// a text the repository knows to be a document: the one its group commit wrote last
-    /// (found by its BLAKE3 digest, which costs a quarter of a walk), or what an earlier
-    /// change of the same batch made. A splice shown on that text, once the repository knows
-    /// it (by that check or its record), is made in the content it holds: a large document
-    /// is neither copied nor walked again. Any other new content is checked whole.
+    /// [`Current::check`] does not walk a text the repository knows to be a document: the
+    /// one its group commit wrote last (found by its BLAKE3 digest, which costs a quarter of
+    /// a walk), or what an earlier change of the same batch made. A splice of a text the
+    /// repository knows, which its check shows to keep a document
+    /// ([`Check::splice_keeps`]), is made in the content it holds: a large document is
+    /// neither copied nor walked again. Any other new content is checked whole.
     ///
     /// The change returns its new content and its answer; once the write is durable the
     /// update returns the new revision and the answer of the change's last run (a refusal:
     /// its reason). Everything else is as [`Repository::update`] says.
     ///
     /// ```
-    /// use confine_domain::checked::NewContent;
-    /// use confine_domain::splice::Splice;
-    /// use confine_store::{Memory, Options, Repository};
+    /// use confine_store::{Check, Memory, NewContent, Options, Repository, Splice};
+    ///
+    /// /// A toy format: a document is `{n}` with a decimal `n`; a digit for digits keeps one.
+    /// struct Counter;
+    /// impl Check for Counter {
+    ///     fn check(&self, _name: &str, text: &str) -> Result<usize, String> {
+    ///         let digits = text.strip_prefix('{').and_then(|t| t.strip_suffix('}')).ok_or("no braces")?;
+    ///         digits.parse::<u64>().map(|_| 1).map_err(|e| e.to_string())
+    ///     }
+    ///     fn splice_keeps(&self, _name: &str, text: &str, depth: usize, splice: &Splice) -> Option<usize> {
+    ///         let digits = 1..text.len() - 1;
+    ///         let all_digits = !splice.text.is_empty() && splice.text.bytes().all(|b| b.is_ascii_digit());
+    ///         (splice.range == digits && all_digits).then_some(depth)
+    ///     }
+    /// }
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let repository = Repository::with_backend(Memory::new(), Options::default());
-    /// repository.save("counter.json", r#"{"n": 41}"#, None)?;
-    /// // One value replaced by one value: `spliced` shows the text stays a document.
-    /// let updated = repository.update_in_place("counter.json", |current| {
-    ///     let checked = current.ok_or("no counter")?.checked("counter.json").map_err(|_| "not a document")?;
-    ///     let text = checked.text();
-    ///     let (start, end) = (text.find(": ").ok_or("no value")? + 2, text.len() - 1);
-    ///     let n: u64 = text[start..end].parse().map_err(|_| "not a number")?;
-    ///     let new = checked.spliced(Splice { start, end, text: (n + 1).to_string() }).ok_or("no fit")?;
-    ///     Ok::<_, &str>((new, n + 1))
+    /// let repository = Repository::with_backend(Memory::new(), Options::default(), Counter);
+    /// repository.save("counter", "{41}", None)?;
+    /// let updated = repository.update_in_place("counter", |current| {
+    ///     let current = current.ok_or("no counter")?;
+    ///     current.check().map_err(|_| "not a counter")?;
+    ///     let text = current.text();
+    ///     let n: u64 = text[1..text.len() - 1].parse().map_err(|_| "not a number")?;
+    ///     let splice = Splice { range: 1..text.len() - 1, text: (n + 1).to_string() };
+    ///     Ok::<_, &str>((NewContent::Splice(splice), n + 1))
     /// })?;
-    /// assert_eq!(updated, Ok((repository.read("counter.json")?.revision, 42)));
-    /// assert_eq!(repository.read("counter.json")?.content, r#"{"n": 42}"#);
+    /// assert_eq!(updated, Ok((repository.read("counter")?.revision, 42)));
+    /// assert_eq!(repository.read("counter")?.content, "{42}");
     ///
     /// // That text is the one the repository wrote: the next change's check does not walk it.
-    /// let refused = repository.update_in_place("counter.json", |current| {
+    /// let refused = repository.update_in_place("counter", |current| {
     ///     Err::<(NewContent, ()), _>(current.is_some_and(|current| current.is_known()))
     /// })?;
     /// assert_eq!(refused, Err(true));
@@ -266,7 +279,7 @@ impl Repository {
     pub fn update_in_place<T: Send + 'static, E: Send + 'static>(
         &self,
         name: &str,
-        mut change: impl for<'a> FnMut(Option<Current<'a>>) -> std::result::Result<(NewContent<'a>, T), E> + Send + 'static,
+        mut change: impl FnMut(Option<Current<'_>>) -> std::result::Result<(NewContent, T), E> + Send + 'static,
     ) -> Result<std::result::Result<(String, T), E>> {
         let name = DocumentName::parse(name)?;
         let change: group::Change = Box::new(move |current| match change(current) {
@@ -274,7 +287,9 @@ impl Repository {
             Err(reason) => Err(Box::new(reason)),
         });
         let limits = group::Limits { timeout: self.options.lock_timeout, max_document_size: self.max_document_size() };
-        Ok(match group::update(&*self.backend, &self.batches, &name, limits, change)? {
+        let target =
+            Target { backend: &*self.backend, check: &*self.check, batches: &self.batches, name: &name, limits };
+        Ok(match group::update(target, change)? {
             Ok((revision, answer)) => Ok((revision, opened(answer))),
             Err(reason) => Err(opened(reason)),
         })
@@ -298,6 +313,7 @@ pub struct Session {
     name: DocumentName,
     inner: Box<dyn BackendSession>,
     limit: u64,
+    check: Arc<dyn Check>,
 }
 
 impl Session {
@@ -314,7 +330,8 @@ impl Session {
     /// [`Error::InvalidPath`](crate::Error::InvalidPath) (a symlink, on the filesystem),
     /// [`Error::Io`](crate::Error::Io).
     pub fn current(&self) -> Result<Option<Snapshot>> {
-        Ok(self.inner.current()?.map(snapshot))
+        let bytes = self.inner.current()?;
+        bytes.map(|bytes| content::decode(self.name.as_str(), bytes, self.limit).map(snapshot)).transpose()
     }
 
     /// Replaces the document with `content` atomically and durably, then releases the
@@ -322,11 +339,11 @@ impl Session {
     ///
     /// # Errors
     /// [`Error::TooLarge`](crate::Error::TooLarge),
-    /// [`Error::InvalidDocument`](crate::Error::InvalidDocument) (not a JSON object),
-    /// [`Error::Io`](crate::Error::Io) (nothing written),
+    /// [`Error::InvalidDocument`](crate::Error::InvalidDocument) (the repository's check
+    /// refuses it), [`Error::Io`](crate::Error::Io) (nothing written),
     /// [`Error::NotDurable`](crate::Error::NotDurable) (written, durability unknown).
     pub fn commit(self, content: &str) -> Result<String> {
-        content::check(self.name.as_str(), content, self.limit)?;
+        content::check(&*self.check, self.name.as_str(), content, self.limit)?;
         self.inner.commit(content)?;
         Ok(revision::of(content.as_bytes()))
     }

@@ -30,8 +30,11 @@ fn a_lost_answer_is_never_reported_as_done_or_not_done_wrongly() {
     const UPDATES: usize = 40;
     let cluster = Cluster::start(1);
     let direct = Address::parse(&cluster.url("lost")).expect("address");
-    let plain =
-        Repository::with_backend(Etcd::connect(&direct, EtcdOptions::default()).expect("connect"), Options::default());
+    let plain = Repository::with_backend(
+        Etcd::connect(&direct, EtcdOptions::default()).expect("connect"),
+        Options::default(),
+        confine::Json,
+    );
     plain.save("count.json", r#"{"n": 0}"#, None).expect("create");
     let proxy = Proxy::start(&cluster.members[0].endpoint);
     let through = Address::parse(&format!("etcd://{}/lost", proxy.endpoint)).expect("address");
@@ -50,6 +53,7 @@ fn a_lost_answer_is_never_reported_as_done_or_not_done_wrongly() {
                 let repository = Repository::with_backend(
                     etcd,
                     Options { lock_timeout: Duration::from_secs(20), ..Options::default() },
+                    confine::Json,
                 );
                 let seen = &seen;
                 s.spawn(move || {

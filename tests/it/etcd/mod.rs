@@ -22,7 +22,11 @@ pub(crate) use server::Cluster;
 /// A repository over the cluster (with its TLS files, if it speaks TLS), under `prefix`.
 pub(crate) fn repository(cluster: &Cluster, prefix: &str, options: EtcdOptions) -> Repository {
     let address = Address::parse(&cluster.url(prefix)).expect("the cluster's address");
-    Repository::with_backend(Etcd::connect(&address, cluster.options(options)).expect("connect"), Options::default())
+    Repository::with_backend(
+        Etcd::connect(&address, cluster.options(options)).expect("connect"),
+        Options::default(),
+        confine::Json,
+    )
 }
 
 /// `confine --store` on the cluster (with its TLS files, if it speaks TLS), under `prefix`.

@@ -4,70 +4,47 @@ use super::*;
 
 const DOC: &str = "{\n  \"n\": 1,\n  \"list\": [10, {\"deep\": \"x\"}],\n  \"s\": \"text\"\n}\n";
 
-fn spliced(text: &str, start: usize, end: usize, with: &str) -> NewText {
-    let checked = Checked::new("d.json", text).unwrap();
-    checked.spliced(Splice { start, end, text: with.into() }).expect("the splice fits").into_text()
-}
-
-fn span(text: &str, of: &str) -> (usize, usize) {
+/// What `splice_keeps` says of replacing `of` (its first occurrence in `text`) with `with`.
+fn keeps(text: &str, depth: usize, of: &str, with: &str) -> Option<usize> {
     let start = text.find(of).unwrap();
-    (start, start + of.len())
+    splice_keeps(text, depth, start..start + of.len(), with)
 }
 
 #[test]
 fn a_value_replaced_by_a_value_is_shown_to_keep_a_document() {
     for (of, with) in [("1", "2"), ("10", "{\"a\": [null]}"), ("\"x\"", "-0.5"), ("[10, {\"deep\": \"x\"}]", "{}")] {
-        let (start, end) = span(DOC, of);
-        let new = spliced(DOC, start, end, with);
-        assert!(matches!(new, NewText::Document(_)), "{of} -> {with}");
-        assert!(strict::check(new.as_str()).is_ok());
+        assert!(keeps(DOC, 3, of, with).is_some(), "{of} -> {with}");
     }
 }
 
 #[test]
 fn anything_else_is_left_to_a_check() {
-    let unchecked = |start, end, with| matches!(spliced(DOC, start, end, with), NewText::Unchecked(_));
-    let (start, end) = span(DOC, "\"n\"");
-    assert!(unchecked(start, end, "\"m\""), "a key");
-    let (start, end) = span(DOC, "text");
-    assert!(unchecked(start, end, "more"), "part of a string");
-    let (start, end) = span(DOC, "1");
+    assert_eq!(keeps(DOC, 3, "\"n\"", "\"m\""), None, "a key");
+    assert_eq!(keeps(DOC, 3, "text", "more"), None, "part of a string");
     for with in ["2, \"m\": 3", "", "{", "1 2", "123456789012345678901234567890", "{\"a\": 1, \"a\": 2}"] {
-        assert!(unchecked(start, end, with), "{with:?} is not one value the rules accept");
+        assert_eq!(keeps(DOC, 3, "1", with), None, "{with:?} is not one value the rules accept");
     }
-    assert!(unchecked(start, start, "0"), "an insertion");
-    assert!(unchecked(0, DOC.len(), "{}"), "the root");
+    let start = DOC.find('1').unwrap();
+    assert_eq!(splice_keeps(DOC, 3, start..start, "0"), None, "an insertion");
+    assert_eq!(splice_keeps(DOC, 3, 0..DOC.len(), "{}"), None, "the root");
     let deep = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
-    assert!(unchecked(start, end, &deep), "nesting past the edits' limit");
+    assert_eq!(keeps(DOC, 3, "1", &deep), None, "nesting past the edits' limit");
 }
 
 #[test]
 fn a_shown_splice_says_how_deep_the_text_nests_at_most() {
-    let depth = |of: &str, with: &str| {
-        let (start, end) = span(DOC, of);
-        match spliced(DOC, start, end, with) {
-            NewText::Document(document) => document.depth(),
-            NewText::Unchecked(_) => panic!("{of} -> {with} is shown"),
-        }
-    };
     assert_eq!(strict::check(DOC).unwrap().depth, 3);
-    assert_eq!(depth("1", "2"), 3, "as deep as before");
-    assert_eq!(depth("\"x\"", "[[{}]]"), 6, "as deep as the new value reaches");
+    assert_eq!(keeps(DOC, 3, "1", "2"), Some(3), "as deep as before");
+    assert_eq!(keeps(DOC, 3, "\"x\"", "[[{}]]"), Some(6), "as deep as the new value reaches");
     // Removing the deepest value leaves the text shallower; the depth said is still the
     // old one, which is at least the text's: a bound, as the edits need it.
-    assert_eq!(depth("[10, {\"deep\": \"x\"}]", "0"), 3);
-    let trusted = Checked::trusted(DOC, 7);
-    let (start, end) = span(DOC, "1");
-    let Some(NewContent::Spliced(spliced)) = trusted.spliced(Splice { start, end, text: "2".into() }) else {
-        panic!("a number for a number is shown");
-    };
-    assert_eq!(spliced.depth(), 7, "a trusted text's depth is kept");
+    assert_eq!(keeps(DOC, 3, "[10, {\"deep\": \"x\"}]", "0"), Some(3));
+    assert_eq!(keeps(DOC, 7, "1", "2"), Some(7), "the depth given is kept as a bound");
 }
 
 #[test]
-fn a_splice_that_does_not_fit_gives_nothing() {
-    let checked = Checked::new("d.json", DOC).unwrap();
-    assert_eq!(checked.spliced(Splice { start: 3, end: DOC.len() + 1, text: String::new() }), None);
+fn a_splice_that_does_not_fit_shows_nothing() {
+    assert_eq!(splice_keeps(DOC, 3, 3..DOC.len() + 1, ""), None);
 }
 
 proptest::proptest! {
@@ -79,33 +56,12 @@ proptest::proptest! {
         with in proptest::sample::select(vec!["0", "\"a\"", "[]", "{\"k\": {}}", "1, 2", "\"", "}", " 7 ", "[[1]]"]),
     ) {
         let end = (start + len).min(DOC.len());
-        if let Some(NewText::Document(document)) =
-            Checked::new("d.json", DOC).unwrap().spliced(Splice { start, end, text: with.into() }).map(NewContent::into_text)
-        {
-            let shape = strict::check(document.as_str());
-            proptest::prop_assert!(shape.is_ok(), "{:?}", document.as_str());
-            proptest::prop_assert!(shape.is_ok_and(|shape| shape.depth <= document.depth()), "{:?}", document.as_str());
+        let splice = crate::splice::Splice { start, end, text: with.into() };
+        if let Some(depth) = splice_keeps(DOC, 3, start..end, with) {
+            let new = splice.apply_to(DOC).unwrap_or_default();
+            let shape = strict::check(&new);
+            proptest::prop_assert!(shape.is_ok(), "{:?}", new);
+            proptest::prop_assert!(shape.is_ok_and(|shape| shape.is_object && shape.depth <= depth), "{:?}", new);
         }
     }
-}
-
-#[test]
-fn a_shown_splice_is_handed_over_tied_to_its_text() {
-    let (start, end) = span(DOC, "1");
-    let checked = Checked::new("d.json", DOC).unwrap();
-    let Some(NewContent::Spliced(spliced)) = checked.spliced(Splice { start, end, text: "22".into() }) else {
-        panic!("a number for a number is shown");
-    };
-    assert!(spliced.is_of(DOC), "the text it was shown on");
-    let copy = DOC.to_owned();
-    assert!(!spliced.is_of(&copy), "the same bytes elsewhere are another text");
-    assert!(!spliced.is_of(&DOC[..DOC.len() - 1]), "a part of the text is another text");
-    let made = spliced.clone().into_splice();
-    assert_eq!((made.start, made.end, made.text.as_str()), (start, end, "22"));
-    assert_eq!(spliced.into_text(), self::spliced(DOC, start, end, "22"), "the copy is the text `splice` makes");
-
-    let (start, end) = span(DOC, "\"n\"");
-    let unshown = checked.spliced(Splice { start, end, text: "\"m\"".into() });
-    assert_eq!(unshown, Some(NewContent::Text(NewText::Unchecked(DOC.replacen("\"n\"", "\"m\"", 1)))));
-    assert_eq!(checked.spliced(Splice { start: 3, end: DOC.len() + 1, text: String::new() }), None);
 }

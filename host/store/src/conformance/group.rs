@@ -10,9 +10,7 @@ use std::thread;
 use std::time::Duration;
 
 use super::{Fresh, Kind, Port, check, content, counter, counter_of, join, kind, ok, refused};
-use crate::{Current, Error, Options, revision};
-use confine_domain::checked::{Checked, NewContent};
-use confine_domain::splice::Splice;
+use crate::{Current, Error, NewContent, Options, Splice, revision};
 
 const DOC: &str = "counter.json";
 
@@ -175,99 +173,86 @@ pub fn group_commit_refuses_a_non_document_for_its_caller_only(fresh: &dyn Fn() 
     })
 }
 
-/// A change that answers with a splice shown on the content it was given
+/// The last member's value, in the text `text` (a counter's), replaced by `with`: a splice
+/// of one value by another, which a JSON check shows to keep a document.
+fn value_splice(text: &str, with: String) -> NewContent {
+    let start = text.rfind(": ").map_or(0, |colon| colon + 2);
+    NewContent::Splice(Splice { range: start..text.len().saturating_sub(1), text: with })
+}
+
+/// A change that answers with a splice of the content it was given
 /// ([`Repository::update_in_place`](crate::Repository::update_in_place)) has it made in the
 /// content the batch holds: batched splices lose no update, each made on the result of the
-/// one before; a splice over its caller's size limit is refused for that caller alone and
-/// leaves the content as it was for the others; a splice shown on another copy of the
-/// content is made on that copy, with the same result.
-pub fn group_commit_makes_shown_splices_in_place(fresh: &dyn Fn() -> Fresh) -> u64 {
-    check("group_commit_makes_shown_splices_in_place", fresh, |_, port| {
+/// one before, and a splice over its caller's size limit is refused for that caller alone,
+/// leaving the content as it was for the others.
+pub fn group_commit_makes_splices_in_place(fresh: &dyn Fn() -> Fresh) -> u64 {
+    check("group_commit_makes_splices_in_place", fresh, |_, port| {
         const EACH: u64 = 12;
         ok(port.save(DOC, &counter(0), None), "creating the counter");
-        fn spliced(text: &str, with: String) -> NewContent<'_> {
-            shown(Checked::new(DOC, text).expect("the counter is a document"), with)
-        }
         let next = |current: Option<&str>| (current.map_or(0, counter_of) + 1).to_string();
-
-        let copied = port.repository.update_in_place(DOC, move |current| {
-            // Of a copy that outlives the call (leaked: one small text, once).
-            let copy: &'static str = Box::leak(current.map_or("", Current::text).to_owned().into_boxed_str());
-            let value = next(Some(copy));
-            Ok::<_, Infallible>((spliced(copy, value.clone()), value))
-        });
-        let (_, answer) = ok(copied, "updating through a splice of a copy").unwrap_or_else(|never| match never {});
-        assert_eq!(answer, "1", "the change's answer");
-        assert_eq!(content(port, DOC), Some(counter(1)), "a splice of a copy of the content");
-
         let small = port.with(|options| Options { max_document_size: 64, ..options });
         let too_large = |id: u64| id % 4 == 1;
         let results = concurrently(port, EACH, |port, id| {
             if too_large(id) {
                 let long = format!("\"{}\"", "x".repeat(64));
                 small.count(small.repository.update_in_place(DOC, move |current| {
-                    Ok::<_, Infallible>((spliced(current.map_or("", Current::text), long.clone()), ()))
+                    Ok::<_, Infallible>((value_splice(current.map_or("", Current::text), long.clone()), ()))
                 }))
             } else {
                 port.count(port.repository.update_in_place(DOC, move |current| {
                     let text = current.map_or("", Current::text);
-                    Ok::<_, Infallible>((spliced(text, next(Some(text))), ()))
+                    Ok::<_, Infallible>((value_splice(text, next(Some(text))), ()))
                 }))
             }
         });
-        let good = 1 + written(results, too_large, |e| matches!(e, Error::TooLarge { .. }), "the splice");
+        let good = written(results, too_large, |e| matches!(e, Error::TooLarge { .. }), "the splice");
         assert_eq!(content(port, DOC), Some(counter(good)), "a splice was lost, or one over its limit made");
     })
 }
 
-/// A change's proof that its new content is a document counts only on a text the
-/// repository itself knows to be one ([`Current::checked`], or its own record): a whole
-/// text the domain calls shown, made from a text that the change merely called checked
-/// ([`Checked::trusted`]), is checked like any other, and refused when it is not a
-/// document; a splice of a known text keeps at least the depth the repository knows,
-/// whatever depth the change claimed of it.
-pub fn an_update_trusts_no_proof_it_did_not_make(fresh: &dyn Fn() -> Fresh) -> u64 {
-    check("an_update_trusts_no_proof_it_did_not_make", fresh, |_, port| {
+/// A splice is made without a walk only where the repository knows the text (its own
+/// check, or its record of what it wrote) and its check shows that the splice keeps it a
+/// document; every other splice's text is checked whole. So no change can have a
+/// non-document written, whether or not it checked the content first: a splice that makes
+/// a key twice, or that does not fit the text, is refused and nothing is written; and the
+/// depth the repository knows after a splice is its check's, at least the new text's.
+pub fn an_update_checks_every_splice_it_cannot_show(fresh: &dyn Fn() -> Fresh) -> u64 {
+    check("an_update_checks_every_splice_it_cannot_show", fresh, |_, port| {
         let deep = "{\"a\": {\"b\": {\"c\": 1}}, \"n\": 0}";
         let revision = ok(port.save(DOC, deep, None), "creating the document");
-        // A key twice: not a document, called checked, and one value of it replaced.
-        let twice = "{\"n\": 1, \"n\": 2}";
-        let forged = port.count(port.repository.update_in_place(DOC, move |_| {
-            let splice = Splice { start: twice.len() - 2, end: twice.len() - 1, text: "3".to_owned() };
-            let new = Checked::trusted(twice, 1).spliced(splice).expect("the splice fits");
-            Ok::<_, Infallible>((NewContent::Text(new.into_text()), ()))
+        for checked_first in [false, true] {
+            let twice = port.count(port.repository.update_in_place(DOC, move |current| {
+                let current = current.expect("the document exists");
+                if checked_first {
+                    ok(current.check(), "checking the document");
+                }
+                // The key `"a"` renamed `"n"`: a key twice, not a document.
+                Ok::<_, Infallible>((NewContent::Splice(Splice { range: 1..4, text: "\"n\"".into() }), ()))
+            }));
+            refused(twice.map(|never| never.unwrap_or_else(|e| match e {})), Kind::InvalidDocument, "a key twice");
+            assert_eq!(ok(port.read(DOC), "reading").revision, revision, "a splice making a key twice was written");
+        }
+        let unfit = port.count(port.repository.update_in_place(DOC, move |current| {
+            let end = current.map_or(0, |current| current.text().len()) + 1;
+            Ok::<_, Infallible>((NewContent::Splice(Splice { range: 3..end, text: "1".into() }), ()))
         }));
-        refused(forged.map(|never| never.unwrap_or_else(|e| match e {})), Kind::InvalidDocument, "a forged proof");
-        assert_eq!(ok(port.read(DOC), "reading").revision, revision, "a forged proof was written");
+        refused(unfit.map(|never| never.unwrap_or_else(|e| match e {})), Kind::InvalidDocument, "an unfit splice");
+        assert_eq!(ok(port.read(DOC), "reading").revision, revision, "a splice that does not fit was written");
 
-        // The repository checks the text it read, and knows it from then on ...
-        let depth_told = |port: &Port| {
+        // The text read is checked, and known from then on: `n` made deeper is made in
+        // place, and the depth known after it is the new value's reach.
+        let depth_then_splice = |port: &Port, with: &'static str| {
             let updated = port.repository.update_in_place(DOC, move |current| {
                 let current = current.expect("the document exists");
-                let depth = current.checked(DOC).expect("a document").shape().depth;
-                // ... and a change that claims it nests one level deep splices it.
-                let text = current.text();
-                let start = text.rfind(": ").map_or(0, |colon| colon + 2);
-                let value = text[start..text.len() - 1].parse::<u64>().map_or(0, |n| n + 1);
-                let splice = Splice { start, end: text.len() - 1, text: value.to_string() };
-                Ok::<_, Infallible>((Checked::trusted(text, 1).spliced(splice).expect("the splice fits"), depth))
+                let depth = ok(current.check(), "checking the document");
+                Ok::<_, Infallible>((value_splice(current.text(), with.to_owned()), depth))
             });
-            ok(port.count(updated), "splicing the counter").unwrap_or_else(|never| match never {}).1
+            ok(port.count(updated), "splicing `n`").unwrap_or_else(|never| match never {}).1
         };
-        assert_eq!(depth_told(port), 3, "the text read is checked");
-        assert!(depth_told(port) >= 3, "the depth a change claimed replaced the one the repository knew");
-        assert_eq!(content(port, DOC).as_deref(), Some("{\"a\": {\"b\": {\"c\": 1}}, \"n\": 2}"));
+        assert_eq!(depth_then_splice(port, "[[[1]]]"), 3, "the text read is checked");
+        assert_eq!(depth_then_splice(port, "0"), 4, "the depth known after a splice is the new value's reach");
+        assert_eq!(content(port, DOC).as_deref(), Some("{\"a\": {\"b\": {\"c\": 1}}, \"n\": 0}"));
     })
-}
-
-/// The counter's value replaced by `with`, a value: a shown splice of the counter.
-fn shown<'t>(counter: Checked<'t>, with: String) -> NewContent<'t> {
-    let text = counter.text();
-    let start = text.find(": ").map_or(0, |colon| colon + 2);
-    match counter.spliced(Splice { start, end: text.len() - 1, text: with }) {
-        Some(spliced @ NewContent::Spliced(_)) => spliced,
-        other => panic!("a value for a value is shown to keep a document, but made {other:?}"),
-    }
 }
 
 /// An update's change is told that its content is known to be a document
@@ -288,9 +273,9 @@ pub fn an_update_knows_only_the_texts_it_wrote(fresh: &dyn Fn() -> Fresh) -> u64
                 seen.lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .push((current.text().to_owned(), current.is_known()));
-                let counter = current.checked(DOC).unwrap_or_else(|e| panic!("the counter is not a document: {e}"));
-                let value = counter_of(counter.text()) + 1;
-                Ok::<_, Infallible>((shown(counter, value.to_string()), ()))
+                current.check().unwrap_or_else(|e| panic!("the counter is not a document: {e}"));
+                let value = counter_of(current.text()) + 1;
+                Ok::<_, Infallible>((value_splice(current.text(), value.to_string()), ()))
             });
             ok(port.count(bumped), "bumping the counter").unwrap_or_else(|never| match never {});
         };
@@ -339,7 +324,7 @@ pub fn an_update_keeps_a_write_made_while_its_change_runs(fresh: &dyn Fn() -> Fr
                 *outcome.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
             }
             let new = counter(current.map_or(0, |current| counter_of(current.text())) + 1);
-            Ok::<_, Infallible>((NewContent::Text(new.into()), run))
+            Ok::<_, Infallible>((NewContent::Text(new), run))
         }));
         let (revision, answer) =
             ok(updated, "updating while another writer saves").unwrap_or_else(|never| match never {});

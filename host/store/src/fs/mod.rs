@@ -61,7 +61,7 @@ impl Filesystem {
 }
 
 impl Backend for Filesystem {
-    fn read(&self, name: &DocumentName, limit: u64) -> Result<Option<String>> {
+    fn read(&self, name: &DocumentName, limit: u64) -> Result<Option<Vec<u8>>> {
         read_at(&resolve::document(&self.root, name)?, limit, &self.seam)
     }
 
@@ -109,7 +109,7 @@ struct FsSession {
 }
 
 impl BackendSession for FsSession {
-    fn current(&self) -> Result<Option<String>> {
+    fn current(&self) -> Result<Option<Vec<u8>>> {
         read_at(&self.location, self.limit, &self.seam)
     }
 
@@ -118,8 +118,9 @@ impl BackendSession for FsSession {
     }
 }
 
-/// The document's content, `None` if there is none; refuses anything but a regular file.
-fn read_at(location: &Location, limit: u64, seam: &Seam) -> Result<Option<String>> {
+/// The document's bytes, `None` if there is none; refuses anything but a regular file, and
+/// one over `limit` bytes by its size, before reading it.
+fn read_at(location: &Location, limit: u64, seam: &Seam) -> Result<Option<Vec<u8>>> {
     let name = &location.name;
     let file_name = location.file.as_str();
     let mut options = OpenOptions::new();
@@ -141,16 +142,13 @@ fn read_at(location: &Location, limit: u64, seam: &Seam) -> Result<Option<String
     if !metadata.is_file() {
         return Err(resolve::not_a_regular_file(name, false));
     }
-    if metadata.len() > limit {
-        return Err(Error::TooLarge { name: name.clone(), size: metadata.len(), limit });
-    }
-    let mut bytes = Vec::with_capacity(metadata.len() as usize);
-    // `take` guards against a file that grows between the stat and the read.
+    let size = usize::try_from(metadata.len()).unwrap_or(usize::MAX);
+    content::within(name, size, limit)?;
+    let mut bytes = Vec::with_capacity(size);
+    // `take` bounds a file that grows between the stat and the read: the repository
+    // refuses what is over the limit.
     seam.before(Step::ReadDocument { file: file_name })
         .and_then(|()| file.take(limit.saturating_add(1)).read_to_end(&mut bytes))
         .context(name, "read document")?;
-    if bytes.len() as u64 > limit {
-        return Err(Error::TooLarge { name: name.clone(), size: bytes.len() as u64, limit });
-    }
-    content::decode(name, bytes).map(Some)
+    Ok(Some(bytes))
 }

@@ -1,6 +1,7 @@
 //! Unit tests of `known.rs`.
 
 use super::*;
+use crate::testing::Braces;
 
 fn name(text: &str) -> DocumentName {
     DocumentName::parse(text).unwrap()
@@ -40,44 +41,39 @@ fn past_the_limit_the_entries_start_again() {
 fn a_text_as_read_is_looked_up_once_and_only_when_asked() {
     let (known, doc, read) = (Known::default(), name("d.json"), ReadText::default());
     known.remember(&doc, blake3::hash(b"{}"), 1);
-    let current = Current::read("{}", &known, &doc, &read);
+    let current = Current::read("{}", &doc, &Braces, &known, &read);
     assert_eq!(current.text(), "{}");
     assert_eq!(read.recorded.get(), None, "nothing is looked up before a change asks");
     assert!(current.is_known());
     assert_eq!(read.recorded.get(), Some(&Some(1)));
     known.remember(&doc, blake3::hash(b"{\"other\": 1}"), 2);
-    assert_eq!(current.checked("d.json").unwrap().shape().depth, 1, "the batch's lookup is kept");
+    assert_eq!(current.check().unwrap(), 1, "the batch's lookup is kept");
     let unknown = ReadText::default();
-    assert!(!Current::read("{\"n\": 1}", &known, &doc, &unknown).is_known());
+    assert!(!Current::read("{\"n\": 1}", &doc, &Braces, &known, &unknown).is_known());
 }
 
 #[test]
 fn a_text_as_read_is_known_to_the_batch_once_checked_and_only_then() {
     let (known, doc) = (Known::default(), name("d.json"));
     let read = ReadText::default();
-    let current = Current::read("{\"a\": [1]}", &known, &doc, &read);
+    let current = Current::read("{\"a\": [1]}", &doc, &Braces, &known, &read);
     assert_eq!(read.depth(), None, "neither recorded nor checked");
-    // A text the change calls checked itself teaches the repository nothing.
-    let _ = Checked::trusted(current.text(), 1);
-    assert_eq!(read.depth(), None);
-    assert_eq!(current.checked("d.json").unwrap().shape().depth, 2);
+    assert_eq!(current.check().unwrap(), 2);
     assert_eq!(read.depth(), Some(2), "the check is kept for the batch");
     assert!(current.is_known(), "and the batch's later changes are not walked again");
 
     let refused = ReadText::default();
-    assert!(Current::read("{\"a\": 1, \"a\": 2}", &known, &doc, &refused).checked("d.json").is_err());
+    let error = Current::read("{\"refused\": 1}", &doc, &Braces, &known, &refused).check().unwrap_err();
+    assert!(error.to_string().starts_with("d.json: not a document"), "{error}");
     assert_eq!(refused.depth(), None, "a text refused is not known");
 }
 
 #[test]
-fn a_known_text_is_not_walked_and_any_other_is_checked() {
-    // Were it walked, this text would be refused: so a known text is taken as said.
-    let trusted = Current::made("{\"a\": 1, \"a\": 2}", Some(4)).checked("d.json").unwrap();
-    assert_eq!(trusted.shape().depth, 4);
-    let checked = Current::made("{\"a\": [1]}", None).checked("d.json").unwrap();
-    assert_eq!(checked.shape().depth, 2);
-    let refused = Current::made("{\"a\": 1, \"a\": 2}", None).checked("d.json").unwrap_err();
-    assert!(refused.to_string().contains("d.json"), "{refused}");
-    assert!(!Current::made("{}", None).is_known());
-    assert_eq!(Current::made("{}", Some(1)).text(), "{}");
+fn a_text_made_in_the_batch_is_not_walked() {
+    let doc = name("d.json");
+    // Were it walked, this text would be refused: so a made text is taken as made.
+    let made = Current::made("{\"refused\": 1}", &doc, &Braces, 4);
+    assert!(made.is_known());
+    assert_eq!(made.check().unwrap(), 4);
+    assert_eq!(made.text(), "{\"refused\": 1}");
 }

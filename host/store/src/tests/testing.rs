@@ -25,3 +25,27 @@ pub(crate) fn symlink_dir(target: impl AsRef<std::path::Path>, link: impl AsRef<
     #[cfg(windows)]
     std::os::windows::fs::symlink_dir(target, link).expect("create directory symlink");
 }
+
+/// A stand-in for a format, for the store's own tests (the store knows none): a document is
+/// a text in braces that does not say `refused`; it nests as deep as its brackets do.
+#[derive(Debug)]
+pub(crate) struct Braces;
+
+impl crate::Check for Braces {
+    fn check(&self, _name: &str, text: &str) -> Result<usize, String> {
+        let trimmed = text.trim();
+        if !(trimmed.starts_with('{') && trimmed.ends_with('}')) || text.contains("refused") {
+            return Err(format!("not a document: {text:?}"));
+        }
+        let (mut depth, mut deepest) = (0usize, 0usize);
+        for byte in text.bytes() {
+            match byte {
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            deepest = deepest.max(depth);
+        }
+        Ok(deepest)
+    }
+}

@@ -1,83 +1,42 @@
-//! Changes through the domain guest with group commit ([`Repository::update`]): the guest's
-//! pure `apply` runs on the document's current text inside the batch that writes it, so
-//! that concurrent changes of this process share lock holds and fsyncs.
+//! Changes through the domain guest with group commit ([`Repository::update_in_place`]):
+//! the guest's pure `apply` runs on the document's current text inside the batch that
+//! writes it, so that concurrent changes of this process share lock holds and fsyncs.
 //!
-//! The host checks the current text before the guest sees it, and the guest relies on that
-//! check (the WIT says so); the store spares the walk of a text it knows to be a document,
-//! the one its group commit wrote last ([`Current::checked`](confine_store::Current::checked)).
-//! The splice the guest answers is then shown to keep the text a document where it can be
-//! ([`Checked::spliced`]: a value replaced by a value, as `incr` and `set` of an existing
-//! key make), so that the store need not walk the new text again, nor copy it: a shown
-//! splice is made in the text the store holds ([`Repository::update_in_place`]). So a large
-//! document is walked at most once per change, natively, instead of in the guest and again
-//! here.
+//! Before the update is queued, a guest instance is made (its pool slot taken) and the
+//! guest parses the changes (`prepare`): a change that does not parse is refused before
+//! anything waits, and under the lock the guest applies what it parsed, with no parse again.
+//!
+//! The host has the store check the current text before the guest sees it, and the guest
+//! relies on that check (the WIT says so); the store spares the walk of a text it knows to
+//! be a document, the one its group commit wrote last ([`Current::check`]). The guest
+//! answers with a splice, which the store makes in place where its own check shows it keeps
+//! the text a document (a value replaced by a value, as `incr` and `set` of an existing key
+//! make), and checks whole otherwise: so a large document is walked at most once per
+//! change, natively, instead of in the guest and again here, and nothing the guest says is
+//! taken on trust.
 
-use confine_domain::checked::{self, Checked, NewContent};
-use confine_domain::service::{self, Change};
-use confine_domain::splice::Splice;
-use confine_store::Repository;
-use wasmtime::Store;
+use confine_domain::service::Change;
+use confine_store::{Current, NewContent, Repository, Splice};
 
 use super::Runtime;
-use super::state::StoreState;
 use crate::errors::ServiceError;
-use crate::generated::service::{Applied, AppliedAll, Change as WitChange, Guest as ServiceExports};
-
-/// A guest's answer to a change: the splice of the current text, and the answers.
-struct Answered {
-    start: u64,
-    end: u64,
-    text: String,
-    answers: Vec<String>,
-}
-
-impl From<Applied> for Answered {
-    fn from(a: Applied) -> Answered {
-        Answered { start: a.start, end: a.end, text: a.text, answers: vec![a.answer] }
-    }
-}
-
-impl From<AppliedAll> for Answered {
-    fn from(a: AppliedAll) -> Answered {
-        Answered { start: a.start, end: a.end, text: a.text, answers: a.answers }
-    }
-}
-
-/// One guest call that answers a change of `document`'s `current` text (checked, or known
-/// to the store) nesting at most `depth` levels deep.
-type GuestChange = Box<
-    dyn Fn(
-            &ServiceExports,
-            &mut Store<StoreState>,
-            &str,
-            Option<&str>,
-            u32,
-        ) -> wasmtime::Result<Result<Answered, ServiceError>>
-        + Send
-        + Sync,
->;
+use crate::generated::service::{Applied, Change as WitChange};
 
 impl Runtime {
-    /// Applies `change` to `document` and returns its answer. A change whose key or JSON
-    /// does not parse is refused first, natively with the domain's own code, before
-    /// anything is queued or locked.
+    /// Applies `change` to `document` and returns its answer: the new value for an `incr`,
+    /// empty for the others.
     pub(super) fn change(
         &self,
         repository: &Repository,
         document: &str,
         change: Change,
     ) -> Result<String, ServiceError> {
-        service::check(document, &change)?;
-        let change = to_wit(change);
-        let answers = self.update(
-            repository,
-            document,
-            Box::new(move |svc, store, name, current, depth| {
-                let applied = svc.call_apply(store, name, current, depth, &change)?;
-                Ok(applied.map(Answered::from).map_err(ServiceError::from))
-            }),
-        )?;
-        Ok(answers.into_iter().next().unwrap_or_default())
+        match self.apply(repository, document, vec![change]) {
+            Ok(answers) => Ok(answers.into_iter().next().unwrap_or_default()),
+            // A change alone is refused in its own words, not as the first of an update.
+            Err(ServiceError::Refused { error, .. }) => Err(*error),
+            Err(e) => Err(e),
+        }
     }
 
     /// Applies `changes` to `document` in order as one update: one write that makes all of
@@ -85,6 +44,10 @@ impl Runtime {
     /// change). Returns each change's answer in order: the new value for an `incr`, empty
     /// for the others. Concurrent updates of the same document in this process share a
     /// write (group commit), each update's changes kept together.
+    ///
+    /// The guest instance is made and the changes parsed before the update is queued: no
+    /// writer waits under the document's lock for a pool slot, a guest's start-up, or a
+    /// change that does not parse.
     ///
     /// # Errors
     /// See [`ServiceError`].
@@ -94,41 +57,23 @@ impl Runtime {
         document: &str,
         changes: Vec<Change>,
     ) -> Result<Vec<String>, ServiceError> {
-        for (index, change) in changes.iter().enumerate() {
-            service::check(document, change)
-                .map_err(|e| ServiceError::Refused { index, error: Box::new(ServiceError::from(e)) })?;
-        }
-        let changes: Vec<WitChange> = changes.into_iter().map(to_wit).collect();
-        self.update(
-            repository,
-            document,
-            Box::new(move |svc, store, name, current, depth| {
-                let applied = svc.call_apply_all(store, name, current, depth, &changes)?;
-                Ok(applied.map(Answered::from).map_err(ServiceError::from))
-            }),
-        )
-    }
-
-    /// Runs `change` in the guest on the document's current text inside the batch that
-    /// writes it, and returns its answers once the write is durable. The guest is
-    /// instantiated first, before the change is queued: no writer waits under the
-    /// document's lock for a pool slot or a guest's start-up.
-    fn update(
-        &self,
-        repository: &Repository,
-        document: &str,
-        change: GuestChange,
-    ) -> Result<Vec<String>, ServiceError> {
         let mut guest = self.core.instantiate(repository)?;
+        let changes: Vec<WitChange> = changes.into_iter().map(to_wit).collect();
+        // An update of no changes is refused by `apply`, once the store has resolved the
+        // name: a name that cannot be is the first thing to tell.
+        if !changes.is_empty() {
+            guest.call(|svc, store| svc.call_prepare(store, document, &changes))?;
+        }
         let name = document.to_owned();
         let updated = repository.update_in_place(document, move |current| {
             // Not walked where the store knows the text: the one it wrote last.
-            let checked = current.map(|current| current.checked(&name)).transpose()?;
+            let depth = current.map(Current::check).transpose()?.unwrap_or(0);
             // A text nests at most as deep as it is long, and the store's size limit keeps
             // that far below `u32::MAX`; the parser refuses deeper than 128 anyway.
-            let depth = checked.map_or(0, |c| u32::try_from(c.shape().depth).unwrap_or(u32::MAX));
-            let answered = guest.call(|svc, store| change(svc, store, &name, checked.map(Checked::text), depth))?;
-            splice_into(checked, answered)
+            let depth = u32::try_from(depth).unwrap_or(u32::MAX);
+            let text = current.map(Current::text);
+            let applied = guest.call(|svc, store| svc.call_apply(store, &name, text, depth))?;
+            splice_of(text, applied)
         });
         match updated {
             Ok(Ok((_revision, answers))) => Ok(answers),
@@ -147,24 +92,19 @@ fn to_wit(change: Change) -> WitChange {
     }
 }
 
-/// The new content that the guest's splice makes of `current`, and the answers. The guest
-/// is trusted with neither the host's memory nor the document's rules: the splice must fit,
-/// and its text is a document shown by [`Checked::spliced`] or is checked by the store.
-fn splice_into(
-    current: Option<Checked<'_>>,
-    answered: Answered,
-) -> Result<(NewContent<'_>, Vec<String>), ServiceError> {
-    let (start, end) = (answered.start, answered.end);
-    let splice = usize::try_from(start).ok().zip(usize::try_from(end).ok()).map(|(start, end)| Splice {
-        start,
-        end,
-        text: answered.text,
-    });
-    match splice.and_then(|splice| checked::splice_onto(current, splice)) {
-        Some(content) => Ok((content, answered.answers)),
-        None => Err(ServiceError::Guest(format!(
+/// The guest's splice of `current` (of `""` when there is none) as new content for the
+/// store, and the answers. A splice that does not fit is the guest's failure, said so
+/// here; whether one that fits keeps a document is the store's to find.
+fn splice_of(current: Option<&str>, applied: Applied) -> Result<(NewContent, Vec<String>), ServiceError> {
+    let (start, end) = (applied.start, applied.end);
+    let range = usize::try_from(start).ok().zip(usize::try_from(end).ok()).map(|(start, end)| start..end);
+    match range {
+        Some(range) if current.unwrap_or_default().get(range.clone()).is_some() => {
+            Ok((NewContent::Splice(Splice { range, text: applied.text }), applied.answers))
+        }
+        _ => Err(ServiceError::Guest(format!(
             "it answered with the bytes {start}..{end} of a text of {} bytes, which do not fit it",
-            current.map_or(0, |checked| checked.text().len())
+            current.map_or(0, str::len)
         ))),
     }
 }

@@ -2,12 +2,11 @@
 //! that the sync and the async bindings both run. See the module docs of `wasi_keyvalue`
 //! for the mapping.
 
-use confine_domain::checked::{self, Checked, NewContent, NewText};
 use confine_domain::document::{self, Root};
 use confine_domain::error::ErrorKind;
 use confine_domain::keypath::{KeyPath, Segment};
 use confine_domain::service::{self, Change};
-use confine_store::{Current, Error, Repository};
+use confine_store::{Current, Error, NewContent, Repository};
 use serde_json::Value;
 
 /// Why a `wasi:keyvalue` call failed, in the interface's terms.
@@ -198,7 +197,7 @@ fn write(repository: &Repository, document: &str, changes: Vec<Change>) -> Resul
 fn update<T: Send + 'static>(
     repository: &Repository,
     document: &str,
-    mut change: impl FnMut(Option<&str>) -> Result<(NewText, T), Unwritten<T>> + Send + 'static,
+    mut change: impl FnMut(Option<&str>) -> Result<(String, T), Unwritten<T>> + Send + 'static,
 ) -> Result<T, KvError> {
     let updated = repository.update_in_place(document, move |current| {
         change(current.map(Current::text)).map(|(text, answer)| (NewContent::Text(text), answer))
@@ -213,15 +212,14 @@ fn update<T: Send + 'static>(
 /// domain's in-place edits (the rest of the file keeps its layout). Removing a key that is
 /// not there is no change. Each text is checked once, before its change; the store checks
 /// the last, as it checks every whole text it is handed.
-fn apply(document: &str, current: Option<&str>, changes: Vec<Change>) -> Result<NewText, Unwritten> {
+fn apply(document: &str, current: Option<&str>, changes: Vec<Change>) -> Result<String, Unwritten> {
     let refused = |detail: String| Unwritten::Refused(KvError::Other(detail));
-    let mut text: Option<NewText> = None;
+    let mut text: Option<String> = None;
     for change in changes {
-        let base = text.as_ref().map(NewText::as_str).or(current);
-        let checked = base.map(|base| Checked::new(document, base)).transpose().map_err(|e| refused(e.detail))?;
-        match service::apply_checked(document, checked, change) {
+        let base = text.as_deref().or(current);
+        match service::apply(document, base, change) {
             Ok((splice, _answer)) => {
-                let next = checked::splice_onto(checked, splice).map(NewContent::into_text);
+                let next = splice.apply_to(base.unwrap_or_default());
                 text =
                     Some(next.ok_or_else(|| refused(format!("{document}: an edit did not fit the document's text")))?);
             }

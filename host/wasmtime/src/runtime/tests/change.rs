@@ -2,31 +2,17 @@
 
 use super::*;
 
-fn applied(start: u64, end: u64, text: &str) -> Answered {
-    Answered::from(Applied { start, end, text: text.to_owned(), answer: "7".to_owned() })
-}
-
-fn checked(text: &str) -> Option<Checked<'_>> {
-    Some(Checked::new("d.json", text).unwrap())
+fn applied(start: u64, end: u64, text: &str) -> Applied {
+    Applied { start, end, text: text.to_owned(), answers: vec!["7".to_owned()] }
 }
 
 #[test]
-fn a_guest_splice_is_made_on_the_current_text() {
-    let current = "{\"n\": 6}";
-    let (made, answers) = splice_into(checked(current), applied(6, 7, "7")).unwrap();
+fn a_guest_splice_is_handed_to_the_store_as_a_splice_of_the_current_text() {
+    let (made, answers) = splice_of(Some("{\"n\": 6}"), applied(6, 7, "7")).unwrap();
     assert_eq!(answers, vec!["7".to_owned()]);
-    let NewContent::Spliced(spliced) = made else { panic!("a number for a number is shown to keep a document") };
-    assert!(spliced.is_of(current), "the splice is of the current text, for the store to make in place");
-    assert_eq!(spliced.into_text().as_str(), "{\"n\": 7}");
-    let created = splice_into(None, applied(0, 0, "{}\n")).unwrap();
-    assert_eq!(created.0, NewContent::from("{}\n".to_owned()), "a new document is left to the store's check");
-}
-
-#[test]
-fn a_guest_splice_not_shown_to_keep_a_document_is_left_to_the_store_to_check() {
-    // One value for a number, but with a second member that repeats the key.
-    let (made, _) = splice_into(checked("{\"n\": 6}"), applied(6, 7, "7, \"n\": 8")).unwrap();
-    assert_eq!(made, NewContent::from("{\"n\": 7, \"n\": 8}".to_owned()));
+    assert_eq!(made, NewContent::Splice(Splice { range: 6..7, text: "7".to_owned() }));
+    let (created, _) = splice_of(None, applied(0, 0, "{}\n")).unwrap();
+    assert_eq!(created, NewContent::Splice(Splice { range: 0..0, text: "{}\n".to_owned() }));
 }
 
 #[test]
@@ -38,7 +24,7 @@ fn a_guest_splice_that_does_not_fit_is_refused_not_made() {
         (None, 0, 1),                     // no text to splice
         (Some("{}"), u64::MAX, u64::MAX), // beyond any offset
     ] {
-        let refused = splice_into(current.and_then(checked), applied(start, end, "x")).unwrap_err();
+        let refused = splice_of(current, applied(start, end, "x")).unwrap_err();
         assert!(matches!(&refused, ServiceError::Guest(m) if m.contains("do not fit")), "{refused}");
     }
 }
@@ -47,7 +33,7 @@ fn a_guest_splice_that_does_not_fit_is_refused_not_made() {
 fn a_change_waits_for_a_guest_slot_before_it_takes_the_lock() {
     let dir = tempfile::tempdir().unwrap();
     let root = cap_std::fs::Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority()).unwrap();
-    let repository = Repository::new(root, confine_store::Options::default());
+    let repository = Repository::new(root, confine_store::Options::default(), confine_formats::Json);
     let runtime = Runtime::new(crate::RuntimeOptions::default()).unwrap();
     // Every slot of the pool taken, as by as many calls in flight.
     let taken: Vec<_> = (0..super::super::engine::DOMAIN_SLOTS).map(|_| runtime.core.slots.take()).collect();

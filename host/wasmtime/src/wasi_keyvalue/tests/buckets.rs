@@ -8,7 +8,7 @@ use confine_store::{Memory, Options};
 use super::*;
 
 fn memory() -> Repository {
-    Repository::with_backend(Memory::new(), Options::default())
+    Repository::with_backend(Memory::new(), Options::default(), crate::Json)
 }
 
 fn other(result: Result<impl std::fmt::Debug, KvError>) -> String {
@@ -109,7 +109,11 @@ fn open_refuses_names_outside_the_grant_and_missing_directories() {
     let outside = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(outside.path(), tmp.path().join("out")).unwrap();
     std::fs::create_dir(tmp.path().join("sub")).unwrap();
-    let repo = Repository::new(Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap(), Options::default());
+    let repo = Repository::new(
+        Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap(),
+        Options::default(),
+        crate::Json,
+    );
     assert_eq!(open(&repo, Some("app.json"), "").unwrap(), "app.json");
     assert_eq!(open(&repo, None, "sub/new.json").unwrap(), "sub/new.json");
     for name in ["../x.json", "/etc/passwd", "a.json.lock", ".a.json.0123456789abcdef.tmp", "out/x.json", "a//b"] {
@@ -126,7 +130,11 @@ fn a_document_that_is_not_an_object_answers_other_and_is_left_alone() {
     repo.save("kv.json", "{}", None).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("bad.json"), "{\"a\": 1,,}").unwrap();
-    let fs = Repository::new(Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap(), Options::default());
+    let fs = Repository::new(
+        Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap(),
+        Options::default(),
+        crate::Json,
+    );
     assert!(other(get(&fs, "bad.json", "a")).contains("line 1, column 9"));
     assert!(other(set_many(&fs, "bad.json", vec![("a".into(), b"2".to_vec())])).contains("bad.json"));
     assert_eq!(std::fs::read(tmp.path().join("bad.json")).unwrap(), b"{\"a\": 1,,}");
