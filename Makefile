@@ -28,7 +28,7 @@ export CONFINE_EXAMPLE_RENAME_KEY := $(abspath $(WASM_DIR)/confine_example_renam
 export CONFINE_EXAMPLE_VALIDATE := $(abspath $(WASM_DIR)/confine_example_validate.wasm)
 export CONFINE_EXAMPLE_EMBEDDER := $(abspath $(TARGET_DIR)/release/confine-example-embedder)
 
-.PHONY: run test test-windows soak build guest plugins wasm-target etcd-deps python-lockers lint lint-platforms fuzz examples doc bench
+.PHONY: run test test-windows soak build guest plugins wasm-target etcd-deps python-lockers python-wheel python-test lint lint-platforms fuzz examples doc bench
 
 wasm-target:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
@@ -63,6 +63,23 @@ $(LOCKERS_VENV)/installed: tests/python-lockers.txt
 build: guest etcd-deps
 	$(CARGO) build --release --locked -p confine-cli --features etcd
 
+# The Python package (host/python): maturin, from PyPI in a virtual environment under the
+# target directory, builds the abi3 wheel into $(WHEELS); python-test installs it into a
+# fresh virtual environment (with pytest and mypy) and runs the package's tests there,
+# beside `confine` processes and the design's own lockf writer.
+MATURIN_VENV := $(TARGET_DIR)/venv/maturin
+PY_TEST_VENV := $(TARGET_DIR)/venv/python-test
+WHEELS       := $(TARGET_DIR)/wheels
+python-wheel:
+	@test -x $(MATURIN_VENV)/bin/maturin || { python3 -m venv --clear $(MATURIN_VENV) && \
+		$(MATURIN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'maturin>=1.7,<2'; }
+	rm -rf $(WHEELS)
+	$(MATURIN_VENV)/bin/maturin build --release --locked --quiet -m host/python/Cargo.toml -o $(WHEELS)
+python-test: build python-wheel
+	python3 -m venv --clear $(PY_TEST_VENV)
+	$(PY_TEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(WHEELS)/*.whl pytest mypy
+	cd $(TARGET_DIR) && CONFINE_BIN=$(abspath $(CONFINE)) $(PY_TEST_VENV)/bin/python -m pytest -q -p no:cacheprovider $(CURDIR)/host/python/tests
+
 # examples/: two plugin components, and a wasmtime host that runs them (it embeds confine,
 # which embeds the guest).
 examples: guest
@@ -77,13 +94,14 @@ FIGURES      := $(TARGET_DIR)/tmp/figures
 export CONFINE_FIGURES := $(FIGURES)
 
 # Unit tests of every layer, the store's conformance suite (tests/store) on each backend,
-# and the integration suites (tests/it), in one cargo run; then the example plugins' own
-# component tests, as a plugin author's Makefile would run them.
+# and the integration suites (tests/it), in one cargo run; the Python package's tests; then
+# the example plugins' own component tests, as a plugin author's Makefile would run them.
 test: build plugins examples doc etcd-deps python-lockers
 	@rm -rf $(FIGURES)
 	$(CARGO) test --release --locked $(CRATES) $(FEATURES)
 	$(CARGO) test --release --locked -p confine-store --features conformance,classic-locks
 	$(CARGO) test --release --locked -p confine-store --features conformance,flock-locks
+	$(MAKE) --no-print-directory python-test
 	$(CONFINE) test $(CONFINE_EXAMPLE_RENAME_KEY) examples/plugins/rename-key/tests
 	$(CONFINE) test --exact $(CONFINE_EXAMPLE_VALIDATE) examples/plugins/validate/tests
 	@echo "== what the suites tried (nothing lost in any) =="
@@ -142,6 +160,7 @@ test-windows: guest plugins
 
 lint: build plugins lint-platforms
 	$(CARGO) clippy --release --locked $(CRATES) $(FEATURES) -p confine-example-embedder -p confine-bench --all-targets -- -D warnings
+	$(CARGO) clippy --release --locked -p confine-python --features etcd -- -D warnings
 	$(CARGO) clippy --release --locked -p confine-guest -p confine-test-plugin -p confine-example-rename-key -p confine-example-validate -p confine-test-config-reader -p confine-test-keyvalue-probe --target $(WASM_TARGET) -- -D warnings
 	$(CARGO) fmt --check
 

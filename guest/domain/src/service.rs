@@ -15,7 +15,7 @@ use crate::document::{self, Root};
 use crate::edit;
 use crate::error::{Error, ErrorKind};
 use crate::inplace;
-use crate::keypath::KeyPath;
+use crate::keypath::{KeyPath, Segment};
 use crate::splice::{Draft, Splice};
 
 /// The storage port, as the domain's reads need it.
@@ -52,6 +52,40 @@ pub enum Change {
     Incr { key: String, delta: String },
     /// Apply the JSON Merge Patch `patch` at `key`.
     Merge { key: String, patch: String },
+}
+
+/// The changes that turn the document `old` into `new`, member by member: what a caller
+/// that edited a parsed copy of a document (Python's `with store.update(...)`) changed, as
+/// changes the text can take in place, so that everything else keeps its bytes. Removed
+/// members are unset, added or changed ones set (an object changed in part is descended
+/// into; any other changed value, arrays included, is set whole). Empty when they are
+/// equal.
+pub fn changes_between(old: &Root, new: &Root) -> Vec<Change> {
+    let mut changes = Vec::new();
+    diff(&mut Vec::new(), old, new, &mut changes);
+    changes
+}
+
+fn diff(path: &mut Vec<Segment>, old: &Root, new: &Root, changes: &mut Vec<Change>) {
+    let key_of = |path: &[Segment], key: &str| {
+        let mut segments = path.to_vec();
+        segments.push(Segment::Key(key.to_owned()));
+        KeyPath { segments }.to_string()
+    };
+    for key in old.keys().filter(|key| !new.contains_key(*key)) {
+        changes.push(Change::Unset { key: key_of(path, key) });
+    }
+    for (key, now) in new {
+        match (old.get(key), now) {
+            (Some(was), _) if was == now => {}
+            (Some(Value::Object(was)), Value::Object(now)) => {
+                path.push(Segment::Key(key.clone()));
+                diff(path, was, now, changes);
+                path.pop();
+            }
+            _ => changes.push(Change::Set { key: key_of(path, key), value: now.to_string() }),
+        }
+    }
 }
 
 /// A change whose key and JSON parsed ([`prepare`]): what a host keeps from before the

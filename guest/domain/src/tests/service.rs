@@ -230,3 +230,36 @@ fn apply_all_of_one_change_is_apply() {
         assert_eq!((splice, answers), (one.0, vec![one.1]));
     }
 }
+
+#[test]
+fn changes_between_two_documents_make_one_from_the_other_in_place() {
+    let old = "{\n  \"a\": 1, // kept\n  \"server\": {\"port\": 80, \"host\": \"x\"},\n  \"gone\": [1],\n  \"list\": [1, 2],\n  \"odd.key\": {\"n\": 1}\n}\n"
+        .replace(" // kept", "");
+    let new_value = serde_json::json!({
+        "a": 1,
+        "server": {"port": 8080, "host": "x", "tls": true},
+        "list": [1, 2, 3],
+        "odd.key": {"n": 2},
+        "added": {"deep": null}
+    });
+    let Value::Object(new) = new_value else { unreachable!() };
+    let root = document::parse("d.json", &old).unwrap();
+    let changes = changes_between(&root, &new);
+    let keys: Vec<String> = changes
+        .iter()
+        .map(|change| match change {
+            Change::Set { key, .. } => format!("set {key}"),
+            Change::Unset { key } => format!("unset {key}"),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        ["unset gone", "set server.port", "set server.tls", "set list", "set [\"odd.key\"].n", "set added"]
+    );
+    let (splice, _) = apply_all("d.json", Some(&old), changes).unwrap();
+    let made = splice.apply_to(&old).unwrap();
+    assert_eq!(Value::Object(document::parse("d.json", &made).unwrap()), Value::Object(new));
+    assert!(made.starts_with("{\n  \"a\": 1,\n  \"server\": {\"port\": 8080, \"host\": \"x\""), "{made}");
+    assert!(changes_between(&root, &root).is_empty(), "a document equal to itself needs no change");
+}

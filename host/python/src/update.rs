@@ -1,0 +1,90 @@
+//! The exclusive session behind `with store.update(...)`: the document's lock is held from
+//! the block's start to its end; on a clean exit what the block changed in its copy is
+//! written as in-place edits of the text read (`service::changes_between`), so the rest of
+//! the file keeps its bytes, once, atomically.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use confine_domain::document::{self, Root};
+use confine_domain::error::{Error as DomainError, ErrorKind};
+use confine_domain::service;
+use confine_store::Session;
+use pyo3::prelude::*;
+
+use crate::errors::Raise;
+
+/// An open update: the lock held, the text read and checked.
+#[pyclass(frozen, module = "confine._native")]
+pub(crate) struct Update {
+    name: String,
+    /// The text read when the session opened (`None`: no document), checked.
+    text: Option<String>,
+    /// The session, until it is committed or aborted.
+    session: Mutex<Option<Session>>,
+}
+
+impl Update {
+    /// The update of the document `session` holds, once its text is read and checked.
+    pub(crate) fn new(py: Python<'_>, session: Session) -> PyResult<Update> {
+        let name = session.name().to_owned();
+        let (session, read) = py.detach(move || {
+            let read = session.current();
+            (session, read)
+        });
+        let text = read.raise(py)?.map(|snapshot| snapshot.content);
+        if let Some(text) = &text {
+            document::check(&name, text).raise(py)?;
+        }
+        Ok(Update { name, text, session: Mutex::new(Some(session)) })
+    }
+
+    fn session(&self) -> MutexGuard<'_, Option<Session>> {
+        self.session.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[pymethods]
+impl Update {
+    /// The text read, `None` where there is no document.
+    fn text(&self) -> Option<String> {
+        self.text.clone()
+    }
+
+    /// Writes `new` (the block's document, JSON) as the changes it makes to the text read,
+    /// and ends the session. Returns the new revision, or `None` where it changes nothing
+    /// (nothing is written).
+    fn commit(&self, py: Python<'_>, new: &str) -> PyResult<Option<String>> {
+        let Some(session) = self.session().take() else {
+            return Err(DomainError::new(ErrorKind::Conflict, format!("{}: the update has ended", self.name)))
+                .raise(py);
+        };
+        let Some(text) = self.made_of(new).raise(py)? else {
+            return Ok(None);
+        };
+        py.detach(move || session.commit(&text)).raise(py).map(Some)
+    }
+
+    /// Ends the session without writing (also what dropping it does).
+    fn abort(&self) {
+        drop(self.session().take());
+    }
+}
+
+impl Update {
+    /// The text that `new` makes of the text read: edits in place, or a rendered new
+    /// document; `None` when it changes nothing.
+    fn made_of(&self, new: &str) -> Result<Option<String>, DomainError> {
+        let name = &self.name;
+        let new: Root = document::parse(name, new)?;
+        let Some(old_text) = &self.text else {
+            return Ok((!new.is_empty()).then(|| document::render(&new)));
+        };
+        let changes = service::changes_between(&document::parse(name, old_text)?, &new);
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        let (splice, _answers) = service::apply_all(name, Some(old_text), changes).map_err(|refusal| refusal.error)?;
+        let made = splice.apply_to(old_text);
+        made.map(Some).ok_or_else(|| DomainError::new(ErrorKind::Io, format!("{name}: an edit did not fit the text")))
+    }
+}
