@@ -24,22 +24,21 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
 
-from . import _errors, _native
+from . import _native
+# Re-exported, each `as` itself: the package's public exceptions.
 from ._errors import (
-    Conflict,
-    Error,
-    InvalidDocument,
-    InvalidKey,
-    InvalidName,
-    InvalidValue,
-    LockTimeout,
-    NotFound,
-    StoreError,
-    TooLarge,
-    TypeMismatch,
+    Conflict as Conflict,
+    Error as Error,
+    InvalidDocument as InvalidDocument,
+    InvalidKey as InvalidKey,
+    InvalidName as InvalidName,
+    InvalidValue as InvalidValue,
+    LockTimeout as LockTimeout,
+    NotFound as NotFound,
+    StoreError as StoreError,
+    TooLarge as TooLarge,
+    TypeMismatch as TypeMismatch,
 )
-
-__all__ = sorted(_errors.__all__ + ["LockStatus", "Snapshot", "Store"])
 
 T = TypeVar("T")
 
