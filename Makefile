@@ -197,8 +197,13 @@ fuzz: guest
 
 # Performance: every figure in one run on the real disk (target/bench-tmp), printed
 # as one table with ratios to the bare write protocol. BENCH_SCALE=0.1 for a quick run, 2 for
-# twice the samples. Needs python3 (the lockf writer row); SQLite is compiled in.
+# twice the samples. Needs python3 (the lockf writer row, and case 9 with the package's
+# wheel in its own virtual environment); SQLite is compiled in.
 BENCH_SCALE ?= 1
-bench: build
+PY_BENCH_VENV := $(TARGET_DIR)/venv/python-bench
+bench: build python-wheel
 	$(CARGO) build --release --locked -p confine-bench
-	BENCH_SCALE=$(BENCH_SCALE) CONFINE=$(CONFINE) $(TARGET_DIR)/release/confine-bench
+	python3 -m venv --clear $(PY_BENCH_VENV)
+	$(PY_BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(WHEELS)/*.whl
+	BENCH_SCALE=$(BENCH_SCALE) CONFINE=$(CONFINE) CONFINE_PYTHON=$(abspath $(PY_BENCH_VENV))/bin/python \
+		$(TARGET_DIR)/release/confine-bench

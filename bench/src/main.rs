@@ -15,6 +15,7 @@ mod inprocess;
 mod memory;
 mod others;
 mod processes;
+mod python;
 mod stats;
 
 use std::error::Error;
@@ -108,6 +109,16 @@ fn main() -> Result<()> {
             }
         }
         None => table.note("skipped: no `etcd` on PATH (Debian: apt-get install etcd-server)"),
+    }
+    table.section("9. Python: the confine wheel in-process, beside the design's own pattern");
+    match var("CONFINE_PYTHON") {
+        Some(python) => {
+            for row in python::all(&setup, &python)? {
+                progress(&row);
+                table.push(row);
+            }
+        }
+        None => table.note("skipped: CONFINE_PYTHON names no Python with the confine wheel (make bench sets it)"),
     }
     println!();
     println!("{}", table.render());
