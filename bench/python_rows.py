@@ -5,10 +5,8 @@
 #   python_rows.py incr DIR N            store.incr of "n" in DIR/app.json, N times
 #   python_rows.py threads DIR T PER     T threads sharing one Store, PER incr each
 #   python_rows.py update DIR N          `with store.update(...)`: bump "n", N times
-#   python_rows.py design DIR N          the design's pattern on the same change: lockf on
-#                                        app.json.lock, json.load, bump, json.dump to a temp
-#                                        file, fsync, rename, fsync the directory
-import fcntl, json, os, sys, threading, time
+# (The design's own pattern on the same change is tests/it/support/other_locker.py.)
+import sys, threading, time
 
 import confine
 
@@ -24,31 +22,6 @@ def timed(update, times):
     print("\n".join(map(str, spent)))
 
 
-def design(folder):
-    path, lock = os.path.join(folder, DOC), os.path.join(folder, DOC + ".lock")
-    handle = open(lock, "a+")
-
-    def update():
-        fcntl.lockf(handle, fcntl.LOCK_EX)
-        try:
-            with open(path) as f:
-                doc = json.load(f)
-            doc["n"] = doc.get("n", 0) + 1
-            tmp = f"{path}.{os.getpid()}.tmp"
-            with open(tmp, "w") as f:
-                json.dump(doc, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.rename(tmp, path)
-            d = os.open(folder, os.O_RDONLY)
-            os.fsync(d)
-            os.close(d)
-        finally:
-            fcntl.lockf(handle, fcntl.LOCK_UN)
-
-    return update
-
-
 def main():
     mode, folder = sys.argv[1], sys.argv[2]
     store = confine.Store(folder, timeout=120.0)
@@ -61,8 +34,6 @@ def main():
                 doc["n"] += 1
 
         timed(update, int(sys.argv[3]))
-    elif mode == "design":
-        timed(design(folder), int(sys.argv[3]))
     elif mode == "threads":
         count, per = int(sys.argv[3]), int(sys.argv[4])
         workers = [threading.Thread(target=lambda: [store.incr(DOC, "n") for _ in range(per)]) for _ in range(count)]

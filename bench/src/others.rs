@@ -100,7 +100,7 @@ fn python_command(doc: &Path, times: usize) -> Command {
     command
 }
 
-fn python(doc: &Path, times: usize) -> Result<Vec<Duration>> {
+pub(crate) fn python(doc: &Path, times: usize) -> Result<Vec<Duration>> {
     let mut command = python_command(doc, times);
     let output = command.stdout(std::process::Stdio::piped()).output()?;
     if !output.status.success() {

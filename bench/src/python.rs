@@ -7,6 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::docs::{self, DOC};
+use crate::others;
 use crate::stats::Row;
 use crate::{Result, Setup};
 
@@ -34,13 +35,15 @@ pub(crate) fn all(setup: &Setup, python: &Path) -> Result<Vec<Row>> {
     }
 
     let (warm, n) = (setup.n(5, 1), setup.n(20, 3));
-    for (mode, case) in [("update", "with store.update"), ("design", "design's lockf + json pattern")] {
-        let dir = setup.dir("python-update")?;
-        std::fs::write(dir.join(DOC), docs::of_size(1 << 20))?;
-        let times = run(python, &dir, &[mode, &(warm + n).to_string()])?;
-        docs::check_counter(case, &std::fs::read_to_string(dir.join(DOC))?, warm + n)?;
-        rows.push(Row::from_samples(format!("9. Python {case}, 1 MiB"), times[warm..].to_vec()));
-    }
+    let dir = setup.dir("python-update")?;
+    std::fs::write(dir.join(DOC), docs::of_size(1 << 20))?;
+    let times = run(python, &dir, &["update", &(warm + n).to_string()])?;
+    docs::check_counter("python update", &std::fs::read_to_string(dir.join(DOC))?, warm + n)?;
+    rows.push(Row::from_samples("9. Python with store.update, 1 MiB", times[warm..].to_vec()));
+    let dir = setup.dir("python-design")?;
+    std::fs::write(dir.join(DOC), docs::of_size(1 << 20))?;
+    let times = others::python(&dir.join(DOC), warm + n)?;
+    rows.push(Row::from_samples("9. Python design's lockf + json pattern, 1 MiB", times[warm..].to_vec()));
     Ok(rows)
 }
 
