@@ -220,6 +220,13 @@ pub fn prepare_all(document: &str, changes: Vec<Change>) -> Result<Vec<Prepared>
         .collect()
 }
 
+/// A refusal as the error it carries, for a caller that does not report positions.
+impl From<Refusal> for Error {
+    fn from(refusal: Refusal) -> Error {
+        refusal.error
+    }
+}
+
 /// The refusal of an update with no changes.
 fn no_changes(document: &str) -> Refusal {
     whole(Error::new(ErrorKind::InvalidValue, format!("{document}: the update has no changes")))

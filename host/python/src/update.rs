@@ -19,6 +19,8 @@ pub(crate) struct Update {
     name: String,
     /// The text read when the session opened (`None`: no document), checked.
     text: Option<String>,
+    /// How deep that text nests, as its check found: so that its edits do not walk it again.
+    depth: usize,
     /// The session, until it is committed or aborted.
     session: Mutex<Option<Session>>,
 }
@@ -32,10 +34,9 @@ impl Update {
             (session, read)
         });
         let text = read.raise(py)?.map(|snapshot| snapshot.content);
-        if let Some(text) = &text {
-            document::check(&name, text).raise(py)?;
-        }
-        Ok(Update { name, text, session: Mutex::new(Some(session)) })
+        let shape = text.as_deref().map(|text| document::check(&name, text)).transpose().raise(py)?;
+        let depth = shape.map_or(0, |shape| shape.depth);
+        Ok(Update { name, text, depth, session: Mutex::new(Some(session)) })
     }
 
     fn session(&self) -> MutexGuard<'_, Option<Session>> {
@@ -83,7 +84,8 @@ impl Update {
         if changes.is_empty() {
             return Ok(None);
         }
-        let (splice, _answers) = service::apply_all(name, Some(old_text), changes).map_err(|refusal| refusal.error)?;
+        let prepared = service::prepare_all(name, changes)?;
+        let (splice, _answers) = service::apply_prepared_to_checked(name, Some(old_text), self.depth, &prepared)?;
         let made = splice.apply_to(old_text);
         made.map(Some).ok_or_else(|| DomainError::new(ErrorKind::Io, format!("{name}: an edit did not fit the text")))
     }
