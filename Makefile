@@ -28,13 +28,27 @@ export CONFINE_EXAMPLE_RENAME_KEY := $(abspath $(WASM_DIR)/confine_example_renam
 export CONFINE_EXAMPLE_VALIDATE := $(abspath $(WASM_DIR)/confine_example_validate.wasm)
 export CONFINE_EXAMPLE_EMBEDDER := $(abspath $(TARGET_DIR)/release/confine-example-embedder)
 
-.PHONY: run test test-windows soak build guest plugins wasm-target etcd-deps python-lockers python-wheel python-test lint lint-platforms fuzz examples doc bench
+.PHONY: run test test-windows soak build guest ship-guest guest-shipped plugins wasm-target etcd-deps python-lockers python-wheel python-test lint lint-platforms fuzz examples doc bench
 
 wasm-target:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
 
+# The domain guest is built reproducibly (the paths of cargo's registry, the only ones in
+# it that name this machine, written as /cargo) and shipped in the `confine` crate
+# (host/wasmtime/guest/), so that `cargo install --path host/cli` needs no make. The
+# Makefile's builds embed the fresh build (CONFINE_GUEST_WASM); `make test` fails when it
+# differs from the shipped one: `make ship-guest` copies it there.
+CARGO_HOME   ?= $(HOME)/.cargo
+export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := --remap-path-prefix=$(abspath $(CARGO_HOME))=/cargo
+SHIPPED_GUEST := host/wasmtime/guest/confine_guest.wasm
 guest: wasm-target
 	$(CARGO) build --release --locked -p confine-guest --target $(WASM_TARGET)
+ship-guest: guest
+	cp $(GUEST_WASM) $(SHIPPED_GUEST)
+guest-shipped: guest
+	@cmp -s $(GUEST_WASM) $(SHIPPED_GUEST) || { echo "the guest shipped in $(SHIPPED_GUEST) is not what its sources build:" \
+		"run \`make ship-guest\` and commit it (or check the toolchain: it is built with $$(rustc --version))"; exit 1; }
+	@echo "the shipped guest is what its sources build ($$(sha256sum < $(SHIPPED_GUEST) | cut -c1-16))"
 
 plugins: wasm-target
 	$(CARGO) build --release --locked -p confine-test-plugin -p confine-test-config-reader -p confine-test-keyvalue-probe --target $(WASM_TARGET)
@@ -96,7 +110,7 @@ export CONFINE_FIGURES := $(FIGURES)
 # Unit tests of every layer, the store's conformance suite (tests/store) on each backend,
 # and the integration suites (tests/it), in one cargo run; the Python package's tests; then
 # the example plugins' own component tests, as a plugin author's Makefile would run them.
-test: build plugins examples doc etcd-deps python-lockers
+test: build plugins examples doc etcd-deps python-lockers guest-shipped
 	@rm -rf $(FIGURES)
 	$(CARGO) test --release --locked $(CRATES) $(FEATURES)
 	$(CARGO) test --release --locked -p confine-store --features conformance,classic-locks

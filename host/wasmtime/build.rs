@@ -1,11 +1,11 @@
-//! Finds the domain guest component that `make guest` builds, so that the runtime can
-//! embed it and a binary built on this crate needs no file beside it.
-//!
-//! `CONFINE_GUEST_WASM` names it (the Makefile sets it from `cargo metadata`'s target
-//! directory); without it, the guest is looked for in this build's own target directory.
-//! It also computes the guest's digest, the key of its compiled-code cache entry.
+//! Finds the domain guest component to embed, so that a binary built on this crate needs no
+//! file beside it: the one `CONFINE_GUEST_WASM` names (the Makefile sets it to the guest it
+//! has just built), or else the one shipped in this crate (`guest/confine_guest.wasm`, built
+//! reproducibly by `make ship-guest`; `make test` fails when a fresh build differs from it),
+//! so that `cargo install` and `cargo package` need no make. It also computes the guest's
+//! digest, the key of its compiled-code cache entry.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
@@ -13,13 +13,13 @@ fn main() {
     println!("cargo:rerun-if-env-changed=CONFINE_GUEST_WASM");
     let wasm = match std::env::var_os("CONFINE_GUEST_WASM") {
         Some(path) => PathBuf::from(path),
-        None => target_dir().join("wasm32-wasip2").join("release").join("confine_guest.wasm"),
+        None => shipped(),
     };
     if !wasm.is_file() {
         eprintln!(
             "error: the domain guest component {} is missing.\n\
-             Build it first with `make guest` (or `make test` / `make run`, which do it for you),\n\
-             or name it with CONFINE_GUEST_WASM.",
+             Build it with `make guest` and name it with CONFINE_GUEST_WASM, or restore the\n\
+             one this crate ships (guest/confine_guest.wasm).",
             wasm.display()
         );
         std::process::exit(1);
@@ -35,10 +35,8 @@ fn main() {
     println!("cargo:rustc-env=CONFINE_GUEST_DIGEST={digest}");
 }
 
-/// The target directory of this build: `OUT_DIR` is `<target>/<profile>/build/<pkg>/out`
-/// (or `<target>/<triple>/<profile>/...` when cross-compiling); the target directory is
-/// the nearest ancestor holding cargo's `CACHEDIR.TAG`.
-fn target_dir() -> PathBuf {
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
-    out.ancestors().find(|dir| dir.join("CACHEDIR.TAG").is_file()).map_or_else(|| out.clone(), Path::to_path_buf)
+/// The guest this crate ships.
+fn shipped() -> PathBuf {
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    manifest.join("guest").join("confine_guest.wasm")
 }

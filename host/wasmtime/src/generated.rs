@@ -6,7 +6,7 @@
 /// the `plugin` world, which shares the port's generated module.
 pub(crate) mod sync {
     wasmtime::component::bindgen!({
-        path: "../../wit",
+        path: "wit",
         world: "domain",
         imports: { default: trappable },
         with: { "confine:config/config-repository.session": crate::resources::GuestSession },
@@ -14,7 +14,7 @@ pub(crate) mod sync {
 
     pub(crate) mod plugin {
         wasmtime::component::bindgen!({
-            path: "../../wit",
+            path: "wit",
             world: "plugin",
             imports: { default: trappable },
             with: { "confine:config/config-repository": super::confine::config::config_repository },
@@ -26,7 +26,7 @@ pub(crate) mod sync {
 /// host functions then run their blocking work off the executor.
 pub(crate) mod asynchronous {
     wasmtime::component::bindgen!({
-        path: "../../wit",
+        path: "wit",
         world: "plugin",
         imports: { default: async | trappable },
         with: { "confine:config/config-repository.session": crate::resources::GuestSession },
@@ -36,7 +36,7 @@ pub(crate) mod asynchronous {
 /// The published `wasi:config/store` (vendored in `wit/deps/wasi-config`).
 pub(crate) mod wasi_config {
     wasmtime::component::bindgen!({
-        path: "../../wit/deps/wasi-config",
+        path: "wit/deps/wasi-config",
         world: "imports",
         imports: { default: trappable },
     });
@@ -47,7 +47,7 @@ pub(crate) mod wasi_config {
 pub(crate) mod wasi_keyvalue {
     pub(crate) mod sync {
         wasmtime::component::bindgen!({
-            path: "../../wit/deps/wasi-keyvalue",
+            path: "wit/deps/wasi-keyvalue",
             world: "imports",
             imports: { default: trappable },
             with: { "wasi:keyvalue/store.bucket": crate::resources::Bucket },
@@ -56,7 +56,7 @@ pub(crate) mod wasi_keyvalue {
 
     pub(crate) mod asynchronous {
         wasmtime::component::bindgen!({
-            path: "../../wit/deps/wasi-keyvalue",
+            path: "wit/deps/wasi-keyvalue",
             world: "imports",
             imports: { default: async | trappable },
             with: { "wasi:keyvalue/store.bucket": crate::resources::Bucket },
