@@ -17,7 +17,7 @@ CONFINE      := $(TARGET_DIR)/release/confine
 DEMO_DIR     ?= $(TARGET_DIR)/demo
 # The crates of the layers, bottom up; the store's conformance suite is a feature, and so
 # is the CLI's etcd backend (whose tests, in tests/it/etcd, start Debian's etcd).
-CRATES       := -p confine-domain -p confine-store -p confine-formats -p confine-etcd -p confine -p confine-cli
+CRATES       := -p confine-domain -p confine-store -p confine-formats -p confine-etcd -p confine-wasmtime -p confine-cli
 FEATURES     := --features confine-store/conformance,confine-cli/etcd
 
 export CONFINE_GUEST_WASM := $(abspath $(GUEST_WASM))
@@ -28,7 +28,7 @@ export CONFINE_EXAMPLE_RENAME_KEY := $(abspath $(WASM_DIR)/confine_example_renam
 export CONFINE_EXAMPLE_VALIDATE := $(abspath $(WASM_DIR)/confine_example_validate.wasm)
 export CONFINE_EXAMPLE_EMBEDDER := $(abspath $(TARGET_DIR)/release/confine-example-embedder)
 
-.PHONY: run test test-windows soak build guest ship-guest guest-shipped plugins wasm-target etcd-deps python-lockers python-wheel python-test lint lint-platforms fuzz examples doc bench
+.PHONY: run test test-windows soak build guest ship-guest guest-shipped package plugins wasm-target etcd-deps python-lockers python-wheel python-test lint lint-platforms fuzz examples doc bench
 
 wasm-target:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
@@ -77,6 +77,12 @@ $(LOCKERS_VENV)/installed: tests/python-lockers.txt
 build: guest etcd-deps
 	$(CARGO) build --release --locked -p confine-cli --features etcd
 
+# The publishable crates, packaged together (each finds the others in cargo's local overlay)
+# and each built from its package alone, as crates.io would: no file outside a crate.
+PUBLISHED := -p confine-domain -p confine-store -p confine-formats -p confine-etcd -p confine-wasmtime -p confine-cli
+package: etcd-deps
+	$(CARGO) package --locked --quiet --allow-dirty $(PUBLISHED)
+
 # The Python package (host/python): maturin, from PyPI in a virtual environment under the
 # target directory, builds the abi3 wheel into $(WHEELS); python-test installs it into a
 # fresh virtual environment (with pytest and mypy) and runs the package's tests there,
@@ -110,7 +116,7 @@ export CONFINE_FIGURES := $(FIGURES)
 # Unit tests of every layer, the store's conformance suite (tests/store) on each backend,
 # and the integration suites (tests/it), in one cargo run; the Python package's tests; then
 # the example plugins' own component tests, as a plugin author's Makefile would run them.
-test: build plugins examples doc etcd-deps python-lockers guest-shipped
+test: build plugins examples doc etcd-deps python-lockers guest-shipped package
 	@rm -rf $(FIGURES)
 	$(CARGO) test --release --locked $(CRATES) $(FEATURES)
 	$(CARGO) test --release --locked -p confine-store --features conformance,classic-locks
@@ -131,7 +137,7 @@ soak: build plugins examples
 # The API docs of the libraries build without a warning (broken links, missing docs). The
 # CLI's doc comments are its --help text, not API docs.
 doc: guest etcd-deps
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --locked --no-deps -p confine-domain -p confine-store -p confine-formats -p confine-etcd -p confine --features confine-store/conformance
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --locked --no-deps -p confine-domain -p confine-store -p confine-formats -p confine-etcd -p confine-wasmtime --features confine-store/conformance
 
 # The store for macOS (Apple silicon and Intel), FreeBSD and Windows: checking needs the
 # targets' standard library only, no SDK, so it runs here. What runs of them here: the

@@ -5,7 +5,7 @@
 //! revisions and sessions; what a document is, it is told: the layer that knows formats
 //! hands each repository a [`Check`] (confine's JSON one is `confine_formats::Json`). It is the port
 //! `config-repository` of `wit/confine.wit` natively, with no wasmtime: the wasmtime
-//! binding (crate `confine`) and the CLI sit on top of it, and a Rust program may use it
+//! binding (crate `confine-wasmtime`, library `confine`) and the CLI sit on top of it, and a Rust program may use it
 //! alone.
 //!
 //! - [`Repository`]: the port over a [`Backend`]: lock-free reads, compare-and-swap saves,
