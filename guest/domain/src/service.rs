@@ -24,14 +24,22 @@ pub trait Repository {
     fn read(&self, name: &str) -> Result<String, Error>;
 }
 
-/// The value at `key` in `document` as compact JSON.
+/// The value at `key` in `document` as compact JSON. The key is refused before the
+/// document is read.
 pub fn get(repo: &impl Repository, document: &str, key: &str) -> Result<String, Error> {
     let path = parse_key(document, key)?;
-    let root = load(repo, document)?;
+    value_at(document, &repo.read(document)?, &path)
+}
+
+/// The value at `path` in `text`, the content of `document`, as compact JSON: [`get`] for
+/// a host that read the text itself (with the key parsed first by [`parse_key`], as `get`
+/// does, so that a bad key is refused before any read).
+pub fn value_at(document: &str, text: &str, path: &KeyPath) -> Result<String, Error> {
+    let root = document::parse(document, text)?;
     if path.segments.is_empty() {
         return Ok(Value::Object(root).to_string());
     }
-    edit::get(&root, &path)
+    edit::get(&root, path)
         .map(Value::to_string)
         .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("{document}: key `{path}` not found")))
 }
@@ -271,7 +279,11 @@ fn load(repo: &impl Repository, document: &str) -> Result<Root, Error> {
     document::parse(document, &repo.read(document)?)
 }
 
-fn parse_key(document: &str, key: &str) -> Result<KeyPath, Error> {
+/// Parses `key`, a key path of `document`, with the refusal every operation gives.
+///
+/// # Errors
+/// `InvalidKey`, naming `document`.
+pub fn parse_key(document: &str, key: &str) -> Result<KeyPath, Error> {
     KeyPath::parse(key).map_err(|e| Error::new(ErrorKind::InvalidKey, format!("{document}: {e}")))
 }
 

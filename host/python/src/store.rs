@@ -26,11 +26,15 @@ pub(crate) struct Store {
     repository: Repository,
 }
 
+/// A timeout given in seconds.
+fn seconds(timeout: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(timeout)
+        .map_err(|_| PyValueError::new_err(format!("timeout must be a number of seconds >= 0, not {timeout}")))
+}
+
 /// The repository's limits: a lock timeout in seconds, and a size limit where one is given.
 fn options(timeout: f64, max_size: Option<u64>, default_max: u64) -> PyResult<Options> {
-    let lock_timeout = Duration::try_from_secs_f64(timeout)
-        .map_err(|_| PyValueError::new_err(format!("timeout must be a number of seconds >= 0, not {timeout}")))?;
-    Ok(Options { lock_timeout, max_document_size: max_size.unwrap_or(default_max) })
+    Ok(Options { lock_timeout: seconds(timeout)?, max_document_size: max_size.unwrap_or(default_max) })
 }
 
 #[pymethods]
@@ -69,10 +73,12 @@ impl Store {
         Ok(Store { repository: Repository::with_backend(Memory::new(), options, Json) })
     }
 
-    /// The value at `key` of `document`, as JSON (the whole document for `""`).
+    /// The value at `key` of `document`, as JSON (the whole document for `""`). The key is
+    /// refused before the document is read, as the CLI does.
     fn get(&self, py: Python<'_>, document: &str, key: &str) -> PyResult<String> {
+        let path = service::parse_key(document, key).raise(py)?;
         let read = py.detach(|| self.repository.read(document)).raise(py)?;
-        value_at(py, document, &read.content, key)
+        service::value_at(document, &read.content, &path).raise(py)
     }
 
     /// Makes one change (`set`, `unset`, `incr`, `merge`) and returns its answer (the new
@@ -126,7 +132,7 @@ impl Store {
     /// `timeout` seconds (the store's lock timeout without it).
     #[pyo3(signature = (document, timeout=None))]
     fn update(&self, py: Python<'_>, document: &str, timeout: Option<f64>) -> PyResult<Update> {
-        let timeout = timeout.map(|seconds| options(seconds, None, 0).map(|o| o.lock_timeout)).transpose()?;
+        let timeout = timeout.map(seconds).transpose()?;
         let session = py.detach(|| self.repository.open_session(document, timeout)).raise(py)?;
         Update::new(py, session)
     }
@@ -166,16 +172,8 @@ impl Store {
 /// key, in the domain's key syntax.
 #[pyfunction]
 pub(crate) fn value_at(py: Python<'_>, document: &str, text: &str, key: &str) -> PyResult<String> {
-    service::get(&Text(text), document, key).raise(py)
-}
-
-/// One text, as the domain's reads see it.
-struct Text<'a>(&'a str);
-
-impl service::Repository for Text<'_> {
-    fn read(&self, _name: &str) -> Result<String, confine_domain::error::Error> {
-        Ok(self.0.to_owned())
-    }
+    let path = service::parse_key(document, key).raise(py)?;
+    service::value_at(document, text, &path).raise(py)
 }
 
 #[cfg(feature = "etcd")]

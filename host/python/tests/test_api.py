@@ -58,6 +58,8 @@ def test_refusals_are_the_clis_and_fit_pythons_own(store: confine.Store) -> None
         assert isinstance(raised.value, python_kind)
         assert isinstance(raised.value, confine.Error)
         assert words in str(raised.value), str(raised.value)
+    with pytest.raises(confine.InvalidKey):
+        store.get("missing.json", "a..b")  # the key is refused before the read, as by the CLI
     with pytest.raises(ValueError):
         store.set(DOC, "f", float("nan"))  # not JSON: refused before anything is sent
     assert store.get(DOC) == {"name": "x"}, "a refusal writes nothing"

@@ -54,6 +54,12 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, allow_nan=False, ensure_ascii=False)
 
 
+def _document(text: Optional[str]) -> Dict[str, Any]:
+    """The document an update's block is given: `text` parsed, `{}` where there is none."""
+    value: Dict[str, Any] = {} if text is None else json.loads(text)
+    return value
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """One whole version of a document: its text and the revision of exactly that text."""
@@ -141,8 +147,7 @@ class Store:
         the block raises or changes nothing, nothing is written."""
         session = self._native.update(document, timeout)
         try:
-            text = session.text()
-            value: Document = {} if text is None else json.loads(text)
+            value = _document(session.text())
             yield value
             session.commit(_dumps(value))
         finally:
@@ -233,8 +238,7 @@ class Store:
         """`update`, with the lock wait and the write off the event loop."""
         session = await _off_loop(self._native.update, document, timeout)
         try:
-            text = session.text()
-            value: Document = {} if text is None else json.loads(text)
+            value = _document(session.text())
             yield value
             await _off_loop(session.commit, _dumps(value))
         finally:

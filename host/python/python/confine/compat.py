@@ -16,12 +16,11 @@ writes what changed since the first.
 
 from __future__ import annotations
 
-import json
 import os
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, Optional, Union
 
-from . import Store, _dumps, _native
+from . import Store, _document, _dumps, _native
 
 __all__ = ["ConfigUpdater", "safe_config_update"]
 
@@ -35,9 +34,7 @@ class ConfigUpdater:
 
     def read(self) -> Dict[str, Any]:
         """The configuration now (`{}` where there is no file)."""
-        text = self._held().text()
-        value: Dict[str, Any] = {} if text is None else json.loads(text)
-        return value
+        return _document(self._held().text())
 
     def write(self, config: Dict[str, Any]) -> None:
         """Replaces the configuration with `config`, atomically and durably."""
