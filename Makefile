@@ -191,7 +191,7 @@ lint: build plugins lint-platforms
 # (FUZZ_SANITIZER=address); RUSTC_BOOTSTRAP=1 lets the stable toolchain accept them.
 FUZZ_SECONDS   ?= 60
 FUZZ_SANITIZER ?= none
-FUZZ_TARGETS   := keypath merge resolve inplace checked
+FUZZ_TARGETS   := keypath merge resolve inplace checked toml
 FUZZ_LOGS      := $(TARGET_DIR)/tmp/fuzz
 FUZZ           := RUSTC_BOOTSTRAP=1 $(CARGO) fuzz
 

@@ -41,7 +41,7 @@ fn embedder_runs_a_plugin_with_add_to_linker() -> wasmtime::Result<()> {
 
     let granted = Dir::open_ambient_dir(dir.path(), ambient_authority())?;
     let host = Host {
-        confine: ConfineCtx::new(Repository::new(granted, Options::default(), confine::Json)),
+        confine: ConfineCtx::new(Repository::new(granted, Options::default(), confine::Documents::default())),
         wasi: WasiCtx::builder().build(),
         table: ResourceTable::new(),
     };
@@ -108,7 +108,7 @@ async fn run_plugin(dir: &std::path::Path, args: &[&str]) -> wasmtime::Result<Re
 
     let granted = Dir::open_ambient_dir(dir, ambient_authority())?;
     let host = Host {
-        confine: ConfineCtx::new(Repository::new(granted, Options::default(), confine::Json)),
+        confine: ConfineCtx::new(Repository::new(granted, Options::default(), confine::Documents::default())),
         wasi: WasiCtx::builder().build(),
         table: ResourceTable::new(),
     };
@@ -203,7 +203,10 @@ async fn run_keyvalue_command(dir: &std::path::Path, args: &[&str]) -> wasmtime:
     let host = KeyValueHost {
         wasi: WasiCtx::builder().args(&[&["probe"], args].concat()).build(),
         table: ResourceTable::new(),
-        keyvalue: WasiKeyValueCtx::new(Repository::new(granted, Options::default(), confine::Json), Some("kv.json")),
+        keyvalue: WasiKeyValueCtx::new(
+            Repository::new(granted, Options::default(), confine::Documents::default()),
+            Some("kv.json"),
+        ),
     };
     let mut store = Store::new(&engine, host);
     let component = Component::from_file(&engine, crate::support::keyvalue_probe())?;

@@ -30,6 +30,7 @@ mod plugins;
 mod power_loss;
 mod stress;
 mod threads;
+mod toml;
 mod wasi_config;
 mod wasi_keyvalue;
 mod watch;

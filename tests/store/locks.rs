@@ -29,7 +29,11 @@ const EXCLUDED: &[&str] = if cfg!(feature = "classic-locks") {
 const NAMES_OTHER_HOLDERS: bool = !cfg!(feature = "flock-locks");
 
 fn repository(dir: &Path) -> Repository {
-    Repository::new(Dir::open_ambient_dir(dir, ambient_authority()).unwrap(), Options::default(), confine_formats::Json)
+    Repository::new(
+        Dir::open_ambient_dir(dir, ambient_authority()).unwrap(),
+        Options::default(),
+        confine_formats::Documents::default(),
+    )
 }
 
 #[test]

@@ -14,7 +14,11 @@ use cap_std::fs::Dir;
 use confine_store::{Error, Options, Repository};
 
 fn repository(dir: &Path) -> Repository {
-    Repository::new(Dir::open_ambient_dir(dir, ambient_authority()).unwrap(), Options::default(), confine_formats::Json)
+    Repository::new(
+        Dir::open_ambient_dir(dir, ambient_authority()).unwrap(),
+        Options::default(),
+        confine_formats::Documents::default(),
+    )
 }
 
 /// This binary as another process, doing `mode` (`hold`, `try` or `session`) on `target`.

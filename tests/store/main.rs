@@ -66,12 +66,12 @@ mod conformance {
     }
 
     mod memory {
-        use confine_formats::Json;
+        use confine_formats::Documents;
         use confine_store::conformance::Fresh;
         use confine_store::{Memory, Options, Repository};
 
         fn fresh() -> Fresh {
-            Fresh::new(Repository::with_backend(Memory::new(), Options::default(), Json))
+            Fresh::new(Repository::with_backend(Memory::new(), Options::default(), Documents::default()))
         }
 
         confine_store::conformance_suite!(fresh, |_promise, operations| super::record("memory", operations));
@@ -83,7 +83,7 @@ mod conformance {
 
         use cap_std::ambient_authority;
         use cap_std::fs::Dir;
-        use confine_formats::Json;
+        use confine_formats::Documents;
         use confine_store::conformance::Fresh;
         use confine_store::{Options, Repository};
 
@@ -92,7 +92,7 @@ mod conformance {
             let tmp = tempfile::tempdir().unwrap();
             let open = || Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap();
             let directories = open();
-            let fresh = Fresh::new(Repository::new(open(), Options::default(), Json))
+            let fresh = Fresh::new(Repository::new(open(), Options::default(), Documents::default()))
                 .with_directories(move |name| directories.create_dir_all(name));
             let fresh = if readers_block_replace() { fresh.with_reader_rest(Duration::from_millis(1)) } else { fresh };
             fresh.keeping(tmp)

@@ -7,14 +7,17 @@ use std::convert::Infallible;
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
-use confine_formats::Json;
+use confine_formats::Documents;
 use confine_store::{Current, Error, NewContent, Options, Repository, Splice};
 
 #[test]
 fn a_splice_of_a_text_the_repository_never_checked_is_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let repository =
-        Repository::new(Dir::open_ambient_dir(dir.path(), ambient_authority()).unwrap(), Options::default(), Json);
+    let repository = Repository::new(
+        Dir::open_ambient_dir(dir.path(), ambient_authority()).unwrap(),
+        Options::default(),
+        Documents::default(),
+    );
     let twice = "{\"n\": 1, \"n\": 2}";
     std::fs::write(dir.path().join("app.json"), twice).unwrap();
     let spliced = repository.update_in_place("app.json", |current| {

@@ -57,7 +57,7 @@ fn main() -> Result<()> {
     // The plugin's one capability: the documents of DIR. Ambient authority is used here only.
     let granted = Dir::open_ambient_dir(&dir, ambient_authority()).with_context(|| format!("cannot open {dir}"))?;
     let host = Host {
-        confine: ConfineCtx::new(Repository::new(granted, Options::default(), confine::Json)),
+        confine: ConfineCtx::new(Repository::new(granted, Options::default(), confine::Documents::default())),
         wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
         table: ResourceTable::new(),
     };

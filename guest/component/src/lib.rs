@@ -8,6 +8,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use confine_domain::error::{Error, ErrorKind};
+use confine_domain::format::Format;
 use confine_domain::service;
 
 #[allow(unsafe_code, unreachable_pub, missing_docs)]
@@ -23,14 +24,19 @@ use bindings::exports::confine::config::config_service::{self as exported, Guest
 struct Component;
 
 impl Guest for Component {
-    fn get(document: String, key: String) -> Result<String, exported::Error> {
-        service::get(&Port, &document, &key).map_err(to_wit)
+    fn get(document: String, key: String, format: Option<exported::Format>) -> Result<String, exported::Error> {
+        service::get_as(format.map(from_wit_format), &Port, &document, &key).map_err(to_wit)
     }
-    fn cat(document: String) -> Result<String, exported::Error> {
-        service::cat(&Port, &document).map_err(to_wit)
+    fn cat(document: String, format: Option<exported::Format>) -> Result<String, exported::Error> {
+        service::cat_as(format.map(from_wit_format), &Port, &document).map_err(to_wit)
     }
-    fn prepare(document: String, changes: Vec<exported::Change>) -> Result<(), exported::Refusal> {
-        let prepared = service::prepare_all(&document, changes.into_iter().map(from_wit).collect());
+    fn prepare(
+        document: String,
+        changes: Vec<exported::Change>,
+        format: Option<exported::Format>,
+    ) -> Result<(), exported::Refusal> {
+        let changes = changes.into_iter().map(from_wit).collect();
+        let prepared = service::prepare_all_as(format.map(from_wit_format), &document, changes);
         let prepared = prepared.map_err(to_wit_refusal)?;
         PREPARED.with(|kept| *kept.borrow_mut() = prepared);
         Ok(())
@@ -57,6 +63,13 @@ fn to_wit_refusal(refusal: service::Refusal) -> exported::Refusal {
         // A list longer than u32::MAX cannot cross the boundary: the index fits.
         index: refusal.index.and_then(|index| u32::try_from(index).ok()),
         error: to_wit(refusal.error),
+    }
+}
+
+fn from_wit_format(format: exported::Format) -> Format {
+    match format {
+        exported::Format::Json => Format::Json,
+        exported::Format::Toml => Format::Toml,
     }
 }
 

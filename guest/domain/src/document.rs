@@ -3,14 +3,25 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind};
+use crate::format::Format;
 use crate::strict::{self, Shape};
+use crate::toml;
 
 /// A document's root: always a JSON object.
 pub type Root = Map<String, Value>;
 
-/// Parses the stored text of `name` under the rules of [`strict`]. The root must be an
-/// object; a syntax error is reported with its line and column.
+/// Parses the stored text of `name`, in the format its name says ([`Format::of`]).
 pub fn parse(name: &str, text: &str) -> Result<Root, Error> {
+    parse_as(Format::of(name), name, text)
+}
+
+/// Parses the stored text of `name` in `format`: JSON under the rules of [`strict`], whose
+/// root must be an object; TOML as [`toml`] maps it. A syntax error is reported with its
+/// line and column.
+pub fn parse_as(format: Format, name: &str, text: &str) -> Result<Root, Error> {
+    if format == Format::Toml {
+        return toml::parse(name, text);
+    }
     match strict::parse(text) {
         Ok(Value::Object(root)) => Ok(root),
         Ok(other) => Err(Error::new(
@@ -24,10 +35,24 @@ pub fn parse(name: &str, text: &str) -> Result<Root, Error> {
 /// Checks the stored text of `name` as [`parse`] does (the same errors), without building
 /// it: for changes made on the text itself (the crate's `inplace` module).
 pub fn check(name: &str, text: &str) -> Result<Shape, Error> {
-    shape(text).map_err(|reason| Error::new(ErrorKind::InvalidDocument, format!("{name}: {reason}")))
+    check_as(Format::of(name), name, text)
 }
 
-/// [`check`] for a writer that names the document itself: the shape, or the reason alone.
+/// [`check`] in `format`.
+pub fn check_as(format: Format, name: &str, text: &str) -> Result<Shape, Error> {
+    shape_as(format, text).map_err(|reason| Error::new(ErrorKind::InvalidDocument, format!("{name}: {reason}")))
+}
+
+/// [`shape`] in `format`; a TOML document's root is always a table.
+pub fn shape_as(format: Format, text: &str) -> Result<Shape, String> {
+    match format {
+        Format::Json => shape(text),
+        Format::Toml => toml::check(text).map(|depth| Shape { is_object: true, depth }),
+    }
+}
+
+/// [`check`] of a JSON text, for a writer that names the document itself: the shape, or
+/// the reason alone.
 pub fn shape(text: &str) -> Result<Shape, String> {
     match strict::check(text) {
         Ok(shape) if shape.is_object => Ok(shape),

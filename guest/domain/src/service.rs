@@ -14,9 +14,11 @@ use crate::checked::Checked;
 use crate::document::{self, Root};
 use crate::edit;
 use crate::error::{Error, ErrorKind};
+use crate::format::Format;
 use crate::inplace;
 use crate::keypath::{KeyPath, Segment};
 use crate::splice::{Draft, Splice};
+use crate::toml;
 
 /// The storage port, as the domain's reads need it.
 pub trait Repository {
@@ -27,15 +29,25 @@ pub trait Repository {
 /// The value at `key` in `document` as compact JSON. The key is refused before the
 /// document is read.
 pub fn get(repo: &impl Repository, document: &str, key: &str) -> Result<String, Error> {
+    get_as(None, repo, document, key)
+}
+
+/// [`get`] of a document in `format`, if not the one its name says.
+pub fn get_as(format: Option<Format>, repo: &impl Repository, document: &str, key: &str) -> Result<String, Error> {
     let path = parse_key(document, key)?;
-    value_at(document, &repo.read(document)?, &path)
+    value_at_as(format, document, &repo.read(document)?, &path)
 }
 
 /// The value at `path` in `text`, the content of `document`, as compact JSON: [`get`] for
 /// a host that read the text itself (with the key parsed first by [`parse_key`], as `get`
 /// does, so that a bad key is refused before any read).
 pub fn value_at(document: &str, text: &str, path: &KeyPath) -> Result<String, Error> {
-    let root = document::parse(document, text)?;
+    value_at_as(None, document, text, path)
+}
+
+/// [`value_at`] in `format`, if not the one the document's name says.
+pub fn value_at_as(format: Option<Format>, document: &str, text: &str, path: &KeyPath) -> Result<String, Error> {
+    let root = document::parse_as(Format::chosen(format, document), document, text)?;
     if path.segments.is_empty() {
         return Ok(Value::Object(root).to_string());
     }
@@ -44,9 +56,18 @@ pub fn value_at(document: &str, text: &str, path: &KeyPath) -> Result<String, Er
         .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("{document}: key `{path}` not found")))
 }
 
-/// The whole document, pretty-printed.
+/// The whole document: JSON pretty-printed, TOML as it is written (once checked).
 pub fn cat(repo: &impl Repository, document: &str) -> Result<String, Error> {
-    Ok(document::render(&load(repo, document)?))
+    cat_as(None, repo, document)
+}
+
+/// [`cat`] of a document in `format`, if not the one its name says.
+pub fn cat_as(format: Option<Format>, repo: &impl Repository, document: &str) -> Result<String, Error> {
+    let text = repo.read(document)?;
+    match Format::chosen(format, document) {
+        Format::Json => Ok(document::render(&document::parse_as(Format::Json, document, &text)?)),
+        Format::Toml => document::check_as(Format::Toml, document, &text).map(|_| text),
+    }
 }
 
 /// A change to a document's content, as the caller gave it (JSON as text).
@@ -99,7 +120,7 @@ fn diff(path: &mut Vec<Segment>, old: &Root, new: &Root, changes: &mut Vec<Chang
 /// A change whose key and JSON parsed ([`prepare`]): what a host keeps from before the
 /// document's lock until the change is applied under it, so that neither is parsed twice.
 #[derive(Debug, Clone)]
-pub struct Prepared(Parsed);
+pub struct Prepared(Parsed, Format);
 
 #[derive(Debug, Clone)]
 enum Parsed {
@@ -110,6 +131,13 @@ enum Parsed {
 }
 
 impl Parsed {
+    /// Where the change is made.
+    fn path(&self) -> &KeyPath {
+        match self {
+            Parsed::Set(path, _) | Parsed::Unset(path) | Parsed::Incr(path, _) | Parsed::Merge(path, _) => path,
+        }
+    }
+
     /// Applies the change to a parsed tree: for a new document, and for what
     /// `inplace` leaves to the tree (refusals, and documents nested near the limit).
     fn apply_to_tree(&self, root: &mut Root) -> Result<String, Error> {
@@ -141,13 +169,23 @@ impl Parsed {
 /// # Errors
 /// `InvalidKey` or `InvalidValue`, naming `document`.
 pub fn prepare(document: &str, change: Change) -> Result<Prepared, Error> {
+    prepare_as(None, document, change)
+}
+
+/// [`prepare`] of a change to a document in `format`, if not the one its name says: the
+/// change is applied in that format.
+pub fn prepare_as(format: Option<Format>, document: &str, change: Change) -> Result<Prepared, Error> {
+    let format = Format::chosen(format, document);
     let json = |what: &str, text: &str| document::parse_value(what, text).map_err(|e| in_document(document, e));
-    Ok(Prepared(match change {
-        Change::Set { key, value } => Parsed::Set(parse_key(document, &key)?, json("the value", &value)?),
-        Change::Unset { key } => Parsed::Unset(parse_key(document, &key)?),
-        Change::Incr { key, delta } => Parsed::Incr(parse_key(document, &key)?, json("the increment", &delta)?),
-        Change::Merge { key, patch } => Parsed::Merge(parse_key(document, &key)?, json("the patch", &patch)?),
-    }))
+    Ok(Prepared(
+        match change {
+            Change::Set { key, value } => Parsed::Set(parse_key(document, &key)?, json("the value", &value)?),
+            Change::Unset { key } => Parsed::Unset(parse_key(document, &key)?),
+            Change::Incr { key, delta } => Parsed::Incr(parse_key(document, &key)?, json("the increment", &delta)?),
+            Change::Merge { key, patch } => Parsed::Merge(parse_key(document, &key)?, json("the patch", &patch)?),
+        },
+        format,
+    ))
 }
 
 /// Applies `change` to `current` (the document's text, `None` if it does not exist),
@@ -159,7 +197,9 @@ pub fn prepare(document: &str, change: Change) -> Result<Prepared, Error> {
 /// the same words as ever.
 pub fn apply(document: &str, current: Option<&str>, change: Change) -> Result<(Splice, String), Error> {
     let change = prepare(document, change)?;
-    apply_prepared(document, current.map(|text| Checked::new(document, text)).transpose()?, &change.0)
+    let current = current.map(|text| Checked::new(document, text)).transpose()?;
+    let (splice, mut answers) = apply_all_prepared(document, current, std::slice::from_ref(&change))?;
+    Ok((splice, answers.pop().unwrap_or_default()))
 }
 
 /// Why [`apply_all`] refused an update: the position of the change that refused (from 0),
@@ -218,13 +258,23 @@ fn whole(error: Error) -> Refusal {
 /// # Errors
 /// The first change that does not parse, with its position; no changes at all.
 pub fn prepare_all(document: &str, changes: Vec<Change>) -> Result<Vec<Prepared>, Refusal> {
+    prepare_all_as(None, document, changes)
+}
+
+/// [`prepare_all`] of changes to a document in `format`, if not the one its name says.
+///
+/// # Errors
+/// As [`prepare_all`]'s.
+pub fn prepare_all_as(format: Option<Format>, document: &str, changes: Vec<Change>) -> Result<Vec<Prepared>, Refusal> {
     if changes.is_empty() {
         return Err(no_changes(document));
     }
     changes
         .into_iter()
         .enumerate()
-        .map(|(index, change)| prepare(document, change).map_err(|error| Refusal { index: Some(index), error }))
+        .map(|(index, change)| {
+            prepare_as(format, document, change).map_err(|error| Refusal { index: Some(index), error })
+        })
         .collect()
 }
 
@@ -245,9 +295,12 @@ fn apply_all_prepared(
     current: Option<Checked<'_>>,
     prepared: &[Prepared],
 ) -> Result<(Splice, Vec<String>), Refusal> {
+    if prepared.first().is_some_and(|Prepared(_, format)| *format == Format::Toml) {
+        return apply_all_to_toml(document, current.map(Checked::text), prepared);
+    }
     let mut draft = Draft::new(current.map_or("", Checked::text));
     let mut answers = Vec::with_capacity(prepared.len());
-    for (index, Prepared(change)) in prepared.iter().enumerate() {
+    for (index, Prepared(change, _)) in prepared.iter().enumerate() {
         let refused = |error| Refusal { index: Some(index), error };
         // The first change sees the text as given; each later one the text the changes
         // before it made, checked again because it may nest deeper.
@@ -258,6 +311,28 @@ fn apply_all_prepared(
     }
     let unfit = || whole(Error::new(ErrorKind::Io, format!("{document}: an edit did not fit the document's text")));
     Ok((draft.finish().ok_or_else(unfit)?, answers))
+}
+
+/// [`apply_all_prepared`] of a TOML document: each change's rule runs on the tree its
+/// text maps to, and [`toml::Edit`] makes the difference in the text.
+fn apply_all_to_toml(
+    document: &str,
+    current: Option<&str>,
+    prepared: &[Prepared],
+) -> Result<(Splice, Vec<String>), Refusal> {
+    let mut edit = toml::Edit::new(document, current).map_err(whole)?;
+    let mut answers = Vec::with_capacity(prepared.len());
+    for (index, Prepared(change, _)) in prepared.iter().enumerate() {
+        let answer = edit.change(change.path(), |root| change.apply_to_tree(root)).map_err(|mut error| {
+            // An increment's sum that TOML cannot hold is beyond its integers: an overflow.
+            if matches!(change, Parsed::Incr(..)) && error.kind == ErrorKind::InvalidValue {
+                error.kind = ErrorKind::TypeMismatch;
+            }
+            Refusal { index: Some(index), error: in_document(document, error) }
+        })?;
+        answers.push(answer);
+    }
+    Ok((edit.finish(document, current.unwrap_or("")).map_err(whole)?, answers))
 }
 
 fn apply_prepared(document: &str, current: Option<Checked<'_>>, change: &Parsed) -> Result<(Splice, String), Error> {
@@ -273,10 +348,6 @@ fn apply_prepared(document: &str, current: Option<Checked<'_>>, change: &Parsed)
     let mut root = document::parse(document, text)?;
     let answer = change.apply_to_tree(&mut root).map_err(|e| in_document(document, e))?;
     Ok((Splice::between(text, &document::render(&root)), answer))
-}
-
-fn load(repo: &impl Repository, document: &str) -> Result<Root, Error> {
-    document::parse(document, &repo.read(document)?)
 }
 
 /// Parses `key`, a key path of `document`, with the refusal every operation gives.

@@ -6,10 +6,15 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-const ABOUT: &str = "Read and change JSON configuration documents, safely shared by many processes and plugins.";
+const ABOUT: &str =
+    "Read and change JSON and TOML configuration documents, safely shared by many processes and plugins.";
 
 const GUARANTEES: &str = "\
-Read and change JSON configuration documents, safely shared by many processes and plugins.
+Read and change JSON and TOML configuration documents, safely shared by many processes and plugins.
+
+A document whose name ends in .toml is TOML, any other JSON (--format says otherwise). A change \
+to a TOML document rewrites only the bytes it changes: comments, blank lines, key order, quoting \
+and the spelling of numbers stay.
 
 Guarantees: every change (set, unset, incr, merge, and plugins' writes) is a read-modify-write \
 under an exclusive lock on `<doc>.lock` beside the document (compatible with programs that \
@@ -27,6 +32,10 @@ const AFTER_HELP: &str = "\
 KEY is a dotted path: server.port, plugins[2].name, [0]. Keys holding . [ ] or \" are \
 quoted in brackets: hosts[\"eu.west\"].port. An empty or missing KEY is the whole document.
 
+Values are JSON for TOML documents too: a table is an object, a date-time the string of its \
+TOML text (kept a date-time when set to one), integers are 64-bit signed, and TOML has no null \
+(unset removes a key; a null in merge removes a member).
+
 VALUE is JSON (8080, true, {\"a\":1}, \"text\"); anything else is taken as a string, so \
 `set app.json name web` stores \"web\". A VALUE that starts with { [ or \" must be valid JSON. \
 To store the string \"true\", quote it: '\"true\"'. A VALUE of set that starts with - and is \
@@ -41,6 +50,7 @@ with the command's own status.
 
 Examples:
   confine --dir /etc/myapp set app.json server.port 8080
+  confine set Cargo.toml package.version '\"0.2.0\"'
   confine --dir /etc/myapp incr app.json stats.restarts
   confine --dir /etc/myapp merge app.json '{\"log\": {\"level\": \"debug\"}}'
   confine --dir /etc/myapp get app.json server
@@ -112,6 +122,11 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "BYTES")]
     pub(crate) max_size: Option<u64>,
 
+    /// What every document named is written in, whatever its name [default: TOML for a
+    /// name ending in .toml, JSON for any other].
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub(crate) format: Option<FormatArg>,
+
     /// Print exactly one JSON object on stdout, for scripts: {"ok":true,...} with "value",
     /// "document", "documents" or the lock's state, or {"ok":false,"exit":N,"error":{"kind":...,
     /// "message":...}}. The exit status and the message on stderr stay as without it.
@@ -120,6 +135,24 @@ pub(crate) struct Cli {
 
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// `--format`'s words.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum FormatArg {
+    /// Strict JSON whose root is an object.
+    Json,
+    /// TOML, its layout kept.
+    Toml,
+}
+
+impl From<FormatArg> for confine::Format {
+    fn from(format: FormatArg) -> confine::Format {
+        match format {
+            FormatArg::Json => confine::Format::Json,
+            FormatArg::Toml => confine::Format::Toml,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -218,7 +251,7 @@ pub(crate) enum Command {
     /// Every case runs on a fresh in-memory store. A case holds `before/` (the documents before; none without it),
     /// `args` (the plugin's arguments, one a line), and `after/` (every document expected
     /// after the run) or `error` (text the plugin's error must contain), or both. Documents
-    /// compare as JSON values, or byte for byte with --exact. Prints one line per case (a
+    /// compare as values (a *.toml document as TOML), or byte for byte with --exact. Prints one line per case (a
     /// diff for each document that differs), then `N passed, M failed` (with --json, one
     /// object a case, {"case":...,"ok":...,"why":...}, then {"ok":...,"passed":N,"failed":M});
     /// exits 1 if any case failed. The plugin's own output is not shown. --dir plays no part.
@@ -227,7 +260,7 @@ pub(crate) enum Command {
         plugin: PathBuf,
         /// The folder of case folders.
         cases: PathBuf,
-        /// Compare documents byte for byte, not as JSON values.
+        /// Compare documents byte for byte, not as values (JSON, or TOML for *.toml).
         #[arg(long)]
         exact: bool,
     },

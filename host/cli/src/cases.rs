@@ -10,8 +10,8 @@
 //! ```
 //!
 //! Each case runs on its own fresh in-memory store holding `before/` exactly as written, so
-//! cases cannot see each other or the disk. Documents compare as JSON values (key order and
-//! layout aside), or byte for byte with `--exact`; a failed case shows a diff of what it
+//! cases cannot see each other or the disk. Documents compare as values (key order and
+//! layout aside; a TOML document, named `*.toml`, as its JSON value), or byte for byte with `--exact`; a failed case shows a diff of what it
 //! expected against what it found.
 
 use std::collections::BTreeMap;
@@ -104,7 +104,7 @@ fn run_case(runtime: &Runtime, wasm: &[u8], folder: &Path, exact: bool, options:
     for (name, content) in documents_in(&folder.join("before"))? {
         memory.plant(&name, &content).map_err(|e| format!("before/{name}: {e}"))?;
     }
-    let repository = Repository::with_backend(memory.clone(), options, confine::Json);
+    let repository = Repository::with_backend(memory.clone(), options, confine::Documents::default());
     match (runtime.run_plugin(&repository, wasm, &args), expected_error) {
         (Ok(()), None) => {}
         (Ok(()), Some(want)) => return Err(format!("the plugin succeeded; expected an error containing {want:?}")),
@@ -157,7 +157,7 @@ fn collect(dir: &Path, prefix: &str, documents: &mut BTreeMap<String, String>) -
 }
 
 /// Compares the documents expected with those found: the same names, and each the same
-/// JSON value (or the same bytes when `exact`).
+/// value (or the same bytes when `exact`).
 fn compare(expected: &BTreeMap<String, String>, found: &BTreeMap<String, String>, exact: bool) -> Result<(), String> {
     let mut differences = String::new();
     for (name, want) in expected {
@@ -166,8 +166,9 @@ fn compare(expected: &BTreeMap<String, String>, found: &BTreeMap<String, String>
             Some(got) if exact && got != want => {
                 _ = write!(differences, "\n  {name}: the bytes differ\n{}", diff(want, got));
             }
-            Some(got) if !exact && !same_value(want, got) => {
-                _ = write!(differences, "\n  {name}: the values differ\n{}", diff(&pretty(want), &pretty(got)));
+            Some(got) if !exact && !same_value(name, want, got) => {
+                let (want, got) = (pretty(name, want), pretty(name, got));
+                _ = write!(differences, "\n  {name}: the values differ\n{}", diff(&want, &got));
             }
             Some(_) => {}
         }
@@ -178,17 +179,22 @@ fn compare(expected: &BTreeMap<String, String>, found: &BTreeMap<String, String>
     if differences.is_empty() { Ok(()) } else { Err(format!("the documents differ:{differences}")) }
 }
 
-fn same_value(a: &str, b: &str) -> bool {
-    match (serde_json::from_str::<serde_json::Value>(a), serde_json::from_str::<serde_json::Value>(b)) {
+/// Whether the documents `a` and `b`, both named `name`, hold the same value (in the
+/// format the name says: a TOML document compares as its JSON value), or else the same
+/// bytes.
+fn same_value(name: &str, a: &str, b: &str) -> bool {
+    let documents = confine::Documents::default();
+    match (documents.value_of(name, a), documents.value_of(name, b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     }
 }
 
-/// The text pretty-printed as JSON (so that a diff shows values, not layout), or as it is
-/// if it is not JSON.
-fn pretty(text: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(text)
+/// The document's value pretty-printed as JSON (so that a diff shows values, not layout),
+/// or its text as it is if it is not a document.
+fn pretty(name: &str, text: &str) -> String {
+    confine::Documents::default()
+        .value_of(name, text)
         .ok()
         .and_then(|value| serde_json::to_string_pretty(&value).ok())
         .map_or_else(|| text.to_owned(), |pretty| pretty + "\n")

@@ -72,6 +72,7 @@ pub(crate) fn store_settings(cli: &Cli) -> store::Settings {
     store::Settings {
         timeout: cli.timeout,
         max_size: cli.max_size,
+        format: cli.format.map(Into::into),
         lease_ttl: cli.lease_ttl,
         tls: store::TlsPaths {
             ca_cert: cli.etcd_cacert.clone(),
@@ -91,5 +92,6 @@ pub(crate) fn runtime_options(cli: &Cli) -> RuntimeOptions {
         cache_dir: cache::default_cache_dir(),
         plugin_stdio: true,
         instance_pool: matches!(cli.command, Command::Batch | Command::Watch { .. }),
+        format: cli.format.map(Into::into),
     }
 }

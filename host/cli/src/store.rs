@@ -19,6 +19,8 @@ pub(crate) struct Settings {
     pub(crate) timeout: Duration,
     /// `--max-size`, if given; else each backend's default.
     pub(crate) max_size: Option<u64>,
+    /// `--format`, if given: every document's format, whatever its name.
+    pub(crate) format: Option<confine::Format>,
     /// The lease of a session on etcd.
     #[cfg_attr(not(feature = "etcd"), allow(dead_code))]
     pub(crate) lease_ttl: Duration,
@@ -64,6 +66,11 @@ pub(crate) fn refuse_tls_files_without_tls(store: Option<&str>, settings: &Setti
     }
 }
 
+/// The documents' check: each in the format its name says, or all in `--format`'s.
+fn documents(settings: &Settings) -> confine::Documents {
+    confine::Documents { format: settings.format }
+}
+
 /// Opens the store at `store` (a URL), or else the directory `dir`.
 pub(crate) fn open(
     store: Option<&str>,
@@ -99,7 +106,7 @@ pub(crate) fn open(
                 Some(stop) => filesystem.with_gate(stop),
                 None => filesystem,
             };
-            Ok(Repository::with_backend(filesystem, options(Options::default().max_document_size), confine::Json))
+            Ok(Repository::with_backend(filesystem, options(Options::default().max_document_size), documents(settings)))
         }
     }
 }
@@ -125,7 +132,7 @@ fn etcd(url: &str, settings: &Settings, options: impl Fn(u64) -> Options) -> Res
     };
     let etcd = Etcd::connect(&address, etcd_options)
         .map_err(|e| Failure::new(status::IO, "io", format!("cannot connect to {address}: {e}")))?;
-    Ok(Repository::with_backend(etcd, options(defaults.max_document_size), confine::Json))
+    Ok(Repository::with_backend(etcd, options(defaults.max_document_size), documents(settings)))
 }
 
 #[cfg(not(feature = "etcd"))]

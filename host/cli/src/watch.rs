@@ -74,6 +74,6 @@ fn value_of(
     let memory = Memory::new();
     memory.plant(doc, content).map_err(repository_failure)?;
     runtime
-        .get(&Repository::with_backend(memory, repository.options(), confine::Json), doc, key)
+        .get(&Repository::with_backend(memory, repository.options(), confine::Documents::default()), doc, key)
         .map_err(service_failure)
 }

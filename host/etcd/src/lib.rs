@@ -13,7 +13,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let address = Address::parse("etcd://127.0.0.1:2379,127.0.0.1:22379/myapp")?;
 //! let etcd = Etcd::connect(&address, EtcdOptions::default())?;
-//! let repository = Repository::with_backend(etcd, Options::default(), confine_formats::Json);
+//! let repository = Repository::with_backend(etcd, Options::default(), confine_formats::Documents::default());
 //! let revision = repository.save("app.json", r#"{"port": 8080}"#, None)?;
 //! assert_eq!(repository.read("app.json")?.revision, revision);
 //! # Ok(()) }

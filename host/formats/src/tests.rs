@@ -26,3 +26,16 @@ fn a_value_for_a_value_keeps_a_document_and_nothing_else_is_shown() {
     assert_eq!(Json.splice_keeps("d.json", text, 2, &splice(6..7, "1, \"n\": 2")), None, "a member more");
     assert_eq!(Json.splice_keeps("d.json", text, 2, &splice(6..99, "1")), None, "out of the text");
 }
+
+#[test]
+fn documents_are_checked_in_the_format_their_name_says() {
+    let documents = Documents::default();
+    assert_eq!(documents.check("d.json", "{\"a\": {}}"), Ok(2));
+    assert_eq!(documents.check("Cargo.toml", "[a]\nb = { c = 1 }\n"), Ok(3));
+    assert!(documents.check("d.json", "a = 1").is_err());
+    let refused = documents.check("d.toml", "a = 1\na = 2\n").unwrap_err();
+    assert!(refused.contains("line 2"), "{refused}");
+    assert_eq!(Documents::all(Format::Toml).check("config", "a = 1"), Ok(1));
+    let splice = Splice { range: 4..5, text: "2".to_owned() };
+    assert_eq!(documents.splice_keeps("d.toml", "a = 1", 1, &splice), None, "a TOML text is checked whole");
+}

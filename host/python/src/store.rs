@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use confine_domain::service::{self, Change};
-use confine_formats::Json;
+use confine_formats::Documents;
 use confine_store::{Current, Memory, NewContent, Options, Repository, Splice};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -62,7 +62,7 @@ impl Store {
             .into_py(py)
         })?;
         let options = options(timeout, max_size, Options::default().max_document_size)?;
-        Ok(Store { repository: Repository::new(root, options, Json) })
+        Ok(Store { repository: Repository::new(root, options, Documents::default()) })
     }
 
     /// A store in memory, for tests: the same semantics, kept for the process's life.
@@ -70,7 +70,7 @@ impl Store {
     #[pyo3(signature = (timeout, max_size=None))]
     fn memory(timeout: f64, max_size: Option<u64>) -> PyResult<Store> {
         let options = options(timeout, max_size, Options::default().max_document_size)?;
-        Ok(Store { repository: Repository::with_backend(Memory::new(), options, Json) })
+        Ok(Store { repository: Repository::with_backend(Memory::new(), options, Documents::default()) })
     }
 
     /// The value at `key` of `document`, as JSON (the whole document for `""`). The key is
@@ -196,7 +196,7 @@ fn etcd(py: Python<'_>, url: &str, timeout: f64, max_size: Option<u64>, tls: Opt
         let op = "connect to etcd";
         Failure::Store(confine_store::Error::Io { name: address.to_string(), op, source }).into_py(py)
     })?;
-    Ok(Store { repository: Repository::with_backend(etcd, options, Json) })
+    Ok(Store { repository: Repository::with_backend(etcd, options, Documents::default()) })
 }
 
 #[cfg(not(feature = "etcd"))]

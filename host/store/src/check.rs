@@ -1,6 +1,6 @@
 //! What a document is, as the repository is told it: the store itself knows names, text and
-//! revisions, and the layer that knows formats hands it a [`Check`] (for confine's JSON
-//! documents, `confine_formats::Json`, made from the domain's rules). The repository runs
+//! revisions, and the layer that knows formats hands it a [`Check`] (for confine's
+//! documents, `confine_formats::Documents`, made from the domain's rules). The repository runs
 //! it on every text before anything is written, so that neither a buggy or hostile change
 //! nor a backend can store a text that the next reader would refuse.
 //!

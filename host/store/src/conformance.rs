@@ -11,7 +11,7 @@
 //! use confine_store::{Memory, Options, Repository};
 //!
 //! fn fresh() -> Fresh {
-//!     Fresh::new(Repository::with_backend(Memory::new(), Options::default(), confine_formats::Json))
+//!     Fresh::new(Repository::with_backend(Memory::new(), Options::default(), confine_formats::Documents::default()))
 //! }
 //!
 //! // `#[test] fn save_refuses_a_stale_revision()`, ... (compiled under `cargo test`).
@@ -36,7 +36,7 @@
 //!     let tmp = tempfile::tempdir().expect("create temp dir");
 //!     let open = || Dir::open_ambient_dir(tmp.path(), ambient_authority()).expect("open temp dir");
 //!     let directories = open();
-//!     Fresh::new(Repository::new(open(), Options::default(), confine_formats::Json))
+//!     Fresh::new(Repository::new(open(), Options::default(), confine_formats::Documents::default()))
 //!         .with_directories(move |name| directories.create_dir_all(name))
 //!         .keeping(tmp)
 //! }

@@ -3,7 +3,7 @@
 //! The store layer of confine: configuration documents that many processes update at once,
 //! with no lost update, no torn document and no name that escapes. It knows names, text,
 //! revisions and sessions; what a document is, it is told: the layer that knows formats
-//! hands each repository a [`Check`] (confine's JSON one is `confine_formats::Json`). It is the port
+//! hands each repository a [`Check`] (confine's is `confine_formats::Documents`: JSON, and TOML by name). It is the port
 //! `config-repository` of `wit/confine.wit` natively, with no wasmtime: the wasmtime
 //! binding (crate `confine-wasmtime`, library `confine`) and the CLI sit on top of it, and a Rust program may use it
 //! alone.
@@ -30,7 +30,7 @@
 //! # let path = tmp.path();
 //! // The one directory this repository may touch, and what its documents are (JSON).
 //! let root = Dir::open_ambient_dir(path, ambient_authority())?;
-//! let repository = Repository::new(root, Options::default(), confine_formats::Json);
+//! let repository = Repository::new(root, Options::default(), confine_formats::Documents::default());
 //!
 //! // An exclusive read-modify-write session: no writer in any process interleaves.
 //! let session = repository.open_session("app.json", None)?;

@@ -49,7 +49,7 @@ mod wasi_config;
 mod wasi_keyvalue;
 
 pub use confine_domain::service::Change;
-pub use confine_formats::{self as formats, Json};
+pub use confine_formats::{self as formats, Documents, Format, Json};
 pub use confine_store::{self as store, Error, Options, Repository};
 pub use errors::{ServiceError, ServiceErrorKind};
 pub use port_host::{ConfineCtx, ConfineView, MAX_OPEN_SESSIONS, add_to_linker};

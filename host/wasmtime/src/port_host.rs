@@ -86,7 +86,7 @@ pub struct ConfineView<'a> {
 /// let engine = wasmtime::Engine::default();
 /// let mut linker = Linker::<State>::new(&engine);
 /// confine::add_to_linker(&mut linker, |s: &mut State| ConfineView { ctx: &mut s.confine, table: &mut s.table })?;
-/// let state = State { confine: ConfineCtx::new(Repository::new(dir, Options::default(), confine::Json)), table: ResourceTable::new() };
+/// let state = State { confine: ConfineCtx::new(Repository::new(dir, Options::default(), confine::Documents::default())), table: ResourceTable::new() };
 /// # let _ = state; Ok(()) }
 /// ```
 ///

@@ -116,7 +116,7 @@ pub struct WasiConfigView<'a> {
 /// let engine = wasmtime::Engine::default();
 /// let mut linker = Linker::<State>::new(&engine);
 /// confine::add_wasi_config_to_linker(&mut linker, |s: &mut State| WasiConfigView { ctx: &mut s.config })?;
-/// let state = State { config: WasiConfigCtx::new(Repository::new(dir, Options::default(), confine::Json), "app.json") };
+/// let state = State { config: WasiConfigCtx::new(Repository::new(dir, Options::default(), confine::Documents::default()), "app.json") };
 /// # let _ = state; Ok(()) }
 /// ```
 ///

@@ -28,6 +28,15 @@ pub(crate) fn every_command_works(cluster: &Cluster) {
         run_with_input(c().args(["apply", "app.json"]), "{\"op\":\"incr\",\"key\":\"restarts\",\"by\":2}\n");
     assert_eq!((out.trim(), code), ("3", Some(0)), "{err}");
     assert!(run_ok(c().args(["cat", "app.json"])).contains("\"port\": 8080"));
+    // A TOML document, its layout kept, by name.
+    run_ok(c().args(["set", "Cargo.toml", "package.name", "\"demo\"", "package.version", "\"0.1.0\""]));
+    run_ok(c().args(["set", "Cargo.toml", "package.version", "\"0.2.0\""]));
+    assert_eq!(run_ok(c().args(["incr", "Cargo.toml", "package.builds"])).trim(), "1");
+    assert_eq!(
+        run_ok(c().args(["cat", "Cargo.toml"])),
+        "[package]\nname = \"demo\"\nversion = \"0.2.0\"\nbuilds = 1\n"
+    );
+    run_ok(c().args(["rm", "Cargo.toml"]));
     assert_eq!(run_ok(c().args(["ls"])), "app.json\n");
     assert_eq!(run_ok(c().args(["ls", "services"])), "services/web.json\n");
     assert_eq!(run_ok(c().args(["lock-status", "app.json"])), "app.json: free\n");

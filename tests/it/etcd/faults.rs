@@ -153,7 +153,7 @@ fn paused_holder_child() {
         Etcd::connect(&address, options)
     }
     .expect("connect");
-    let repository = Repository::with_backend(etcd, Options::default(), confine::Json);
+    let repository = Repository::with_backend(etcd, Options::default(), confine::Documents::default());
     let session = repository.open_session("count.json", None).expect("open a session");
     let current = session.current().expect("read").expect("the document exists").content;
     let n: u64 = serde_json::from_str::<serde_json::Value>(&current).expect("json")["n"].as_u64().expect("n");

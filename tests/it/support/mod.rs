@@ -118,7 +118,7 @@ pub fn workspace() -> PathBuf {
 /// A repository of `dir` whose filesystem steps `gate` sees first.
 pub fn gated(dir: &Path, gate: Arc<dyn StepGate>) -> Repository {
     let root = Dir::open_ambient_dir(dir, ambient_authority()).expect("open dir");
-    Repository::with_backend(Filesystem::new(root).with_gate(gate), Options::default(), confine::Json)
+    Repository::with_backend(Filesystem::new(root).with_gate(gate), Options::default(), confine::Documents::default())
 }
 
 pub fn repository(dir: &Path) -> Repository {
@@ -126,7 +126,11 @@ pub fn repository(dir: &Path) -> Repository {
 }
 
 pub fn repository_with(dir: &Path, options: Options) -> Repository {
-    Repository::new(Dir::open_ambient_dir(dir, ambient_authority()).expect("open dir"), options, confine::Json)
+    Repository::new(
+        Dir::open_ambient_dir(dir, ambient_authority()).expect("open dir"),
+        options,
+        confine::Documents::default(),
+    )
 }
 
 /// Everything observable about a directory tree: each entry's kind, mode, bytes or link

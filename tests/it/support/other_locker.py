@@ -6,7 +6,9 @@
 #   python3 other_locker.py hold LOCKER LOCK_FILE   wait for it, print "locked PID", hold it
 #                                                   until stdin closes
 #   python3 other_locker.py write LOCKER DOC TIMES  TIMES updates: lock DOC.lock, read DOC (a
-#                                                   missing one is {}), bump its counter "n",
+#                                                   missing one is {}; a DOC named *.toml is
+#                                                   TOML, read with tomllib and written with
+#                                                   tomli_w), bump its counter "n",
 #                                                   write a temp file beside it, fsync, rename
 #                                                   over DOC, fsync the directory, unlock;
 #                                                   prints each update's time in ns, one a line
@@ -76,6 +78,12 @@ def lock_of(locker, path):
 
 def write(locker, path, times):
     acquire, release = lock_of(locker, path + ".lock")
+    if path.endswith(".toml"):
+        import tomllib, tomli_w
+
+        load, dump, mode = tomllib.load, tomli_w.dump, "b"
+    else:
+        load, dump, mode = json.load, json.dump, ""
     folder = os.path.dirname(path) or "."
     tmp = f"{path}.{os.getpid()}.partial"
     spent = []
@@ -84,13 +92,13 @@ def write(locker, path, times):
         acquire(True)
         try:
             try:
-                with open(path) as f:
-                    doc = json.load(f)
+                with open(path, "r" + mode) as f:
+                    doc = load(f)
             except FileNotFoundError:
                 doc = {}
             doc["n"] = doc.get("n", 0) + 1
-            with open(tmp, "w") as f:
-                json.dump(doc, f)
+            with open(tmp, "w" + mode) as f:
+                dump(doc, f)
                 f.flush()
                 os.fsync(f.fileno())
             os.rename(tmp, path)

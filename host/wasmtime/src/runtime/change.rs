@@ -19,8 +19,9 @@ use confine_domain::service::Change;
 use confine_store::{Current, NewContent, Repository, Splice};
 
 use super::Runtime;
+use crate::Format;
 use crate::errors::ServiceError;
-use crate::generated::service::{Applied, Change as WitChange};
+use crate::generated::service::{Applied, Change as WitChange, Format as WitFormat};
 
 impl Runtime {
     /// Applies `change` to `document` and returns its answer: the new value for an `incr`,
@@ -62,7 +63,8 @@ impl Runtime {
         // An update of no changes is refused by `apply`, once the store has resolved the
         // name: a name that cannot be is the first thing to tell.
         if !changes.is_empty() {
-            guest.call(|svc, store| svc.call_prepare(store, document, &changes))?;
+            let format = self.core.options.format.map(wit_format);
+            guest.call(|svc, store| svc.call_prepare(store, document, &changes, format))?;
         }
         let name = document.to_owned();
         let updated = repository.update_in_place(document, move |current| {
@@ -80,6 +82,13 @@ impl Runtime {
             Ok(Err(refused)) => Err(refused),
             Err(e) => Err(ServiceError::from(e)),
         }
+    }
+}
+
+pub(super) fn wit_format(format: Format) -> WitFormat {
+    match format {
+        Format::Json => WitFormat::Json,
+        Format::Toml => WitFormat::Toml,
     }
 }
 

@@ -69,6 +69,10 @@ pub struct RuntimeOptions {
     /// or are allocated per call on the plugins' engine, so that the runtime starts faster
     /// (a process that makes one call). The limits are the same either way.
     pub instance_pool: bool,
+    /// The format of every document the domain guest serves, if not the one its name says
+    /// (`.toml` is TOML, anything else JSON): a command's `--format`. Give the repository
+    /// the same ([`crate::Documents::all`]), so that it checks what it writes alike.
+    pub format: Option<crate::Format>,
 }
 
 impl Default for RuntimeOptions {
@@ -80,6 +84,7 @@ impl Default for RuntimeOptions {
             cache_dir: None,
             plugin_stdio: true,
             instance_pool: true,
+            format: None,
         }
     }
 }
@@ -131,7 +136,8 @@ impl Runtime {
     /// # Errors
     /// See [`ServiceError`].
     pub fn get(&self, repository: &Repository, document: &str, key: &str) -> Result<String, ServiceError> {
-        self.core.call(repository, |svc, store| svc.call_get(store, document, key))
+        let format = self.core.options.format.map(change::wit_format);
+        self.core.call(repository, |svc, store| svc.call_get(store, document, key, format))
     }
 
     /// Sets `key` of `document` to the JSON `value`, creating the document and missing
@@ -173,12 +179,13 @@ impl Runtime {
         self.change(repository, document, Change::Merge { key: key.into(), patch: patch.into() }).map(drop)
     }
 
-    /// The whole `document`, pretty-printed.
+    /// The whole `document`: JSON pretty-printed, TOML as it is written.
     ///
     /// # Errors
     /// See [`ServiceError`].
     pub fn cat(&self, repository: &Repository, document: &str) -> Result<String, ServiceError> {
-        self.core.call(repository, |svc, store| svc.call_cat(store, document))
+        let format = self.core.options.format.map(change::wit_format);
+        self.core.call(repository, |svc, store| svc.call_cat(store, document, format))
     }
 
     /// Runs a plugin component (world `plugin`) with `args`, granting it `repository` and

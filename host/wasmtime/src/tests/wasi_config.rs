@@ -15,7 +15,7 @@ use store::Host as _;
 fn view_of(document: &str) -> (tempfile::TempDir, WasiConfigCtx) {
     let (tmp, dir) = root();
     std::fs::write(tmp.path().join("app.json"), document).expect("write document");
-    (tmp, WasiConfigCtx::new(Repository::new(dir, Options::default(), crate::Json), "app.json"))
+    (tmp, WasiConfigCtx::new(Repository::new(dir, Options::default(), crate::Documents::default()), "app.json"))
 }
 
 fn get(ctx: &mut WasiConfigCtx, key: &str) -> Result<Option<String>, store::Error> {
@@ -122,7 +122,7 @@ fn bad_documents_are_upstream_errors_naming_the_document_and_are_not_remembered(
 #[test]
 fn refused_names_are_upstream_errors() {
     let (tmp, dir) = root();
-    let repository = Repository::new(dir, Options::default(), crate::Json);
+    let repository = Repository::new(dir, Options::default(), crate::Documents::default());
     std::fs::create_dir(tmp.path().join("dir.json")).unwrap();
     for name in ["../app.json", "/etc/passwd", "app.json.lock", "dir.json"] {
         let mut ctx = WasiConfigCtx::new(repository.clone(), name);

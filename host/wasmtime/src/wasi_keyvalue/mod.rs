@@ -139,7 +139,7 @@ pub struct WasiKeyValueView<'a> {
 ///     ctx: &mut s.keyvalue,
 ///     table: &mut s.table,
 /// })?;
-/// let repository = Repository::new(dir, Options::default(), confine::Json);
+/// let repository = Repository::new(dir, Options::default(), confine::Documents::default());
 /// let state = State { keyvalue: WasiKeyValueCtx::new(repository, Some("app.json")), table: ResourceTable::new() };
 /// # let _ = state; Ok(()) }
 /// ```

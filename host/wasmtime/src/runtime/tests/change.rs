@@ -33,7 +33,7 @@ fn a_guest_splice_that_does_not_fit_is_refused_not_made() {
 fn a_change_waits_for_a_guest_slot_before_it_takes_the_lock() {
     let dir = tempfile::tempdir().unwrap();
     let root = cap_std::fs::Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority()).unwrap();
-    let repository = Repository::new(root, confine_store::Options::default(), confine_formats::Json);
+    let repository = Repository::new(root, confine_store::Options::default(), confine_formats::Documents::default());
     let runtime = Runtime::new(crate::RuntimeOptions::default()).unwrap();
     // Every slot of the pool taken, as by as many calls in flight.
     let taken: Vec<_> = (0..super::super::engine::DOMAIN_SLOTS).map(|_| runtime.core.slots.take()).collect();

@@ -8,7 +8,7 @@ use confine_store::{Memory, Options};
 use super::*;
 
 fn memory() -> Repository {
-    Repository::with_backend(Memory::new(), Options::default(), crate::Json)
+    Repository::with_backend(Memory::new(), Options::default(), crate::Documents::default())
 }
 
 fn other(result: Result<impl std::fmt::Debug, KvError>) -> String {
