@@ -22,6 +22,24 @@ pub(crate) fn of_size(size: usize) -> String {
     serde_json::json!({ "n": 0, "settings": settings }).to_string()
 }
 
+/// The same document as [`of_size`] written as TOML: the counter `n` at the top, the
+/// settings as a table of `key = "value"` lines, about `size` bytes.
+pub(crate) fn toml_of_size(size: usize) -> String {
+    let mut text = String::from("# a configuration\nn = 0\n\n[settings]\n");
+    let mut i = 0;
+    while text.len() + 64 <= size {
+        text.push_str(&format!("setting{i:06} = \"{:x<44}\"\n", i));
+        i += 1;
+    }
+    text
+}
+
+/// The counter `n` of the TOML document [`toml_of_size`] made, as its line says.
+pub(crate) fn toml_counter(text: &str) -> Result<u64> {
+    let line = text.lines().find_map(|line| line.strip_prefix("n = ")).ok_or("the TOML document has no counter")?;
+    Ok(line.trim().parse()?)
+}
+
 /// `text` with its counter `n` bumped, as a library user would: parse, change, serialize.
 pub(crate) fn bumped(text: Option<&str>) -> Result<String> {
     let mut doc: Value = match text {

@@ -355,7 +355,7 @@ impl Server {
         Ok(Repository::with_backend(
             etcd,
             Options { lock_timeout: Duration::from_secs(120), ..Options::default() },
-            confine::Json,
+            confine::Documents::default(),
         ))
     }
 }

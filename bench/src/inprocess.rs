@@ -22,7 +22,7 @@ pub(crate) fn repository(dir: &Path) -> Result<Repository> {
     Ok(Repository::new(
         root,
         Options { lock_timeout: Duration::from_secs(120), max_document_size: MAX_SIZE },
-        confine::Json,
+        confine::Documents::default(),
     ))
 }
 

@@ -12,6 +12,9 @@ use crate::inprocess::{self, repository, runtime};
 use crate::stats::{Row, sample};
 use crate::{Result, Setup};
 
+/// The TOML document of the TOML rows, beside [`DOC`].
+const TOML_DOC: &str = "app.toml";
+
 const SIZES: [(&str, usize, usize); 4] =
     [("1 KiB", 1 << 10, 300), ("64 KiB", 64 << 10, 100), ("1 MiB", 1 << 20, 20), ("16 MiB", 16 << 20, 5)];
 
@@ -44,6 +47,17 @@ pub(crate) fn sizes(setup: &Setup) -> Result<Vec<Row>> {
         row.rss = Some(peak(setup, &dir, "guest")?);
         rows.push(row);
         docs::check_counter(label, &repo.read(DOC)?.content, 3 * (samples + 1) + 3)?;
+        // The same document as TOML (not at 16 MiB, a size no TOML file reaches), beside
+        // the JSON rows: the guest reads it with toml_edit and the host checks it whole.
+        if size <= 1 << 20 {
+            std::fs::write(dir.join(TOML_DOC), docs::toml_of_size(size))?;
+            let times = sample(1, samples, || runtime.incr(&repo, TOML_DOC, "n", "1").map(drop))?;
+            rows.push(Row::from_samples(format!("7. guest incr, TOML, {label}"), times));
+            let found = docs::toml_counter(&repo.read(TOML_DOC)?.content)?;
+            if found != samples as u64 + 1 {
+                return Err(format!("TOML {label}: counter is {found}, expected {}", samples + 1).into());
+            }
+        }
     }
     Ok(rows)
 }

@@ -112,7 +112,7 @@ fn fixture() -> &'static Fixture {
         let mut planted = Tree::new();
         snapshot(&root, Path::new(""), &mut planted);
         let root = root.canonicalize().unwrap();
-        Fixture { base, root, repository: Repository::new(dir, options, confine_formats::Json), outside, planted }
+        Fixture { base, root, repository: Repository::new(dir, options, confine_formats::Documents::default()), outside, planted }
     })
 }
 

@@ -253,7 +253,7 @@ fn an_embedder_links_wasi_config_next_to_wasi() {
     let repository = confine::Repository::new(
         cap_std::fs::Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority()).unwrap(),
         Options::default(),
-        confine::Json,
+        confine::Documents::default(),
     );
     let state = Embedder { wasi, table: ResourceTable::new(), config: WasiConfigCtx::new(repository, "app.json") };
     let mut store = Store::new(&engine, state);

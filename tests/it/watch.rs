@@ -144,3 +144,22 @@ fn watch_refuses_what_it_cannot_watch_at_once() {
     let out = confine(d).args(["watch", "missing/app.json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn a_watch_follows_a_toml_document_and_one_given_as_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("app.toml"), "# kept\n[server]\nport = 8080 # the default\n").unwrap();
+    std::fs::write(d.join("settings"), "level = 'info'\n").unwrap();
+    let by_name = Watcher::start(d, &["watch", "app.toml", "server.port"]);
+    let given = Watcher::start(d, &["--format", "toml", "watch", "settings", "level"]);
+    by_name.wait_for("8080");
+    given.wait_for("\"info\"");
+    run_ok(confine(d).args(["set", "app.toml", "server.port", "8443"]));
+    run_ok(confine(d).args(["--format", "toml", "set", "settings", "level", "debug"]));
+    by_name.wait_for("8443");
+    given.wait_for("\"debug\"");
+    assert_eq!(by_name.stop(), ["8080", "8443"]);
+    assert_eq!(given.stop(), ["\"info\"", "\"debug\""]);
+    assert_eq!(std::fs::read_to_string(d.join("app.toml")).unwrap(), "# kept\n[server]\nport = 8443 # the default\n");
+}

@@ -7,7 +7,7 @@
 //! every document it writes.
 //!
 //! - [`keypath`]: key paths (`server.port`, `hosts["eu.west"]`, `[0]`).
-//! - [`format`]: what a document is written in, from its name (`.toml` is TOML).
+//! - [`format`](mod@format): what a document is written in, from its name (`.toml` is TOML).
 //! - [`strict`]: what JSON is accepted (no duplicate keys, no integer beyond 64 bits).
 //! - [`toml`]: TOML documents, read as JSON values and changed with their layout kept.
 //! - [`document`]: parsing a document's text into an object, and rendering one.

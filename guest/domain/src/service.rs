@@ -323,9 +323,12 @@ fn apply_all_to_toml(
     let mut edit = toml::Edit::new(document, current).map_err(whole)?;
     let mut answers = Vec::with_capacity(prepared.len());
     for (index, Prepared(change, _)) in prepared.iter().enumerate() {
-        let answer = edit.change(change.path(), |root| change.apply_to_tree(root)).map_err(|mut error| {
+        let refused_by_rule = std::cell::Cell::new(false);
+        let rule = |root: &mut Root| change.apply_to_tree(root).inspect_err(|_| refused_by_rule.set(true));
+        let answer = edit.change(change.path(), rule).map_err(|mut error| {
             // An increment's sum that TOML cannot hold is beyond its integers: an overflow.
-            if matches!(change, Parsed::Incr(..)) && error.kind == ErrorKind::InvalidValue {
+            let unwritable = !refused_by_rule.get() && error.kind == ErrorKind::InvalidValue;
+            if matches!(change, Parsed::Incr(..)) && unwritable {
                 error.kind = ErrorKind::TypeMismatch;
             }
             Refusal { index: Some(index), error: in_document(document, error) }

@@ -18,7 +18,6 @@ use serde_json::{Map, Number, Value as Json};
 use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, TomlError, Value};
 
 use crate::document::Root;
-use crate::edit;
 use crate::error::{Error, ErrorKind};
 use crate::keypath::{KeyPath, Segment};
 use crate::splice::Splice;
@@ -26,19 +25,80 @@ use crate::splice::Splice;
 /// Checks `text` as a TOML document: how deeply it nests (the root table is 1), or why it
 /// is not one (with line and column).
 pub fn check(text: &str) -> Result<usize, String> {
-    let doc = parse_text(text)?;
-    let root = table_json(doc.as_table(), &mut Vec::new())?;
-    Ok(edit::depth(&Json::Object(root)))
+    // The parse keeps spans (no copy of each piece of text, as an edit's parse makes), and
+    // no JSON is built: the floats are looked at, the nesting counted.
+    let doc = toml_edit::Document::parse(text).map_err(|e| syntax_error(text, &e))?;
+    depth_of_table(doc.as_table(), &mut Vec::new())
 }
 
-/// Whether a TOML document can hold `value` by the mapping above: it holds no `null` and no
-/// integer beyond 64 bits signed.
+/// How deeply `table` nests (itself 1), once every float in it is shown to be finite.
+fn depth_of_table(table: &Table, path: &mut Vec<Segment>) -> Result<usize, String> {
+    let mut deepest = 0;
+    for (key, item) in table.iter() {
+        path.push(Segment::Key(key.to_owned()));
+        let depth = match item {
+            Item::Value(value) => depth_of_value(value, path)?,
+            Item::Table(table) => depth_of_table(table, path)?,
+            Item::ArrayOfTables(tables) => {
+                let mut deepest = 0;
+                for table in tables.iter() {
+                    deepest = deepest.max(depth_of_table(table, path)?);
+                }
+                deepest + 1
+            }
+            Item::None => 0,
+        };
+        path.pop();
+        deepest = deepest.max(depth);
+    }
+    Ok(deepest + 1)
+}
+
+fn depth_of_value(value: &Value, path: &mut Vec<Segment>) -> Result<usize, String> {
+    match value {
+        Value::Float(float) if !float.value().is_finite() => Err(format!(
+            "key `{}` holds {}, which JSON cannot carry",
+            KeyPath { segments: path.clone() },
+            float.display_repr()
+        )),
+        Value::Array(array) => {
+            let mut deepest = 0;
+            for item in array.iter() {
+                deepest = deepest.max(depth_of_value(item, path)?);
+            }
+            Ok(deepest + 1)
+        }
+        Value::InlineTable(table) => {
+            let mut deepest = 0;
+            for (key, member) in table.iter() {
+                path.push(Segment::Key(key.to_owned()));
+                deepest = deepest.max(depth_of_value(member, path)?);
+                path.pop();
+            }
+            Ok(deepest + 1)
+        }
+        _ => Ok(0),
+    }
+}
+
+/// How deep a change may make a TOML document nest (below its root table): well inside
+/// what `toml_edit` reads back (80 levels of keys, arrays and inline tables), so that what
+/// is written can always be read.
+pub const MAX_NESTING: usize = 64;
+
+/// Whether a TOML document can hold `value` (a document's root) by the mapping above: it
+/// holds no `null` and no integer beyond 64 bits signed, and nests at most [`MAX_NESTING`]
+/// levels below the root.
 pub fn can_hold(value: &Json) -> bool {
+    holds(value) && crate::edit::depth(value) <= MAX_NESTING + 1
+}
+
+fn holds(value: &Json) -> bool {
     match value {
         Json::Null => false,
         Json::Number(number) => number.as_i64().is_some() || !number.is_u64(),
-        Json::Array(items) => items.iter().all(can_hold),
-        Json::Object(members) => members.values().all(can_hold),
+        Json::Array(items) => items.iter().all(holds),
+        Json::Object(members) => members.values().all(holds),
         Json::Bool(_) | Json::String(_) => true,
     }
 }
@@ -46,7 +106,7 @@ pub fn can_hold(value: &Json) -> bool {
 /// Parses the TOML document `name` into the JSON tree of the mapping above.
 pub fn parse(name: &str, text: &str) -> Result<Root, Error> {
     let doc = parse_text(text).map_err(|reason| invalid_document(name, &reason))?;
-    table_json(doc.as_table(), &mut Vec::new()).map_err(|reason| invalid_document(name, &reason))
+    table_json(doc.as_table(), None, &mut Vec::new()).map_err(|reason| invalid_document(name, &reason))
 }
 
 /// A TOML document being changed: its text as `toml_edit` holds it, and the JSON tree its
@@ -54,14 +114,17 @@ pub fn parse(name: &str, text: &str) -> Result<Root, Error> {
 pub(crate) struct Edit {
     doc: DocumentMut,
     tree: Root,
+    /// Whether any change was written in the text.
+    wrote: bool,
 }
 
 impl Edit {
     /// Starts from `current`, the text of `name` (`None`: a new, empty document).
     pub(crate) fn new(name: &str, current: Option<&str>) -> Result<Edit, Error> {
         let doc = parse_text(current.unwrap_or("")).map_err(|reason| invalid_document(name, &reason))?;
-        let tree = table_json(doc.as_table(), &mut Vec::new()).map_err(|reason| invalid_document(name, &reason))?;
-        Ok(Edit { doc, tree })
+        let tree =
+            table_json(doc.as_table(), None, &mut Vec::new()).map_err(|reason| invalid_document(name, &reason))?;
+        Ok(Edit { doc, tree, wrote: false })
     }
 
     /// Makes the change at `path` that `rule` makes to the tree, in the text too; returns
@@ -78,6 +141,13 @@ impl Edit {
             let old = Json::Object(self.tree.clone());
             let answer = rule(&mut self.tree)?;
             let new = Json::Object(self.tree.clone());
+            let reach = crate::edit::depth(&new).saturating_sub(1);
+            if reach > MAX_NESTING {
+                return Err(Error::new(
+                    ErrorKind::InvalidValue,
+                    format!("the document would nest {reach} levels deep, and TOML here nests at most {MAX_NESTING}"),
+                ));
+            }
             self.differ(&mut Vec::new(), &old, &new)?;
             return Ok(answer);
         }
@@ -87,6 +157,16 @@ impl Edit {
         let missing = (1..=segments.len()).find(|&n| value_at(&self.tree, &segments[..n]).is_none());
         let answer = rule(&mut self.tree)?;
         let new = value_at(&self.tree, segments);
+        // The tables, arrays and inline tables below the root on the way to it, and in it.
+        let reach = segments.len() - 1 + new.map_or(0, crate::edit::depth);
+        if reach > MAX_NESTING {
+            return Err(Error::new(
+                ErrorKind::InvalidValue,
+                format!(
+                    "key `{path}`: the change would nest {reach} levels deep, and TOML here nests at most {MAX_NESTING}"
+                ),
+            ));
+        }
         let shrank = parent_len(&self.tree, segments).is_some_and(|len| Some(len) < old_len);
         match (old, new) {
             // An element removed from an array: the ones after it shift, in both.
@@ -162,11 +242,23 @@ impl Edit {
     /// Sets (`Some`) or removes (`None`) the value at `path` in the text, whose parents are
     /// there.
     fn write(&mut self, path: &[Segment], value: Option<&Json>) -> Result<(), Error> {
+        self.wrote = true;
         let key = || KeyPath { segments: path.to_vec() };
         let unfit = || Error::new(ErrorKind::Io, format!("key `{}` is not where the TOML text has it", key()));
         let (last, parents) = path.split_last().ok_or_else(unfit)?;
         if let (true, Segment::Key(key), Some(value)) = (parents.is_empty(), last, value) {
             self.keep_header_above(key, value);
+        }
+        // An array of tables holds tables alone, and at least one (none is no text at all):
+        // given anything else, or emptied, it is written anew, whole, as the array it has
+        // become.
+        let emptied = || value_at(&self.tree, parents).and_then(Json::as_array).is_some_and(Vec::is_empty);
+        if let (Segment::Index(_), false) =
+            (last, value.is_some_and(Json::is_object) || (value.is_none() && !emptied()))
+            && self.is_array_of_tables(parents)
+        {
+            let whole = value_at(&self.tree, parents).cloned();
+            return self.write(parents, whole.as_ref());
         }
         let mut node = Node::Table(self.doc.as_table_mut());
         for segment in parents {
@@ -182,11 +274,40 @@ impl Edit {
         }
     }
 
+    /// Whether `path` is an array of tables in the text.
+    fn is_array_of_tables(&mut self, path: &[Segment]) -> bool {
+        let mut node = Node::Table(self.doc.as_table_mut());
+        for segment in path {
+            match node.child(segment) {
+                Some(child) => node = child,
+                None => return false,
+            }
+        }
+        matches!(node, Node::Tables(_))
+    }
+
     /// The document's text now, as a splice of `original` (the text it started from), once
     /// read back and found to hold exactly the tree's value.
     pub(crate) fn finish(self, name: &str, original: &str) -> Result<Splice, Error> {
-        let text = self.doc.to_string();
-        let back = parse_text(&text).and_then(|doc| table_json(doc.as_table(), &mut Vec::new()));
+        if !self.wrote {
+            return Ok(Splice { start: 0, end: 0, text: String::new() });
+        }
+        let mut text = self.doc.to_string();
+        // toml_edit ends the lines it writes with `\n`: a file whose lines all end in
+        // `\r\n` keeps them so. (In a file of both, the lines it writes end in `\n`.)
+        if original.contains("\r\n") && original.matches('\n').count() == original.matches("\r\n").count() {
+            text = text.replace("\r\n", "\n").replace('\n', "\r\n");
+        }
+        // toml_edit ends every line it writes; a file whose last line had no end keeps it so.
+        if !original.is_empty() && !original.ends_with('\n') {
+            let ending = if text.ends_with("\r\n") { 2 } else { usize::from(text.ends_with('\n')) };
+            text.truncate(text.len() - ending);
+        }
+        // Read back as a check reads (spans kept, nothing copied), the date-times' text
+        // taken from where they stand.
+        let back = toml_edit::Document::parse(text.as_str())
+            .map_err(|e| syntax_error(&text, &e))
+            .and_then(|doc| table_json(doc.as_table(), Some(&text), &mut Vec::new()));
         if back.as_ref() != Ok(&self.tree) {
             return Err(Error::new(
                 ErrorKind::Io,
@@ -412,7 +533,16 @@ impl<'d> Node<'d> {
     /// Removes the value at `segment`: `false` if there is none.
     fn remove(self, segment: &Segment) -> bool {
         match (self, segment) {
-            (Node::Table(table), Segment::Key(key)) => table.remove(key).is_some(),
+            (Node::Table(table), Segment::Key(key)) => {
+                let removed = table.remove(key).is_some();
+                // An empty table is still a member (`{}`): one without a header of its
+                // own (implicit, or dotted) would not be written at all, so it gets one.
+                if table.is_empty() && (table.is_implicit() || table.is_dotted()) {
+                    table.set_implicit(false);
+                    table.set_dotted(false);
+                }
+                removed
+            }
             (Node::Inline(table), Segment::Key(key)) => table.remove(key).is_some(),
             (Node::Array(array), Segment::Index(index)) if *index < array.len() => {
                 let removed = array.remove(*index);
@@ -430,6 +560,10 @@ impl<'d> Node<'d> {
                         (false, _) => prefix,
                     };
                     next.decor_mut().set_prefix(first);
+                } else if array.is_empty() {
+                    // Nothing left: no lines of an empty array.
+                    array.set_trailing("");
+                    array.set_trailing_comma(false);
                 } else {
                     // The last one: a comment after it was its line's.
                     let trailing = array.trailing().as_str().unwrap_or_default().to_owned();
@@ -473,6 +607,8 @@ fn table(members: &Map<String, Json>, dotted: bool) -> Result<Table, String> {
     for (key, value) in members {
         table.insert(key, item(value, dotted)?);
     }
+    // A table that holds tables alone needs no header of its own: `[a.b]`, not `[a]` too.
+    table.set_implicit(!table.is_empty() && table.iter().all(|(_, item)| item.is_table()));
     Ok(table)
 }
 
@@ -545,26 +681,26 @@ fn invalid_document(name: &str, reason: &str) -> Error {
 }
 
 /// The JSON value of a table, by the mapping above; `path` is where it is, for errors.
-fn table_json(table: &Table, path: &mut Vec<Segment>) -> Result<Root, String> {
+fn table_json(table: &Table, source: Option<&str>, path: &mut Vec<Segment>) -> Result<Root, String> {
     let mut members = Map::new();
     for (key, item) in table {
         path.push(Segment::Key(key.to_owned()));
-        let value = item_json(item, path)?;
+        let value = item_json(item, source, path)?;
         path.pop();
         members.insert(key.to_owned(), value);
     }
     Ok(members)
 }
 
-fn item_json(item: &Item, path: &mut Vec<Segment>) -> Result<Json, String> {
+fn item_json(item: &Item, source: Option<&str>, path: &mut Vec<Segment>) -> Result<Json, String> {
     match item {
-        Item::Value(value) => value_json(value, path),
-        Item::Table(table) => table_json(table, path).map(Json::Object),
+        Item::Value(value) => value_json(value, source, path),
+        Item::Table(table) => table_json(table, source, path).map(Json::Object),
         Item::ArrayOfTables(tables) => {
             let mut items = Vec::with_capacity(tables.len());
             for (index, table) in tables.iter().enumerate() {
                 path.push(Segment::Index(index));
-                items.push(Json::Object(table_json(table, path)?));
+                items.push(Json::Object(table_json(table, source, path)?));
                 path.pop();
             }
             Ok(Json::Array(items))
@@ -573,7 +709,7 @@ fn item_json(item: &Item, path: &mut Vec<Segment>) -> Result<Json, String> {
     }
 }
 
-fn value_json(value: &Value, path: &mut Vec<Segment>) -> Result<Json, String> {
+fn value_json(value: &Value, source: Option<&str>, path: &mut Vec<Segment>) -> Result<Json, String> {
     Ok(match value {
         Value::String(text) => Json::String(text.value().clone()),
         Value::Integer(integer) => Json::from(*integer.value()),
@@ -585,12 +721,18 @@ fn value_json(value: &Value, path: &mut Vec<Segment>) -> Result<Json, String> {
             )
         })?),
         Value::Boolean(flag) => Json::Bool(*flag.value()),
-        Value::Datetime(datetime) => Json::String(datetime.display_repr().into_owned()),
+        // As written: a parse that keeps spans holds where it stands, not its text.
+        Value::Datetime(datetime) => Json::String(
+            source
+                .zip(datetime.span())
+                .and_then(|(source, span)| source.get(span))
+                .map_or_else(|| datetime.display_repr().into_owned(), str::to_owned),
+        ),
         Value::Array(array) => {
             let mut items = Vec::with_capacity(array.len());
             for (index, item) in array.iter().enumerate() {
                 path.push(Segment::Index(index));
-                items.push(value_json(item, path)?);
+                items.push(value_json(item, source, path)?);
                 path.pop();
             }
             Json::Array(items)
@@ -599,7 +741,7 @@ fn value_json(value: &Value, path: &mut Vec<Segment>) -> Result<Json, String> {
             let mut members = Map::new();
             for (key, member) in table {
                 path.push(Segment::Key(key.to_owned()));
-                let value = value_json(member, path)?;
+                let value = value_json(member, source, path)?;
                 path.pop();
                 members.insert(key.to_owned(), value);
             }

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use confine_domain::document::{self, Root};
 use confine_domain::error::{Error as DomainError, ErrorKind};
+use confine_domain::format::Format;
 use confine_domain::service;
 use confine_store::Session;
 use pyo3::prelude::*;
@@ -76,16 +77,20 @@ impl Update {
     /// document; `None` when it changes nothing.
     fn made_of(&self, new: &str) -> Result<Option<String>, DomainError> {
         let name = &self.name;
-        let new: Root = document::parse(name, new)?;
-        let Some(old_text) = &self.text else {
-            return Ok((!new.is_empty()).then(|| document::render(&new)));
+        // The block's document crosses as JSON, whatever the document's format.
+        let new: Root = document::parse_as(Format::Json, name, new)?;
+        let old = match &self.text {
+            Some(old_text) => document::parse(name, old_text)?,
+            None if Format::of(name) == Format::Json => return Ok((!new.is_empty()).then(|| document::render(&new))),
+            None => Root::new(),
         };
-        let changes = service::changes_between(&document::parse(name, old_text)?, &new);
+        let changes = service::changes_between(&old, &new);
         if changes.is_empty() {
             return Ok(None);
         }
         let prepared = service::prepare_all(name, changes)?;
-        let (splice, _answers) = service::apply_prepared_to_checked(name, Some(old_text), self.depth, &prepared)?;
+        let old_text = self.text.as_deref().unwrap_or_default();
+        let (splice, _answers) = service::apply_prepared_to_checked(name, self.text.as_deref(), self.depth, &prepared)?;
         let made = splice.apply_to(old_text);
         made.map(Some).ok_or_else(|| DomainError::new(ErrorKind::Io, format!("{name}: an edit did not fit the text")))
     }

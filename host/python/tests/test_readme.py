@@ -15,3 +15,4 @@ def test_the_readme_example_runs(tmp_path: pathlib.Path) -> None:
     code = compile(example.replace("/etc/myapp", str(tmp_path)), "README.md (From Python)", "exec")
     exec(code, {})
     assert (tmp_path / "app.json").exists() and (tmp_path / "config.json").exists()
+    assert (tmp_path / "tool.toml").read_text() == "[tool.lint]\nline-length = 100\n"

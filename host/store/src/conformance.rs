@@ -65,6 +65,7 @@ use crate::{Error, LockStatus, Options, Repository, Result, Session, Snapshot, W
 mod group;
 mod rules;
 mod sessions;
+mod toml;
 mod watch;
 mod writes;
 
@@ -82,6 +83,7 @@ pub use sessions::{
     lock_status_is_held_during_a_session_and_free_after, reads_see_whole_versions_while_writers_write,
     sessions_across_threads_lose_no_update, the_lock_is_released_on_commit_abort_and_drop,
 };
+pub use toml::{a_toml_splice_is_checked_whole, toml_documents_are_checked_as_toml, toml_updates_lose_no_update};
 pub use watch::a_watch_reports_each_state_and_ends_on_the_last;
 pub use writes::{
     abort_and_drop_write_nothing, equal_revisions_mean_equal_content, read_of_a_missing_document_is_not_found,
@@ -187,6 +189,9 @@ macro_rules! conformance_suite {
             an_update_checks_every_splice_it_cannot_show
             an_update_keeps_a_write_made_while_its_change_runs
             a_watch_reports_each_state_and_ends_on_the_last
+            toml_documents_are_checked_as_toml
+            toml_updates_lose_no_update
+            a_toml_splice_is_checked_whole
         );
     };
     (@promises ($fresh:expr) ($record:expr) $($promise:ident)*) => {

@@ -33,7 +33,7 @@ fn a_lost_answer_is_never_reported_as_done_or_not_done_wrongly() {
     let plain = Repository::with_backend(
         Etcd::connect(&direct, EtcdOptions::default()).expect("connect"),
         Options::default(),
-        confine::Json,
+        confine::Documents::default(),
     );
     plain.save("count.json", r#"{"n": 0}"#, None).expect("create");
     let proxy = Proxy::start(&cluster.members[0].endpoint);
@@ -53,7 +53,7 @@ fn a_lost_answer_is_never_reported_as_done_or_not_done_wrongly() {
                 let repository = Repository::with_backend(
                     etcd,
                     Options { lock_timeout: Duration::from_secs(20), ..Options::default() },
-                    confine::Json,
+                    confine::Documents::default(),
                 );
                 let seen = &seen;
                 s.spawn(move || {

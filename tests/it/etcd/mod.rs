@@ -25,7 +25,7 @@ pub(crate) fn repository(cluster: &Cluster, prefix: &str, options: EtcdOptions) 
     Repository::with_backend(
         Etcd::connect(&address, cluster.options(options)).expect("connect"),
         Options::default(),
-        confine::Json,
+        confine::Documents::default(),
     )
 }
 

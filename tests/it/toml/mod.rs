@@ -286,6 +286,12 @@ fn a_batch_a_plugin_a_standard_component_and_the_library_work_on_toml() {
     );
     assert_eq!((out.as_str(), code), ("1\nok\n{\"port\":9090,\"name\":\"web\"}\n", Some(0)));
     assert_eq!(read(d, "app.toml"), "# the app\n\nhits = 1\n[server]\nport = 9090 # default\nname = \"web\"\n");
+    // apply: JSON lines of changes, one update.
+    let lines =
+        "{\"op\":\"incr\",\"key\":\"hits\",\"by\":2}\n{\"op\":\"set\",\"key\":\"server.name\",\"value\":\"api\"}\n";
+    let (out, err, code) = run_with_input(confine(d).args(["apply", "app.toml"]), lines);
+    assert_eq!((out.as_str(), code), ("3\n", Some(0)), "{err}");
+    assert_eq!(read(d, "app.toml"), "# the app\n\nhits = 3\n[server]\nport = 9090 # default\nname = \"api\"\n");
     // A plugin through the port: it reads the text, and a text that is not TOML is refused.
     let out = run_ok(confine(d).arg("run").arg(probe_plugin()).args(["read", "app.toml"]));
     assert!(out.contains("port = 9090 # default"), "{out}");
@@ -299,7 +305,7 @@ fn a_batch_a_plugin_a_standard_component_and_the_library_work_on_toml() {
         "server.name",
         "hits",
     ]));
-    assert_eq!(out, "9090\nweb\n1\n");
+    assert_eq!(out, "9090\napi\n3\n");
     // wasi:keyvalue: the bucket is a TOML document, its values TOML strings.
     let out = run_ok(
         confine(d).args(["run", "--keyvalue", "kv.toml"]).arg(keyvalue_probe()).args(["set", "", "greeting", "hello"]),
@@ -312,9 +318,9 @@ fn a_batch_a_plugin_a_standard_component_and_the_library_work_on_toml() {
     // The library.
     let repository = repository_with(d, Options::default());
     let runtime = Runtime::new(RuntimeOptions { cache_dir: Some(cache_dir()), ..RuntimeOptions::default() }).unwrap();
-    assert_eq!(runtime.incr(&repository, "app.toml", "hits", "2").unwrap(), "3");
+    assert_eq!(runtime.incr(&repository, "app.toml", "hits", "2").unwrap(), "5");
     assert_eq!(runtime.get(&repository, "app.toml", "server.port").unwrap(), "9090");
-    assert!(runtime.cat(&repository, "app.toml").unwrap().starts_with("# the app\n\nhits = 3\n"));
+    assert!(runtime.cat(&repository, "app.toml").unwrap().starts_with("# the app\n\nhits = 5\n"));
     assert_no_temp_files(d);
 }
 

@@ -142,6 +142,11 @@ fn a_new_document_is_toml() {
     let (splice, _) =
         apply("new.toml", None, Change::Set { key: "server.port".into(), value: "8080".into() }).expect("set");
     assert_eq!(splice.text, "[server]\nport = 8080\n");
+    let (splice, _) =
+        apply("new.toml", None, Change::Set { key: "tool.lint.width".into(), value: "100".into() }).expect("set");
+    assert_eq!(splice.text, "[tool.lint]\nwidth = 100\n");
+    let (splice, _) = apply("new.toml", None, Change::Set { key: "a.b".into(), value: "{}".into() }).expect("set");
+    assert_eq!(splice.text, "[a.b]\n");
     let changes = vec![
         Change::Set { key: "name".into(), value: r#""x""#.into() },
         Change::Incr { key: "count".into(), delta: "2".into() },
@@ -187,4 +192,69 @@ fn a_removed_element_takes_its_line_and_its_comment() {
     assert_eq!(unset("a = [1, 2, 3]\n", "a[0]"), "a = [2, 3]\n");
     assert_eq!(unset("a = [1, 2, 3]\n", "a[1]"), "a = [1, 3]\n");
     assert_eq!(unset("a = [1, 2, 3]\n", "a[2]"), "a = [1, 2]\n");
+}
+
+#[test]
+fn an_array_emptied_is_written_empty_and_filled_again_on_one_line() {
+    let unset = |text: &str, key: &str| run(text, Change::Unset { key: key.into() }).expect("unset").0;
+    let empty = unset("a = [\n  1, # one\n]\n", "a[0]");
+    assert_eq!(empty, "a = []\n");
+    assert_eq!(set(&empty, "a[0]", "2"), "a = [2]\n");
+}
+
+#[test]
+fn the_end_of_the_file_and_its_line_endings_stay_as_they_are() {
+    let text = "# c\n[a]\nb = 1 # x\nc = [1, 2]";
+    assert_eq!(set(text, "a.b", "1"), text, "no newline added at the end");
+    assert_eq!(set(text, "a.b", "2"), text.replace("b = 1", "b = 2"));
+    assert_eq!(set(text, "a.c[2]", "3"), text.replace("[1, 2]", "[1, 2, 3]"));
+    let crlf = "# c\r\n[a]\r\nb = 1 # x\r\nc = 2\r\n";
+    assert_eq!(set(crlf, "a.b", "2"), crlf.replace("b = 1", "b = 2"));
+}
+
+#[test]
+fn a_table_emptied_by_an_unset_is_still_there() {
+    let unset = |text: &str, key: &str| run(text, Change::Unset { key: key.into() }).expect("unset").0;
+    assert_eq!(get(&unset("[a.a]\n", "a.a"), "a"), "{}");
+    assert_eq!(get(&unset("a.b = 1\n", "a.b"), "a"), "{}");
+    assert_eq!(get(&unset("[x]\na.b = 1\n", "x.a.b"), "x"), r#"{"a":{}}"#);
+}
+
+#[test]
+fn an_array_of_tables_given_anything_else_becomes_an_array() {
+    let text = "[[t]]\nx = 1\n\n[[t]]\nx = 2\n";
+    assert_eq!(get(&set(text, "t[2]", "0"), "t"), r#"[{"x":1},{"x":2},0]"#);
+    assert_eq!(get(&set(text, "t", "[false, false]"), "t"), "[false,false]");
+    let emptied = run("x = {}\n[[t]]\nz = 1\n", Change::Unset { key: "t[0]".into() }).expect("unset").0;
+    assert_eq!(emptied, "x = {}\nt = []\n");
+    assert_eq!(set(text, "t[2]", r#"{"x": 3}"#), "[[t]]\nx = 1\n\n[[t]]\nx = 2\n\n[[t]]\nx = 3\n");
+}
+
+#[test]
+fn an_increment_by_a_string_is_refused_as_for_json() {
+    let e = run("a = 1\n", Change::Incr { key: "a".into(), delta: "\"x\"".into() }).expect_err("refused");
+    assert_eq!(e.kind, ErrorKind::InvalidValue, "{e}");
+}
+
+#[test]
+fn a_file_of_both_line_endings_is_given_back_when_nothing_changes() {
+    let text = "# c\r\n[a]\n";
+    assert_eq!(set(text, "", r#"{"a": {}}"#), text);
+    assert_eq!(set(text, "a", "{}"), text);
+}
+
+#[test]
+fn a_change_that_would_nest_deeper_than_toml_is_read_is_refused() {
+    let deep = (0..70).map(|i| format!("k{i}")).collect::<Vec<_>>().join(".");
+    let e = run("#", Change::Incr { key: deep, delta: "1".into() }).expect_err("refused");
+    assert_eq!(e.kind, ErrorKind::TypeMismatch, "an increment that cannot be written: {e}");
+    assert!(e.detail.contains("69 levels") && e.detail.contains("64"), "{e}");
+    let deepest = (0..65).map(|i| format!("k{i}")).collect::<Vec<_>>().join(".");
+    assert_eq!(
+        get(&run("#", Change::Incr { key: deepest.clone(), delta: "1".into() }).expect("64 levels").0, &deepest),
+        "1"
+    );
+    let nested = format!("{}1{}", "[".repeat(70), "]".repeat(70));
+    let e = run("a = 1\n", Change::Set { key: "b".into(), value: nested }).expect_err("refused");
+    assert_eq!(e.kind, ErrorKind::InvalidValue, "{e}");
 }

@@ -13,6 +13,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 
 use super::*;
+use crate::edit;
 use crate::service::{Change, apply};
 
 #[allow(clippy::duplicate_mod)]

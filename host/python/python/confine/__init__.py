@@ -54,9 +54,10 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, allow_nan=False, ensure_ascii=False)
 
 
-def _document(text: Optional[str]) -> Dict[str, Any]:
-    """The document an update's block is given: `text` parsed, `{}` where there is none."""
-    value: Dict[str, Any] = {} if text is None else json.loads(text)
+def _document(document: str, text: Optional[str]) -> Dict[str, Any]:
+    """The document an update's block is given: `text`, the content of `document`, parsed
+    in the format its name says (JSON, or TOML for `*.toml`), `{}` where there is none."""
+    value: Dict[str, Any] = {} if text is None else json.loads(_native.value_at(document, text, ""))
     return value
 
 
@@ -66,11 +67,13 @@ class Snapshot:
 
     text: str
     revision: str
+    #: The document's name, which says its format (JSON, or TOML for `*.toml`).
+    document: str = ""
 
     @property
     def value(self) -> Document:
-        """The document, parsed."""
-        parsed: Document = json.loads(self.text)
+        """The document, parsed in its format."""
+        parsed: Document = _document(self.document, self.text)
         return parsed
 
 
@@ -147,7 +150,7 @@ class Store:
         the block raises or changes nothing, nothing is written."""
         session = self._native.update(document, timeout)
         try:
-            value = _document(session.text())
+            value = _document(document, session.text())
             yield value
             session.commit(_dumps(value))
         finally:
@@ -156,7 +159,7 @@ class Store:
     def read(self, document: str) -> Snapshot:
         """The document's text and revision, one whole committed version. Takes no lock."""
         text, revision = self._native.read(document)
-        return Snapshot(text, revision)
+        return Snapshot(text, revision, document)
 
     def save(self, document: str, text: str, expected: Optional[str] = None) -> str:
         """Compare-and-swap: writes `text` if the document's revision is `expected` (`None`:
@@ -197,7 +200,7 @@ class Store:
         if not exists:
             return None
         if not key:
-            return json.loads(text)
+            return _document(document, text)
         try:
             return json.loads(_native.value_at(document, text, key))
         except NotFound:
@@ -238,7 +241,7 @@ class Store:
         """`update`, with the lock wait and the write off the event loop."""
         session = await _off_loop(self._native.update, document, timeout)
         try:
-            value = _document(session.text())
+            value = _document(document, session.text())
             yield value
             await _off_loop(session.commit, _dumps(value))
         finally:

@@ -34,7 +34,7 @@ class ConfigUpdater:
 
     def read(self) -> Dict[str, Any]:
         """The configuration now (`{}` where there is no file)."""
-        return _document(self._held().text())
+        return _document(self._name, self._held().text())
 
     def write(self, config: Dict[str, Any]) -> None:
         """Replaces the configuration with `config`, atomically and durably."""

@@ -40,7 +40,7 @@ fn written<T>(
 
 /// Runs `each` calls of `call` on each of [`THREADS`] threads at once, each thread through
 /// its own clone of the repository; returns every call's result with its number.
-fn concurrently<T: Send>(port: &Port, each: u64, call: impl Fn(&Port, u64) -> T + Sync) -> Vec<(u64, T)> {
+pub(super) fn concurrently<T: Send>(port: &Port, each: u64, call: impl Fn(&Port, u64) -> T + Sync) -> Vec<(u64, T)> {
     let start = Barrier::new(THREADS as usize);
     thread::scope(|s| {
         let handles: Vec<_> = (0..THREADS)
