@@ -13,6 +13,13 @@ c merge app.json '{"log": {"level": "info", "format": "json"}}'
 c get app.json server.port
 c cat app.json
 
+echo "# A TOML document (a copy of this workspace's manifest) keeps every line a change does not touch:" >&2
+cp "$(dirname "$0")/../Cargo.toml" "$DEMO_DIR/Cargo.toml"
+c set Cargo.toml workspace.package.version '"0.2.0"'
+c incr Cargo.toml workspace.metadata.demo-runs
+diff "$(dirname "$0")/../Cargo.toml" "$DEMO_DIR/Cargo.toml" >&2 || true
+c get Cargo.toml workspace.package
+
 echo "# 8 processes x 25 'confine incr' and a plugin with 50 locked sessions, all at once:" >&2
 for _ in 1 2 3 4 5 6 7 8; do
   ( for _ in $(seq 25); do "$CONFINE" --dir "$DEMO_DIR" incr app.json stats.updates >/dev/null; done ) &

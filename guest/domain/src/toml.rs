@@ -142,7 +142,8 @@ impl Edit {
             let answer = rule(&mut self.tree)?;
             let new = Json::Object(self.tree.clone());
             let reach = crate::edit::depth(&new).saturating_sub(1);
-            if reach > MAX_NESTING {
+            // Deeper than the limit, and deeper than it was (what was read can be written).
+            if reach > MAX_NESTING && reach > crate::edit::depth(&old).saturating_sub(1) {
                 return Err(Error::new(
                     ErrorKind::InvalidValue,
                     format!("the document would nest {reach} levels deep, and TOML here nests at most {MAX_NESTING}"),
@@ -157,9 +158,13 @@ impl Edit {
         let missing = (1..=segments.len()).find(|&n| value_at(&self.tree, &segments[..n]).is_none());
         let answer = rule(&mut self.tree)?;
         let new = value_at(&self.tree, segments);
-        // The tables, arrays and inline tables below the root on the way to it, and in it.
-        let reach = segments.len() - 1 + new.map_or(0, crate::edit::depth);
-        if reach > MAX_NESTING {
+        // The tables, arrays and inline tables below the root on the way to it, and in it:
+        // refused above the limit where the change makes it deeper than it was.
+        let reach = |value: Option<&Json>| segments.len() - 1 + value.map_or(0, crate::edit::depth);
+        // A value created counts whole.
+        let reach_before = if old.is_some() { reach(old.as_ref()) } else { 0 };
+        let reach = reach(new);
+        if reach > MAX_NESTING && reach > reach_before {
             return Err(Error::new(
                 ErrorKind::InvalidValue,
                 format!(

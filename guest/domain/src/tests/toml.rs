@@ -258,3 +258,12 @@ fn a_change_that_would_nest_deeper_than_toml_is_read_is_refused() {
     let e = run("a = 1\n", Change::Set { key: "b".into(), value: nested }).expect_err("refused");
     assert_eq!(e.kind, ErrorKind::InvalidValue, "{e}");
 }
+
+#[test]
+fn a_document_deeper_than_a_change_may_make_one_is_still_changed_where_it_does_not_deepen() {
+    let key = (0..70).map(|i| format!("k{i}")).collect::<Vec<_>>().join(".");
+    let text = format!("{key} = 1\nn = 1\n");
+    assert_eq!(set(&text, "", &get(&text, "")), text);
+    assert_eq!(set(&text, &key, "2"), text.replace(" = 1\nn", " = 2\nn"));
+    assert_eq!(get(&run(&text, Change::Incr { key: "n".into(), delta: "1".into() }).expect("incr").0, "n"), "2");
+}
