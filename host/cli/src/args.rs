@@ -42,7 +42,7 @@ To store the string \"true\", quote it: '\"true\"'. A VALUE of set that starts w
 not a number goes after --: `set app.json flag -- -x`.
 
 Exit status: 0 success; 1 the guest or plugin failed (trap, deadline, memory) or a plugin \
-reported an error; 2 bad input (usage, name, key, value, document not valid JSON, too large); \
+reported an error; 2 bad input (usage, name, key, value, document not valid JSON or TOML, too large); \
 3 document or key not found; 4 lock timeout or conflict; 5 I/O error; 130 or 143 stopped by \
 SIGINT or SIGTERM before the change was made (nothing written; a second signal ends confine at \
 once, which leaves the old or the new document, never a mix). `run` of a wasi:cli command exits \
@@ -212,7 +212,7 @@ pub(crate) enum Command {
     /// With --json, one object a line: {"ok":true,"value":...,"revision":"..."},
     /// {"ok":true,"absent":true} or {"ok":false,...}.
     Watch { doc: String, key: Option<String> },
-    /// Print the whole document, pretty-printed (two-space indent, keys in their order).
+    /// Print the whole document: JSON pretty-printed (two-space indent, keys in their order), TOML as it is written.
     Cat { doc: String },
     /// List the documents directly in DIR (default: the top level), sorted by name, one a
     /// line: not lock or temp files, not directories.
