@@ -197,9 +197,19 @@ pub fn prepare_as(format: Option<Format>, document: &str, change: Change) -> Res
 /// the same words as ever.
 pub fn apply(document: &str, current: Option<&str>, change: Change) -> Result<(Splice, String), Error> {
     let change = prepare(document, change)?;
-    let current = current.map(|text| Checked::new(document, text)).transpose()?;
+    let current = current.map(|text| check_current(document, text)).transpose()?;
     let (splice, mut answers) = apply_all_prepared(document, current, std::slice::from_ref(&change))?;
     Ok((splice, answers.pop().unwrap_or_default()))
+}
+
+/// `text`, the content of `document`, checked as a change needs it: a JSON text by the
+/// strict check; a TOML one is taken as it is, since its edit parses it whole and refuses
+/// it with the same words (a second parse would be the same walk again).
+fn check_current<'t>(document: &str, text: &'t str) -> Result<Checked<'t>, Error> {
+    match Format::of(document) {
+        Format::Json => Checked::new(document, text),
+        Format::Toml => Ok(Checked::trusted(text, 0)),
+    }
 }
 
 /// Why [`apply_all`] refused an update: the position of the change that refused (from 0),
@@ -224,7 +234,7 @@ pub fn apply_all(
     changes: Vec<Change>,
 ) -> Result<(Splice, Vec<String>), Refusal> {
     let prepared = prepare_all(document, changes)?;
-    let current = current.map(|text| Checked::new(document, text)).transpose().map_err(whole)?;
+    let current = current.map(|text| check_current(document, text)).transpose().map_err(whole)?;
     apply_all_prepared(document, current, &prepared)
 }
 

@@ -56,11 +56,7 @@ fn depth_of_table(table: &Table, path: &mut Vec<Segment>) -> Result<usize, Strin
 
 fn depth_of_value(value: &Value, path: &mut Vec<Segment>) -> Result<usize, String> {
     match value {
-        Value::Float(float) if !float.value().is_finite() => Err(format!(
-            "key `{}` holds {}, which JSON cannot carry",
-            KeyPath { segments: path.clone() },
-            float.display_repr()
-        )),
+        Value::Float(float) if !float.value().is_finite() => Err(not_json(path, float)),
         Value::Array(array) => {
             let mut deepest = 0;
             for item in array.iter() {
@@ -681,6 +677,11 @@ fn syntax_error(text: &str, error: &TomlError) -> String {
     format!("not valid TOML at line {line}, column {column}: {reason}")
 }
 
+/// Why a document holding `float` (`nan`, `inf`) at `path` is refused.
+fn not_json(path: &[Segment], float: &toml_edit::Formatted<f64>) -> String {
+    format!("key `{}` holds {}, which JSON cannot carry", KeyPath { segments: path.to_vec() }, float.display_repr())
+}
+
 fn invalid_document(name: &str, reason: &str) -> Error {
     Error::new(ErrorKind::InvalidDocument, format!("{name}: {reason}"))
 }
@@ -718,13 +719,7 @@ fn value_json(value: &Value, source: Option<&str>, path: &mut Vec<Segment>) -> R
     Ok(match value {
         Value::String(text) => Json::String(text.value().clone()),
         Value::Integer(integer) => Json::from(*integer.value()),
-        Value::Float(float) => Json::Number(Number::from_f64(*float.value()).ok_or_else(|| {
-            format!(
-                "key `{}` holds {}, which JSON cannot carry",
-                KeyPath { segments: path.clone() },
-                float.display_repr()
-            )
-        })?),
+        Value::Float(float) => Json::Number(Number::from_f64(*float.value()).ok_or_else(|| not_json(path, float))?),
         Value::Boolean(flag) => Json::Bool(*flag.value()),
         // As written: a parse that keeps spans holds where it stands, not its text.
         Value::Datetime(datetime) => Json::String(
