@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 const ABOUT: &str =
     "Read and change JSON and TOML configuration documents, safely shared by many processes and plugins.";
@@ -71,7 +73,8 @@ Examples:
 #[derive(Parser)]
 #[command(name = "confine", version, about = ABOUT, long_about = GUARANTEES, after_help = AFTER_HELP)]
 pub(crate) struct Cli {
-    /// The directory that holds the documents; confine touches nothing outside it.
+    /// The directory that holds the documents; confine touches nothing outside it. Given
+    /// here, it is used even where CONFINE_STORE is set.
     #[arg(long, short = 'd', value_name = "DIR", default_value = ".", env = "CONFINE_DIR")]
     pub(crate) dir: PathBuf,
 
@@ -79,7 +82,8 @@ pub(crate) struct Cli {
     /// etcd://HOST:PORT[,HOST:PORT...]/PREFIX, or etcds://... to speak TLS to every
     /// endpoint (with USER:PASSWORD@ before the endpoints where etcd has authentication on).
     /// Reads are linearizable; sessions hold a lease (--lease-ttl) and a fenced lock, so
-    /// every command keeps its guarantees across machines.
+    /// every command keeps its guarantees across machines. CONFINE_STORE is used over
+    /// CONFINE_DIR, and --dir given on the command line over CONFINE_STORE.
     #[arg(long, value_name = "URL", env = "CONFINE_STORE")]
     pub(crate) store: Option<String>,
 
@@ -304,6 +308,26 @@ pub(crate) enum Command {
 }
 
 /// Parses `250ms`, `5s`, `2m`, or a bare number of seconds.
+/// The command line, with where the documents are decided by who said it: `--dir` given on
+/// the command line beats `CONFINE_STORE` (so that `confine --dir local copy --to
+/// "$CONFINE_STORE"` copies the directory, not the store onto itself), `--store` or
+/// `CONFINE_STORE` beats `CONFINE_DIR` and the default, and `--dir` with `--store` on one
+/// command line names two places: a usage error.
+pub(crate) fn parse() -> Result<Cli, clap::Error> {
+    let matches = Cli::command().try_get_matches()?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+    match (given("dir"), given("store")) {
+        (true, true) => {
+            return Err(Cli::command()
+                .error(ErrorKind::ArgumentConflict, "--dir and --store name two places for the documents: give one"));
+        }
+        (true, false) => cli.store = None,
+        _ => {}
+    }
+    Ok(cli)
+}
+
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
     let (number, unit) = text.split_at(split);

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use args::{Cli, Command};
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 use components::{Standard, run_component};
 use confine::{Change, Runtime, RuntimeOptions};
 use confine_store::Options;
@@ -36,7 +36,7 @@ mod store;
 mod watch;
 
 fn main() -> ExitCode {
-    let cli = Cli::try_parse().unwrap_or_else(|e| {
+    let cli = args::parse().unwrap_or_else(|e| {
         // A usage error is still one JSON object on stdout for a script that asked for it.
         if e.use_stderr() && std::env::args_os().any(|arg| arg == "--json") {
             print!("{}", failure_json(&Failure::new(status::BAD_INPUT, "usage", e.to_string().trim())));

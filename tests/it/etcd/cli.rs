@@ -180,6 +180,29 @@ fn copy_moves_documents_from_a_directory_to_etcd_keeping_revisions() {
     assert_eq!(run_ok(confine(&cluster, "moved").args(["get", "app.json", "server.port"])).trim(), "9090");
 }
 
+/// Where the documents are, when the command line and the environment both say: `--dir` on
+/// the command line beats `CONFINE_STORE`, `CONFINE_STORE` beats `CONFINE_DIR`, and `--dir`
+/// with `--store` is refused before anything is touched.
+#[test]
+fn the_command_line_says_where_the_documents_are_before_the_environment() {
+    let cluster = Cluster::start(1);
+    let dir = tempfile::tempdir().expect("temp dir");
+    run_ok(crate::support::confine(dir.path()).args(["set", "app.json", "at", "\"disk\""]));
+    run_ok(confine(&cluster, "where").args(["set", "app.json", "at", "\"etcd\""]));
+    let plain = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_confine"));
+        command.env("CONFINE_CACHE_DIR", crate::support::cache_dir()).env_remove("CONFINE_DIR");
+        command.env("CONFINE_STORE", cluster.url("where"));
+        command
+    };
+    assert_eq!(run_ok(plain().args(["get", "app.json", "at"])).trim(), "\"etcd\"");
+    assert_eq!(run_ok(plain().env("CONFINE_DIR", dir.path()).args(["get", "app.json", "at"])).trim(), "\"etcd\"");
+    assert_eq!(run_ok(plain().arg("--dir").arg(dir.path()).args(["get", "app.json", "at"])).trim(), "\"disk\"");
+    let both =
+        run_fails(plain().arg("--dir").arg(dir.path()).args(["--store", &cluster.url("where"), "get", "app.json"]), 2);
+    assert!(both.contains("--dir and --store name two places"), "{both}");
+}
+
 #[test]
 fn refused_credentials_are_named_and_right_ones_work() {
     let cluster = Cluster::start(1);
