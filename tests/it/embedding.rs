@@ -1,5 +1,5 @@
 //! An embedder's own wasmtime host gives components the port with `add_to_linker`, exactly
-//! as the README shows, and the runtime's service answers with typed errors. An embedder
+//! as docs/embedding.md shows, and the runtime's service answers with typed errors. An embedder
 //! whose components are called with the `*_async` methods uses `add_to_linker_async`: the
 //! port's blocking work (a wait for a lock, fsyncs) then runs off the executor, which keeps
 //! serving its other tasks meanwhile.

@@ -14,6 +14,7 @@ mod cli_output;
 mod components;
 mod crashes;
 mod cross_process;
+mod docs;
 mod embedding;
 #[cfg(feature = "etcd")]
 mod etcd;

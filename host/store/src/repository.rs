@@ -205,6 +205,26 @@ impl Repository {
     /// the function of [`AtomicU64::fetch_update`](std::sync::atomic::AtomicU64::fetch_update)
     /// does; its last run is the one written, or whose refusal is returned.
     ///
+    /// ```
+    /// use confine_store::{Memory, Options, Repository};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let repository = Repository::with_backend(Memory::new(), Options::default(), confine_formats::Documents::default());
+    ///
+    /// // A change makes the new text from the current one (None: no document yet); it runs
+    /// // under the document's lock, so no update in any thread or process is lost.
+    /// let bump = |current: Option<&str>| -> Result<String, serde_json::Error> {
+    ///     let mut document: serde_json::Value = serde_json::from_str(current.unwrap_or("{}"))?;
+    ///     document["hits"] = (document["hits"].as_u64().unwrap_or(0) + 1).into();
+    ///     Ok(document.to_string())
+    /// };
+    /// let first = repository.update("hits.json", bump)??; // the new revision
+    /// repository.update("hits.json", bump)??;
+    /// assert_eq!(repository.read("hits.json")?.content, r#"{"hits":2}"#);
+    /// assert_ne!(repository.read("hits.json")?.revision, first);
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// Those of [`Repository::open_session`] and [`Session::commit`], for every change of
     /// the batch; [`Error::InvalidDocument`](crate::Error::InvalidDocument) or

@@ -17,7 +17,8 @@ mod tls;
 use confine_etcd::{Address, Etcd, EtcdOptions};
 use confine_store::{Options, Repository};
 
-pub(crate) use server::Cluster;
+pub(crate) use certs::Certs;
+pub(crate) use server::{Cluster, Tls};
 
 /// A repository over the cluster (with its TLS files, if it speaks TLS), under `prefix`.
 pub(crate) fn repository(cluster: &Cluster, prefix: &str, options: EtcdOptions) -> Repository {
