@@ -156,7 +156,7 @@ fn check(doc: &str, setting: &Setting) {
         totals.python += kinds[2];
         format!(
             "{} docs: {} shell commands run, each printing what its doc shows; {} Rust excerpts found in the code they \
-             quote; {} Python blocks (run by the Python tests)",
+             quote; the Python guide's {} block(s) run by the Python tests",
             totals.docs, totals.commands, totals.excerpts, totals.python
         )
     });
