@@ -307,7 +307,6 @@ pub(crate) enum Command {
     },
 }
 
-/// Parses `250ms`, `5s`, `2m`, or a bare number of seconds.
 /// The command line, with where the documents are decided by who said it: `--dir` given on
 /// the command line beats `CONFINE_STORE` (so that `confine --dir local copy --to
 /// "$CONFINE_STORE"` copies the directory, not the store onto itself), `--store` or
@@ -328,6 +327,7 @@ pub(crate) fn parse() -> Result<Cli, clap::Error> {
     Ok(cli)
 }
 
+/// Parses `250ms`, `5s`, `2m`, or a bare number of seconds.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
