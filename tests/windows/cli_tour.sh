@@ -7,12 +7,17 @@
 set -euo pipefail
 exe=$(realpath "$1")
 plugin=$(winepath -w "$2")
+[[ -n $plugin ]] || { echo "winepath found no Windows path for $2"; exit 1; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
+# The directory's Windows path, found once: winepath is a Wine process of its own, and one
+# that Wine ends under load prints nothing, which would hand a racer an empty --dir.
+windir=$(winepath -w "$dir")
+[[ -n $windir ]] || { echo "winepath found no Windows path for $dir"; exit 1; }
 passed=0
 failed=0
 
-confine() { wine "$exe" --dir "$(winepath -w "$dir")" "$@"; }
+confine() { wine "$exe" --dir "$windir" "$@"; }
 
 # check WHAT WANT_STATUS WANT_OUTPUT COMMAND...: runs it, compares its exit status and output.
 check() {
