@@ -10,30 +10,10 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{Entry, confine, documents, probe_plugin, run_fails, run_ok, snapshot};
-
-/// A file `make examples` builds: from `var` (set by the Makefile), else its usual place.
-fn built(var: &str, default: &str) -> PathBuf {
-    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| crate::support::workspace().join(default));
-    assert!(
-        path.is_file(),
-        "{} is missing: run `make test`, which builds the examples (`make examples`)",
-        path.display()
-    );
-    path
-}
-
-fn embedder() -> PathBuf {
-    built("CONFINE_EXAMPLE_EMBEDDER", "target/release/confine-example-embedder")
-}
-
-fn rename_key() -> PathBuf {
-    built("CONFINE_EXAMPLE_RENAME_KEY", "target/wasm32-wasip2/release/confine_example_rename_key.wasm")
-}
-
-fn validate() -> PathBuf {
-    built("CONFINE_EXAMPLE_VALIDATE", "target/wasm32-wasip2/release/confine_example_validate.wasm")
-}
+use crate::support::{
+    Entry, confine, documents, example_embedder, example_rename_key, example_validate, probe_plugin, run_fails, run_ok,
+    snapshot,
+};
 
 /// The two hosts a plugin runs in. Both exit with status 1 when the plugin reports an error.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +30,7 @@ impl Host {
     fn run(self, dir: &Path, plugin: &Path, args: &[&str]) -> Command {
         let mut command = match self {
             Host::Embedder => {
-                let mut command = Command::new(embedder());
+                let mut command = Command::new(example_embedder());
                 command.arg(dir);
                 command
             }
@@ -83,14 +63,15 @@ fn rename_key_renames_a_key_across_documents_each_in_its_own_session() {
         write(dir.path(), "sub/three.json", "{\"old\": true}");
 
         // No document named: every document of the directory itself, not of sub/.
-        let out = run_ok(&mut host.run(dir.path(), &rename_key(), &["old", "new"]));
+        let out = run_ok(&mut host.run(dir.path(), &example_rename_key(), &["old", "new"]));
         assert_eq!(out, "one.json: renamed old to new\ntwo.json: no key old, unchanged\n", "{host:?}");
         assert_eq!(read(dir.path(), "one.json"), "{\n  \"a\": 1,\n  \"new\": {\n    \"x\": 2\n  },\n  \"z\": 3\n}\n");
         assert_eq!(read(dir.path(), "two.json"), "{\"y\": 1}", "{host:?}: a document without the key was rewritten");
         assert_eq!(read(dir.path(), "sub/three.json"), "{\"old\": true}");
 
         // Documents named: only those, wherever they are.
-        let out = run_ok(&mut host.run(dir.path(), &rename_key(), &["old", "new", "sub/three.json", "one.json"]));
+        let out =
+            run_ok(&mut host.run(dir.path(), &example_rename_key(), &["old", "new", "sub/three.json", "one.json"]));
         assert_eq!(out, "sub/three.json: renamed old to new\none.json: no key old, unchanged\n", "{host:?}");
         assert_eq!(run_ok(confine(dir.path()).args(["get", "sub/three.json", "new"])).trim(), "true");
         assert_eq!(run_ok(confine(dir.path()).args(["get", "one.json", "new.x"])).trim(), "2");
@@ -106,15 +87,17 @@ fn rename_key_refuses_to_clobber_an_existing_key_and_leaves_that_document_untouc
         write(dir.path(), "only-old.json", "{\"old\": 3}");
         let clobbered = documents(dir.path()).remove(Path::new("both.json")).unwrap();
 
-        let stderr =
-            run_fails(&mut host.run(dir.path(), &rename_key(), &["old", "new", "both.json", "only-old.json"]), 1);
+        let stderr = run_fails(
+            &mut host.run(dir.path(), &example_rename_key(), &["old", "new", "both.json", "only-old.json"]),
+            1,
+        );
         assert!(stderr.contains("both.json: key new already exists"), "{host:?}: {stderr}");
         assert!(!stderr.contains("only-old.json"), "{host:?}: {stderr}");
         assert_eq!(documents(dir.path()).remove(Path::new("both.json")).unwrap(), clobbered, "{host:?}");
         assert_eq!(read(dir.path(), "only-old.json"), "{\n  \"new\": 3\n}\n", "{host:?}: the other document migrates");
 
         // A named document that does not exist is refused, and not created.
-        let stderr = run_fails(&mut host.run(dir.path(), &rename_key(), &["old", "new", "missing.json"]), 1);
+        let stderr = run_fails(&mut host.run(dir.path(), &example_rename_key(), &["old", "new", "missing.json"]), 1);
         assert!(stderr.contains("missing.json: no such document"), "{host:?}: {stderr}");
         assert!(!dir.path().join("missing.json").exists());
         crate::support::assert_no_temp_files(dir.path());
@@ -138,7 +121,7 @@ fn validator_refuses_a_change_that_breaks_a_rule_and_the_file_stays_byte_identic
         write(dir.path(), "app.json", "{\"server\": {\"port\": 8080},   \"log\": {\"level\": \"info\"}}");
         let before = documents(dir.path());
         for ([doc, key, value], rule) in refused {
-            let stderr = run_fails(&mut host.run(dir.path(), &validate(), &["set", doc, key, value]), 1);
+            let stderr = run_fails(&mut host.run(dir.path(), &example_validate(), &["set", doc, key, value]), 1);
             assert!(stderr.contains(&format!("{doc}: refused, rule `{rule}`")), "{host:?} {key}={value}: {stderr}");
             assert_eq!(documents(dir.path()), before, "{host:?} {key}={value}: the directory changed");
         }
@@ -153,17 +136,17 @@ fn validator_applies_a_change_that_keeps_the_rules() {
     for host in HOSTS {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "app.json", "{\"name\": \"web\", \"server\": {\"port\": 8080}}");
-        let out = run_ok(&mut host.run(dir.path(), &validate(), &["set", "app.json", "server.port", "9090"]));
+        let out = run_ok(&mut host.run(dir.path(), &example_validate(), &["set", "app.json", "server.port", "9090"]));
         assert_eq!(out, "app.json: set server.port\n", "{host:?}");
-        run_ok(&mut host.run(dir.path(), &validate(), &["set", "app.json", "log.level", "debug"]));
+        run_ok(&mut host.run(dir.path(), &example_validate(), &["set", "app.json", "log.level", "debug"]));
         assert_eq!(
             read(dir.path(), "app.json"),
             "{\n  \"name\": \"web\",\n  \"server\": {\n    \"port\": 9090\n  },\n  \"log\": {\n    \"level\": \"debug\"\n  }\n}\n",
             "{host:?}"
         );
-        run_ok(&mut host.run(dir.path(), &validate(), &["set", "new.json", "server.port", "1"]));
+        run_ok(&mut host.run(dir.path(), &example_validate(), &["set", "new.json", "server.port", "1"]));
         assert_eq!(run_ok(confine(dir.path()).args(["get", "new.json", "server.port"])).trim(), "1");
-        let out = run_ok(&mut host.run(dir.path(), &validate(), &["check", "app.json", "new.json"]));
+        let out = run_ok(&mut host.run(dir.path(), &example_validate(), &["check", "app.json", "new.json"]));
         assert_eq!(out, "app.json: ok\nnew.json: ok\n", "{host:?}");
     }
 }
@@ -204,14 +187,14 @@ impl Side {
         let mut seen = Vec::new();
         let mut attempt = |what: String, plugin: &Path, args: Vec<&str>| seen.push((what, self.run(plugin, &args)));
 
-        attempt("read".into(), &validate(), [&["check", own.as_str()][..], &foreign].concat());
+        attempt("read".into(), &example_validate(), [&["check", own.as_str()][..], &foreign].concat());
         attempt("list own".into(), &probe_plugin(), vec!["list", ""]);
         for dir in ["..", &format!("../{}", other.name), other.dir.to_str().unwrap(), "other"] {
             attempt(format!("list foreign {dir}"), &probe_plugin(), vec!["list", dir]);
         }
-        attempt("rename".into(), &rename_key(), [&["secret", "stolen", own.as_str()][..], &foreign].concat());
+        attempt("rename".into(), &example_rename_key(), [&["secret", "stolen", own.as_str()][..], &foreign].concat());
         for doc in [format!("../{}/planted.json", other.name), "other/planted.json".to_owned()] {
-            attempt(format!("create {doc}"), &validate(), vec!["set", doc.as_str(), "planted", "1"]);
+            attempt(format!("create {doc}"), &example_validate(), vec!["set", doc.as_str(), "planted", "1"]);
         }
         seen
     }
@@ -294,12 +277,13 @@ fn plugins_given_different_directories_cannot_see_each_others_documents() {
 #[test]
 fn the_example_plugins_pass_their_case_folders() {
     let cases = |plugin: &str| crate::support::workspace().join("examples/plugins").join(plugin).join("tests");
-    let out =
-        run_ok(Command::new(env!("CARGO_BIN_EXE_confine")).arg("test").arg(rename_key()).arg(cases("rename-key")));
+    let out = run_ok(
+        Command::new(env!("CARGO_BIN_EXE_confine")).arg("test").arg(example_rename_key()).arg(cases("rename-key")),
+    );
     assert!(out.ends_with("5 passed, 0 failed\n"), "{out}");
     let validator = Command::new(env!("CARGO_BIN_EXE_confine"))
         .args(["test", "--exact"])
-        .arg(validate())
+        .arg(example_validate())
         .arg(cases("validate"))
         .output()
         .unwrap();
@@ -345,7 +329,7 @@ fn confine_test_reports_each_failure_and_keeps_cases_apart() {
         if exact {
             command.arg("--exact");
         }
-        let out = command.arg(rename_key()).arg(cases.path()).output().unwrap();
+        let out = command.arg(example_rename_key()).arg(cases.path()).output().unwrap();
         (out.status.code(), String::from_utf8(out.stdout).unwrap())
     };
     let (code, out) = run(false);
@@ -370,8 +354,9 @@ fn confine_test_reports_each_failure_and_keeps_cases_apart() {
 #[test]
 fn confine_test_with_json_prints_one_object_a_case() {
     let cases = crate::support::workspace().join("examples/plugins/rename-key/tests");
-    let out =
-        run_ok(Command::new(env!("CARGO_BIN_EXE_confine")).arg("--json").arg("test").arg(rename_key()).arg(cases));
+    let out = run_ok(
+        Command::new(env!("CARGO_BIN_EXE_confine")).arg("--json").arg("test").arg(example_rename_key()).arg(cases),
+    );
     let objects: Vec<serde_json::Value> = out.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
     assert_eq!(objects.len(), 6, "{out}");
     assert!(objects[..5].iter().all(|case| case["ok"] == serde_json::json!(true) && case["case"].is_string()), "{out}");

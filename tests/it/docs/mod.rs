@@ -13,14 +13,13 @@
 mod markdown;
 mod session;
 
-use std::path::PathBuf;
-
 use markdown::Block;
 use session::Setting;
 
 use crate::support::{add_to_figure, workspace};
 
-/// What the docs' tests found, for `make test`'s figures.
+/// What the docs' tests found (in one doc, or all of them), for `make test`'s figures.
+#[derive(Default)]
 struct Totals {
     docs: usize,
     commands: usize,
@@ -107,18 +106,14 @@ fn etcd() {
 /// The components the docs run, by the names they give them: the two example plugins and
 /// the two standard commands of the tests (`tests/plugins`).
 fn examples() -> Setting {
-    let built = |var: &str, file: &str| {
-        std::env::var_os(var)
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace().join("target/wasm32-wasip2/release").join(file))
-    };
+    use crate::support::{config_reader, example_rename_key, example_validate, keyvalue_probe};
     Setting {
         substitutions: Vec::new(),
         files: vec![
-            ("rename-key.wasm".to_owned(), built("CONFINE_EXAMPLE_RENAME_KEY", "confine_example_rename_key.wasm")),
-            ("validate.wasm".to_owned(), built("CONFINE_EXAMPLE_VALIDATE", "confine_example_validate.wasm")),
-            ("config-reader.wasm".to_owned(), crate::support::config_reader()),
-            ("keyvalue-probe.wasm".to_owned(), crate::support::keyvalue_probe()),
+            ("rename-key.wasm".to_owned(), example_rename_key()),
+            ("validate.wasm".to_owned(), example_validate()),
+            ("config-reader.wasm".to_owned(), config_reader()),
+            ("keyvalue-probe.wasm".to_owned(), keyvalue_probe()),
         ],
     }
 }
@@ -127,18 +122,18 @@ fn examples() -> Setting {
 fn check(doc: &str, setting: &Setting) {
     let text = std::fs::read_to_string(workspace().join(doc)).unwrap_or_else(|e| panic!("read {doc}: {e}"));
     let blocks = markdown::blocks(&text, doc);
-    let mut kinds = [0usize; 3];
+    let mut found = Totals { docs: 1, ..Totals::default() };
     for block in &blocks {
         let at = format!("{doc}:{}", block.line);
         match (block.file.is_some(), block.language.as_str()) {
             (true, _) | (false, "console" | "text") => {}
             (false, "rust") => {
                 check_excerpt(&at, block);
-                kinds[1] += 1;
+                found.excerpts += 1;
             }
             (false, "python") => {
                 assert_eq!(doc, "docs/python.md", "{at}: Python examples are run from docs/python.md only");
-                kinds[2] += 1;
+                found.python += 1;
             }
             (false, "sh") => check_build_commands(&at, block),
             (false, other) => panic!(
@@ -148,12 +143,12 @@ fn check(doc: &str, setting: &Setting) {
         }
     }
     check_links(doc, &text);
-    kinds[0] = session::run(doc, &blocks, setting);
+    found.commands = session::run(doc, &blocks, setting);
     add_to_figure("docs", &TOTALS, |totals| {
-        totals.docs += 1;
-        totals.commands += kinds[0];
-        totals.excerpts += kinds[1];
-        totals.python += kinds[2];
+        totals.docs += found.docs;
+        totals.commands += found.commands;
+        totals.excerpts += found.excerpts;
+        totals.python += found.python;
         format!(
             "{} docs: {} shell commands run, each printing what its doc shows; {} Rust excerpts found in the code they \
              quote; the Python guide's {} block(s) run by the Python tests",

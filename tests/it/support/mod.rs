@@ -95,13 +95,33 @@ pub fn cache_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
 }
 
-/// The `probe` test plugin built from tests/plugins/probe by `make plugins`.
-pub fn probe_plugin() -> PathBuf {
-    let path = std::env::var_os("CONFINE_TEST_PLUGIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/wasm32-wasip2/release/confine_test_plugin.wasm"));
+/// A file the Makefile builds before the tests (`make plugins`, `make examples`): the path
+/// in `var` (the Makefile sets it, also under CARGO_TARGET_DIR), else `default` in the
+/// workspace.
+fn built(var: &str, default: &str) -> PathBuf {
+    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| workspace().join(default));
     assert!(path.is_file(), "{} is missing: run `make test`, which builds it", path.display());
     path
+}
+
+/// The `probe` test plugin built from tests/plugins/probe by `make plugins`.
+pub fn probe_plugin() -> PathBuf {
+    built("CONFINE_TEST_PLUGIN", "target/wasm32-wasip2/release/confine_test_plugin.wasm")
+}
+
+/// The example embedder (examples/embedder), built by `make examples`.
+pub fn example_embedder() -> PathBuf {
+    built("CONFINE_EXAMPLE_EMBEDDER", "target/release/confine-example-embedder")
+}
+
+/// The example plugin examples/plugins/rename-key, built by `make examples`.
+pub fn example_rename_key() -> PathBuf {
+    built("CONFINE_EXAMPLE_RENAME_KEY", "target/wasm32-wasip2/release/confine_example_rename_key.wasm")
+}
+
+/// The example plugin examples/plugins/validate, built by `make examples`.
+pub fn example_validate() -> PathBuf {
+    built("CONFINE_EXAMPLE_VALIDATE", "target/wasm32-wasip2/release/confine_example_validate.wasm")
 }
 
 /// How long a check that a lock is free may wait for it: far below the 5 s lock timeout, so
@@ -192,20 +212,12 @@ pub const OTHER_LOCKER: &str = other_locker::SCRIPT;
 /// The `config-reader` test command built from tests/plugins/config-reader by `make plugins`:
 /// a standard wasi:cli command that knows only the published `wasi:config` WIT.
 pub fn config_reader() -> PathBuf {
-    let path = std::env::var_os("CONFINE_CONFIG_READER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/wasm32-wasip2/release/confine_test_config_reader.wasm"));
-    assert!(path.is_file(), "{} is missing: run `make test`, which builds it", path.display());
-    path
+    built("CONFINE_CONFIG_READER", "target/wasm32-wasip2/release/confine_test_config_reader.wasm")
 }
 
 /// The `keyvalue-probe` test command built from tests/plugins/keyvalue-probe by
 /// `make plugins`: a standard wasi:cli command that knows only the published
 /// `wasi:keyvalue` WIT.
 pub fn keyvalue_probe() -> PathBuf {
-    let path = std::env::var_os("CONFINE_KEYVALUE_PROBE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/wasm32-wasip2/release/confine_test_keyvalue_probe.wasm"));
-    assert!(path.is_file(), "{} is missing: run `make test`, which builds it", path.display());
-    path
+    built("CONFINE_KEYVALUE_PROBE", "target/wasm32-wasip2/release/confine_test_keyvalue_probe.wasm")
 }
