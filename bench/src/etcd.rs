@@ -354,7 +354,7 @@ impl Server {
         let etcd = Etcd::connect(&Address::parse(&self.store(prefix))?, options)?;
         Ok(Repository::with_backend(
             etcd,
-            Options { lock_timeout: Duration::from_secs(120), ..Options::default() },
+            Options::default().with_lock_timeout(Duration::from_secs(120)),
             confine::Documents::default(),
         ))
     }

@@ -21,7 +21,7 @@ pub(crate) fn repository(dir: &Path) -> Result<Repository> {
     let root = Dir::open_ambient_dir(dir, ambient_authority())?;
     Ok(Repository::new(
         root,
-        Options { lock_timeout: Duration::from_secs(120), max_document_size: MAX_SIZE },
+        Options::default().with_lock_timeout(Duration::from_secs(120)).with_max_document_size(MAX_SIZE),
         confine::Documents::default(),
     ))
 }

@@ -106,7 +106,7 @@ fn fixture() -> &'static Fixture {
         symlink("..", root.join("sub/back")).unwrap();
         symlink("../../..", root.join("sub/escape")).unwrap();
         let dir = Dir::open_ambient_dir(&root, cap_std::ambient_authority()).unwrap();
-        let options = Options { lock_timeout: Duration::from_millis(200), ..Options::default() };
+        let options = Options::default().with_lock_timeout(Duration::from_millis(200));
         let mut outside = Tree::new();
         snapshot(&base, &root, &mut outside);
         let mut planted = Tree::new();

@@ -268,7 +268,7 @@ fn bad_values_keys_and_types_are_refused() {
 #[test]
 fn library_refuses_content_over_the_size_limit() {
     let dir = tempfile::tempdir().unwrap();
-    let repo = repository_with(dir.path(), Options { max_document_size: 64, ..Options::default() });
+    let repo = repository_with(dir.path(), Options::default().with_max_document_size(64));
     assert!(matches!(
         repo.save("d.json", &format!("{{\"a\":\"{}\"}}", "x".repeat(64)), None),
         Err(Error::TooLarge { .. })

@@ -94,7 +94,7 @@ fn runtime() -> Runtime {
 
 fn hostile_repository(dir: &Path) -> Repository {
     std::fs::write(dir.join("app.json"), "{\"n\": 1}\n").unwrap();
-    repository_with(dir, Options { lock_timeout: LOCK_TIMEOUT, max_document_size: MAX_DOCUMENT_SIZE })
+    repository_with(dir, Options::default().with_lock_timeout(LOCK_TIMEOUT).with_max_document_size(MAX_DOCUMENT_SIZE))
 }
 
 fn args(words: &[&str]) -> Vec<String> {

@@ -48,7 +48,7 @@ fn race(lockers: &[&'static str]) {
     let path = dir.path().to_path_buf();
     let per = per_writer();
     let docs: Arc<Vec<String>> = Arc::new(lockers.iter().map(|locker| format!("{locker}.json")).collect());
-    let options = Options { lock_timeout: Duration::from_secs(120), ..Options::default() };
+    let options = Options::default().with_lock_timeout(Duration::from_secs(120));
     let repository = repository_with(&path, options);
     let runtime =
         Arc::new(Runtime::new(RuntimeOptions { cache_dir: Some(cache_dir()), ..RuntimeOptions::default() }).unwrap());

@@ -30,7 +30,7 @@ fn bumped(content: Option<&str>) -> String {
 fn every_kind_of_writer_at_once_loses_no_update() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
-    let options = Options { lock_timeout: Duration::from_secs(60), ..Options::default() };
+    let options = Options::default().with_lock_timeout(Duration::from_secs(60));
     let repository = repository_with(&path, options);
     let runtime =
         Arc::new(Runtime::new(RuntimeOptions { cache_dir: Some(cache_dir()), ..RuntimeOptions::default() }).unwrap());
@@ -147,7 +147,7 @@ fn closing_another_descriptor_of_the_lock_file_keeps_the_lock() {
 #[test]
 fn another_component_of_the_same_host_cannot_release_a_held_lock() {
     let dir = tempfile::tempdir().unwrap();
-    let options = Options { lock_timeout: Duration::from_millis(200), ..Options::default() };
+    let options = Options::default().with_lock_timeout(Duration::from_millis(200));
     let repository = repository_with(dir.path(), options);
     run_ok(confine(dir.path()).args(["set", "app.json", "n", "1"]));
     let lock_file = dir.path().join("app.json.lock");

@@ -78,9 +78,10 @@ pub(crate) fn open(
     settings: &Settings,
     stop: Option<Arc<StopOnSignal>>,
 ) -> Result<Repository, Failure> {
-    let options = |backend_default: u64| Options {
-        lock_timeout: settings.timeout,
-        max_document_size: settings.max_size.unwrap_or(backend_default),
+    let options = |backend_default: u64| {
+        Options::default()
+            .with_lock_timeout(settings.timeout)
+            .with_max_document_size(settings.max_size.unwrap_or(backend_default))
     };
     match store {
         Some(url) if url.starts_with("etcd://") || url.starts_with("etcds://") => etcd(url, settings, options),

@@ -39,5 +39,5 @@ pub(crate) fn lock_status(shared: &Shared, name: &DocumentName) -> Result<LockSt
             granted: Duration::from_secs(lease.granted_ttl().max(0) as u64),
             remaining: Duration::from_secs(lease.ttl().max(0) as u64),
         });
-    Ok(LockStatus { held: true, holder: pid, since, lease })
+    Ok(LockStatus::held(pid, since).with_lease(lease))
 }

@@ -164,7 +164,21 @@ pub trait BackendSession: Send {
 }
 
 /// Whether a document's lock is held, as far as can be told without taking it.
+///
+/// New fields may be added: a backend makes one with [`LockStatus::FREE`] or
+/// [`LockStatus::held`] (and [`LockStatus::with_lease`]), never with a struct literal.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use confine_store::{Lease, LockStatus};
+///
+/// let lease = Lease { id: 7, granted: Duration::from_secs(10), remaining: Duration::from_secs(4) };
+/// let status = LockStatus::held(Some(4242), Some(SystemTime::now())).with_lease(Some(lease));
+/// assert!(status.held && status.holder == Some(4242) && status.lease == Some(lease));
+/// assert!(!LockStatus::FREE.held);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LockStatus {
     /// Whether a session holds the document now.
     pub held: bool,
@@ -194,6 +208,18 @@ pub struct Lease {
 impl LockStatus {
     /// Nobody holds the lock.
     pub const FREE: LockStatus = LockStatus { held: false, holder: None, since: None, lease: None };
+
+    /// A session holds the lock: the process `holder` since `since`, where those can be
+    /// known; with no lease.
+    pub const fn held(holder: Option<u32>, since: Option<SystemTime>) -> LockStatus {
+        LockStatus { held: true, holder, since, lease: None }
+    }
+
+    /// The same, with `lease` as the lease that keeps the holder's lock.
+    #[must_use]
+    pub const fn with_lease(self, lease: Option<Lease>) -> LockStatus {
+        LockStatus { lease, ..self }
+    }
 }
 
 /// Compare-and-swap in an open session: commits `content` if the document's revision is

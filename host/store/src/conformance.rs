@@ -309,6 +309,7 @@ enum Kind {
     InvalidDocument,
     Io,
     NotDurable,
+    Internal,
 }
 
 fn kind(error: &Error) -> Kind {
@@ -321,6 +322,7 @@ fn kind(error: &Error) -> Kind {
         Error::InvalidDocument { .. } => Kind::InvalidDocument,
         Error::Io { .. } => Kind::Io,
         Error::NotDurable { .. } => Kind::NotDurable,
+        Error::Internal { .. } => Kind::Internal,
     }
 }
 

@@ -5,8 +5,11 @@ use std::io;
 use std::time::Duration;
 
 /// Why a repository operation failed. Whenever one is returned, the document is as it was
-/// before the call, except for [`Error::NotDurable`].
+/// before the call, except for [`Error::NotDurable`] and [`Error::Internal`].
+///
+/// New kinds may be added: a `match` outside this crate needs an arm for the others.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The document does not exist.
     #[error("{name}: no such document")]
@@ -57,7 +60,10 @@ pub enum Error {
         limit: u64,
     },
 
-    /// The content is not UTF-8 JSON whose root is an object.
+    /// The content is not a document: not UTF-8, or refused by the repository's
+    /// [`Check`](crate::Check) (with confine's, `confine_formats::Documents`: not JSON whose
+    /// root is an object, or not TOML, as the document's name says, that its strict rules
+    /// accept), or a [`Splice`](crate::Splice) that does not fit the text it was made for.
     #[error("{name}: {reason}")]
     InvalidDocument {
         /// The document's name.
@@ -88,6 +94,18 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+
+    /// confine broke one of its own rules (a backend panicked while it wrote a batch of
+    /// [`Repository::update`](crate::Repository::update)s): a bug to report, neither the
+    /// caller's input nor a failure of the storage. Whether the write it broke off was made
+    /// is not known: read the document to tell.
+    #[error("{name}: {reason} (a bug in confine: please report it)")]
+    Internal {
+        /// The document's name.
+        name: String,
+        /// What broke.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -111,6 +129,7 @@ impl Error {
             }
             Error::Io { name, op, source } => Error::Io { name: name.clone(), op, source: again(source) },
             Error::NotDurable { name, source } => Error::NotDurable { name: name.clone(), source: again(source) },
+            Error::Internal { name, reason } => Error::Internal { name: name.clone(), reason: reason.clone() },
         }
     }
 }

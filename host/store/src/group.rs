@@ -6,10 +6,11 @@
 //! the result of the one before), writes the result once through the usual atomic replace,
 //! and only then tells each caller its outcome. Callers that arrive meanwhile form the next
 //! batch, led by the first of them. A change that refuses, panics or yields content that is
-//! not a document is left out; the others stand. The lock is the same fcntl lock as
-//! everywhere, so other processes are excluded exactly as before: batching happens only
-//! among the clones of one [`Repository`](crate::Repository), with the leader's lock
-//! timeout; each change is checked against its own caller's size limit.
+//! not a document is left out; the others stand. A backend that panics fails its whole
+//! batch with [`Error::Internal`], and the next batch is led as usual. The lock is the same
+//! fcntl lock as everywhere, so other processes are excluded exactly as before: batching
+//! happens only among the clones of one [`Repository`](crate::Repository), with the
+//! leader's lock timeout; each change is checked against its own caller's size limit.
 //!
 //! On a backend whose lock is a remote write of its own (etcd), the leader first tries the
 //! batch without it ([`Backend::open_optimistic`]): it reads the document, applies the
@@ -51,7 +52,8 @@ enum Outcome {
     Written(String, Answer),
     /// The change refused, for its reason; nothing of it was written.
     Refused(Answer),
-    /// The lock, the read or the write failed, or the change's content was not a document.
+    /// The lock, the read or the write failed, or the change's content was not a document,
+    /// or the backend panicked.
     Failed(Error),
     /// The change panicked; the panic goes on in the caller's thread.
     Panicked(Box<dyn Any + Send>),
@@ -170,13 +172,14 @@ fn lead(target: Target<'_>, queue: &Arc<Mutex<Queue>>) {
     let batch: Vec<Job> = lock(queue).pending.drain(..).collect();
     let tickets: Vec<Arc<Ticket>> = batch.iter().map(|job| Arc::clone(&job.ticket)).collect();
     // Changes' panics are caught one by one; this catches a backend's, so that its callers
-    // hear of it and the queue is handed on rather than left leading forever.
-    if catch_unwind(AssertUnwindSafe(|| write_batch(target, batch))).is_err() {
+    // hear of it (a bug, not a failure of the storage) and the queue is handed on rather
+    // than left leading forever.
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| write_batch(target, batch))) {
+        let reason = format!("the backend panicked while it wrote a batch of updates: {}", panic_message(&*payload));
         for ticket in tickets {
-            ticket.fail_unless_answered(|| Error::Io {
+            ticket.fail_unless_answered(|| Error::Internal {
                 name: target.name.as_str().to_owned(),
-                op: "write a batch of updates",
-                source: std::io::Error::other("the backend panicked"),
+                reason: reason.clone(),
             });
         }
     }
@@ -191,6 +194,15 @@ fn lead(target: Target<'_>, queue: &Arc<Mutex<Queue>>) {
                 batches.remove(target.name);
             }
         }
+    }
+}
+
+/// What a panic said, where it said it in words (`panic!` with a message does).
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    match (payload.downcast_ref::<&'static str>(), payload.downcast_ref::<String>()) {
+        (Some(message), _) => message,
+        (_, Some(message)) => message,
+        (None, None) => "(no message)",
     }
 }
 
@@ -361,3 +373,7 @@ enum Ran {
     /// Answered already, whatever the write does.
     Settled(Outcome),
 }
+
+#[cfg(test)]
+#[path = "tests/group.rs"]
+mod tests;

@@ -3,16 +3,18 @@
 //! The store layer of confine: configuration documents that many processes update at once,
 //! with no lost update, no torn document and no name that escapes. It knows names, text,
 //! revisions and sessions; what a document is, it is told: the layer that knows formats
-//! hands each repository a [`Check`] (confine's is `confine_formats::Documents`: JSON, and TOML by name). It is the port
-//! `config-repository` of `wit/confine.wit` natively, with no wasmtime: the wasmtime
-//! binding (crate `confine-wasmtime`, library `confine`) and the CLI sit on top of it, and a Rust program may use it
-//! alone.
+//! hands each repository a [`Check`] (confine's is `confine_formats::Documents`: JSON, and
+//! TOML by name). It is the port `config-repository` of `wit/confine.wit` natively, with no
+//! wasmtime: the wasmtime binding (crate `confine-wasmtime`, library `confine`) and the CLI
+//! sit on top of it, and a Rust program may use it alone.
 //!
 //! - [`Repository`]: the port over a [`Backend`]: lock-free reads, compare-and-swap saves,
 //!   exclusive sessions, and updates with group commit ([`Repository::update`]). It checks
 //!   names ([`name`]) and content (the size limit, UTF-8, and its [`Check`]) in one place
 //!   and computes revisions (content digests), so every backend keeps the same rules.
-//! - [`Backend`] and [`BackendSession`]: the seam, object-safe and synchronous.
+//! - [`Backend`] and [`BackendSession`]: the seam, object-safe and synchronous. A backend
+//!   is handed names that passed the rules ([`DocumentName`], [`DirectoryName`]) and leaves
+//!   confine's own files out of a listing ([`name::is_lock_name`], [`name::is_temp_name`]).
 //! - [`Filesystem`]: the default backend, one capability directory ([`cap_std::fs::Dir`]).
 //!   [`StepGate`] sees each of its filesystem [`Step`]s before it runs and may stop it.
 //! - [`Memory`]: the same semantics in memory, for tests.
@@ -28,7 +30,8 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let tmp = tempfile::tempdir()?;
 //! # let path = tmp.path();
-//! // The one directory this repository may touch, and what its documents are (JSON).
+//! // The one directory this repository may touch, and what its documents are (JSON, and
+//! // TOML for a name that ends in `.toml`).
 //! let root = Dir::open_ambient_dir(path, ambient_authority())?;
 //! let repository = Repository::new(root, Options::default(), confine_formats::Documents::default());
 //!
@@ -53,7 +56,9 @@
 //! Every operation returns an [`Error`] that names the document (as the caller named it,
 //! never a host path), the step that failed and the cause, e.g.
 //! `app.json: fsync temp file failed: No space left on device (os error 28)`. When an
-//! error is returned the document is as it was, except for [`Error::NotDurable`].
+//! error is returned the document is as it was, except for [`Error::NotDurable`] (written,
+//! durability unknown) and [`Error::Internal`] (a bug in confine: a backend panicked).
+//! [`Error`] may gain kinds: a `match` on it needs an arm for the others.
 //!
 //! # Atomicity
 //!
@@ -104,10 +109,11 @@
 //!   filesystem.
 //! - Documents must be regular files; confine neither follows nor replaces a symlink at a
 //!   document's name. Parent directories may be symlinks that stay inside the directory.
-//! - A document is what the repository's [`Check`] accepts; with confine's JSON check, strict
-//!   JSON: an object with the same key twice, or an integer that does not fit in 64 bits, is
-//!   refused with its line and column rather than silently changed. A read does not check
-//!   (the store's own writes only store what the check accepted).
+//! - A document is what the repository's [`Check`] accepts; with confine's
+//!   (`confine_formats::Documents`), strict JSON whose root is an object, or strict TOML for
+//!   a name that ends in `.toml`: a key defined twice, or an integer that does not fit in 64
+//!   bits, is refused with its line and column rather than silently changed. A read does not
+//!   check (the store's own writes only store what the check accepted).
 //! - [`Memory`] keeps nothing past the process and is not shared with other processes.
 #![deny(missing_docs)]
 
@@ -136,6 +142,6 @@ pub use error::{Error, Result};
 pub use fs::{Filesystem, Step, StepGate};
 pub use known::Current;
 pub use memory::Memory;
-pub use name::MAX_FILE_NAME;
+pub use name::{DirectoryName, DocumentName, MAX_FILE_NAME};
 pub use repository::{Options, Repository, Session, Snapshot};
 pub use watch::{Watch, WatchEvent};

@@ -85,6 +85,17 @@ impl Memory {
     }
 }
 
+/// How many documents there are and how many sessions are open: never their contents.
+impl std::fmt::Debug for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.shared.lock();
+        f.debug_struct("Memory")
+            .field("documents", &state.documents.len())
+            .field("sessions", &state.held.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Shared {
     /// Every critical section here is a few map operations that cannot panic halfway, so a
     /// poisoned mutex holds consistent state: carry on with it.
@@ -142,9 +153,7 @@ impl Backend for Memory {
 
     fn lock_status(&self, name: &DocumentName) -> Result<LockStatus> {
         Ok(match self.shared.lock().held.get(name.as_str()) {
-            Some(since) => {
-                LockStatus { held: true, holder: Some(std::process::id()), since: Some(*since), lease: None }
-            }
+            Some(since) => LockStatus::held(Some(std::process::id()), Some(*since)),
             None => LockStatus::FREE,
         })
     }

@@ -120,12 +120,17 @@ impl DirectoryName {
 }
 
 /// Whether `file` is one of confine's temp-file names (`.*.tmp`, in any case: on a
-/// case-insensitive filesystem `.a.TMP` is `.a.tmp`).
+/// case-insensitive filesystem `.a.TMP` is `.a.tmp`). No [`DocumentName`] is one; a
+/// backend that lists the files of a directory leaves these out, as it does lock files
+/// ([`is_lock_name`]).
 pub fn is_temp_name(file: &str) -> bool {
     file.starts_with('.') && ends_with_ignoring_case(file, ".tmp")
 }
 
-/// Whether `file` is one of confine's lock-file names (`*.lock`, in any case).
+/// Whether `file` is one of confine's lock-file names (`*.lock`, in any case). No
+/// [`DocumentName`] ends so, which keeps `<name>.lock` free for the document's lock beside
+/// it on the filesystem; a backend that lists the files of a directory
+/// ([`Backend::list`](crate::Backend::list)) leaves these out.
 pub fn is_lock_name(file: &str) -> bool {
     ends_with_ignoring_case(file, ".lock")
 }

@@ -18,7 +18,19 @@ use crate::watch::Watch;
 use crate::{content, revision};
 
 /// Limits of a [`Repository`].
+///
+/// New limits may be added: start from [`Options::default`] and change what you need, with
+/// the `with_*` methods or by assigning the fields.
+///
+/// ```
+/// use std::time::Duration;
+/// use confine_store::Options;
+///
+/// let options = Options::default().with_lock_timeout(Duration::from_secs(30)).with_max_document_size(1 << 20);
+/// assert_eq!((options.lock_timeout, options.max_document_size), (Duration::from_secs(30), 1 << 20));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Options {
     /// How long a writer waits for a document's lock before
     /// [`Error::LockTimeout`](crate::Error::LockTimeout).
@@ -26,6 +38,20 @@ pub struct Options {
     /// The largest document, in bytes, that is read or written (cut to the backend's own
     /// limit, [`Backend::max_document_size`]).
     pub max_document_size: u64,
+}
+
+impl Options {
+    /// The same, with `lock_timeout` as the lock timeout.
+    #[must_use]
+    pub const fn with_lock_timeout(self, lock_timeout: Duration) -> Options {
+        Options { lock_timeout, ..self }
+    }
+
+    /// The same, with `max_document_size` as the size limit, in bytes.
+    #[must_use]
+    pub const fn with_max_document_size(self, max_document_size: u64) -> Options {
+        Options { max_document_size, ..self }
+    }
 }
 
 impl Default for Options {
@@ -55,6 +81,26 @@ pub struct Repository {
     check: Arc<dyn Check>,
     options: Options,
     batches: Arc<Batches>,
+    /// The types of the backend and the check, for [`Debug`].
+    types: Types,
+}
+
+#[derive(Clone, Copy)]
+struct Types {
+    backend: &'static str,
+    check: &'static str,
+}
+
+/// The backend's and the check's types and the limits: what a repository is, not what it
+/// holds.
+impl std::fmt::Debug for Repository {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repository")
+            .field("backend", &self.types.backend)
+            .field("check", &self.types.check)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Repository {
@@ -65,8 +111,13 @@ impl Repository {
     }
 
     /// A repository over `backend`, its documents checked by `check`.
-    pub fn with_backend(backend: impl Backend + 'static, options: Options, check: impl Check + 'static) -> Repository {
-        Repository { backend: Arc::new(backend), check: Arc::new(check), options, batches: Arc::default() }
+    pub fn with_backend<B: Backend + 'static, C: Check + 'static>(
+        backend: B,
+        options: Options,
+        check: C,
+    ) -> Repository {
+        let types = Types { backend: std::any::type_name::<B>(), check: std::any::type_name::<C>() };
+        Repository { backend: Arc::new(backend), check: Arc::new(check), options, batches: Arc::default(), types }
     }
 
     /// The limits in force.
@@ -194,8 +245,11 @@ impl Repository {
     /// Other processes are excluded by the document's lock as for every write.
     ///
     /// The new content is a `String`, checked whole as every write is, or a
-    /// [`Splice`](crate::Splice) of the content given; a change that must spare a large
-    /// document that walk checks the content it is given ([`Repository::update_in_place`]).
+    /// [`Splice`](crate::Splice) of the content given. A change that must spare a large
+    /// document that walk uses [`Repository::update_in_place`]: it may check the content it
+    /// is given ([`Current::check`], which does not walk a text the repository knows), and a
+    /// splice of a text so checked is made in place where the check shows that it keeps a
+    /// document.
     ///
     /// `change` runs once on the filesystem and in memory. On a backend that first tries a
     /// batch without the lock ([`Backend::open_optimistic`](crate::Backend::open_optimistic):
@@ -229,7 +283,8 @@ impl Repository {
     /// Those of [`Repository::open_session`] and [`Session::commit`], for every change of
     /// the batch; [`Error::InvalidDocument`](crate::Error::InvalidDocument) or
     /// [`Error::TooLarge`](crate::Error::TooLarge) for a change whose new content is not a
-    /// document (that change only).
+    /// document (that change only); [`Error::Internal`](crate::Error::Internal), for every
+    /// change of the batch, if the backend panicked while it wrote the batch.
     pub fn update<E: Send + 'static, T: Into<NewContent>>(
         &self,
         name: &str,
@@ -336,6 +391,13 @@ pub struct Session {
     check: Arc<dyn Check>,
 }
 
+/// The document and the size limit of its reads and its commit.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("name", &self.name.as_str()).field("limit", &self.limit).finish_non_exhaustive()
+    }
+}
+
 impl Session {
     /// The document's name.
     pub fn name(&self) -> &str {
@@ -377,3 +439,7 @@ impl Session {
 fn snapshot(content: String) -> Snapshot {
     Snapshot { revision: revision::of(content.as_bytes()), content }
 }
+
+#[cfg(test)]
+#[path = "tests/repository.rs"]
+mod tests;

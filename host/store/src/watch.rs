@@ -49,6 +49,18 @@ pub struct Watch {
     due: bool,
 }
 
+/// The document watched and its last state reported (by revision; never its content).
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let last = self.last.as_ref().map(|state| match state {
+            WatchEvent::Present(snapshot) => format!("present at revision {}", snapshot.revision),
+            WatchEvent::Absent => "absent".to_owned(),
+            WatchEvent::Unreadable(_) => "unreadable".to_owned(),
+        });
+        f.debug_struct("Watch").field("document", &self.name).field("last", &last).finish_non_exhaustive()
+    }
+}
+
 impl Watch {
     pub(crate) fn new(repository: Repository, name: String, notifications: Box<dyn BackendWatch>) -> Watch {
         Watch { repository, name, notifications, last: None, due: true }

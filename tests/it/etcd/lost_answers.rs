@@ -52,7 +52,7 @@ fn a_lost_answer_is_never_reported_as_done_or_not_done_wrongly() {
                 let etcd = Etcd::connect(&through, options.clone()).expect("connect through the proxy");
                 let repository = Repository::with_backend(
                     etcd,
-                    Options { lock_timeout: Duration::from_secs(20), ..Options::default() },
+                    Options::default().with_lock_timeout(Duration::from_secs(20)),
                     confine::Documents::default(),
                 );
                 let seen = &seen;

@@ -10,7 +10,7 @@ use std::thread;
 use std::time::Duration;
 
 use super::{Fresh, Kind, Port, check, content, counter, counter_of, join, kind, ok, refused};
-use crate::{Current, Error, NewContent, Options, Splice, revision};
+use crate::{Current, Error, NewContent, Splice, revision};
 
 const DOC: &str = "counter.json";
 
@@ -190,7 +190,7 @@ pub fn group_commit_makes_splices_in_place(fresh: &dyn Fn() -> Fresh) -> u64 {
         const EACH: u64 = 12;
         ok(port.save(DOC, &counter(0), None), "creating the counter");
         let next = |current: Option<&str>| (current.map_or(0, counter_of) + 1).to_string();
-        let small = port.with(|options| Options { max_document_size: 64, ..options });
+        let small = port.with(|options| options.with_max_document_size(64));
         let too_large = |id: u64| id % 4 == 1;
         let results = concurrently(port, EACH, |port, id| {
             if too_large(id) {
@@ -311,7 +311,7 @@ pub fn an_update_knows_only_the_texts_it_wrote(fresh: &dyn Fn() -> Fresh) -> u64
 pub fn an_update_keeps_a_write_made_while_its_change_runs(fresh: &dyn Fn() -> Fresh) -> u64 {
     check("an_update_keeps_a_write_made_while_its_change_runs", fresh, |_, port| {
         let first = ok(port.save(DOC, &counter(0), None), "creating the counter");
-        let other = port.with(|options| Options { lock_timeout: Duration::from_millis(200), ..options });
+        let other = port.with(|options| options.with_lock_timeout(Duration::from_millis(200)));
         let (runs, saved) = (Arc::new(AtomicU64::new(0)), Arc::new(Mutex::new(None)));
         let (counted, outcome) = (Arc::clone(&runs), Arc::clone(&saved));
         let updated = port.count(port.repository.update_in_place(DOC, move |current| {

@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 
 use super::{Fresh, Kind, check, content, counter, ok, refused};
-use crate::{MAX_FILE_NAME, Options};
+use crate::MAX_FILE_NAME;
 
 const DOC: &str = "app.json";
 
@@ -94,7 +94,8 @@ pub fn bad_names_are_refused_by_every_operation(fresh: &dyn Fn() -> Fresh) -> u6
     })
 }
 
-/// Content over the size limit ([`Options::max_document_size`]) is refused with
+/// Content over the size limit
+/// ([`Options::max_document_size`](crate::Options::max_document_size)) is refused with
 /// [`Error::TooLarge`](crate::Error::TooLarge) by save, commit and update, and nothing is
 /// written; content of exactly the limit is a document. A stored document over the limit
 /// in force is refused by read and by a session's current, and an update of it writes
@@ -102,7 +103,7 @@ pub fn bad_names_are_refused_by_every_operation(fresh: &dyn Fn() -> Fresh) -> u6
 pub fn content_over_the_size_limit_is_refused(fresh: &dyn Fn() -> Fresh) -> u64 {
     check("content_over_the_size_limit_is_refused", fresh, |_, port| {
         const LIMIT: usize = 64;
-        let small = port.with(|options| Options { max_document_size: LIMIT as u64, ..options });
+        let small = port.with(|options| options.with_max_document_size(LIMIT as u64));
         let sized = |size: usize| format!("{{\"fill\": \"{}\"}}", "x".repeat(size - 12));
         let (exactly, over) = (sized(LIMIT), sized(LIMIT + 1));
         assert_eq!((exactly.len(), over.len()), (LIMIT, LIMIT + 1), "the suite's own documents");

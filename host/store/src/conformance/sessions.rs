@@ -8,7 +8,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::{Fresh, Kind, Port, check, content, counter, counter_of, join, ok, refused};
-use crate::{Options, revision};
+use crate::revision;
 
 const DOC: &str = "app.json";
 
@@ -167,7 +167,7 @@ pub fn sessions_across_threads_lose_no_update(fresh: &dyn Fn() -> Fresh) -> u64 
 /// committed content, a remove removes the committed document).
 pub fn a_session_excludes_saves_updates_and_removes(fresh: &dyn Fn() -> Fresh) -> u64 {
     check("a_session_excludes_saves_updates_and_removes", fresh, |_, port| {
-        let short = port.with(|options| Options { lock_timeout: SHORT, ..options });
+        let short = port.with(|options| options.with_lock_timeout(SHORT));
         let old = ok(port.save(DOC, &counter(0), None), "creating the document");
         let session = ok(port.open_session(DOC, None), "opening a session");
         thread::scope(|s| {
@@ -212,7 +212,7 @@ pub fn a_session_excludes_saves_updates_and_removes(fresh: &dyn Fn() -> Fresh) -
 /// once (with a zero timeout), from this thread and another.
 pub fn the_lock_is_released_on_commit_abort_and_drop(fresh: &dyn Fn() -> Fresh) -> u64 {
     check("the_lock_is_released_on_commit_abort_and_drop", fresh, |_, port| {
-        let at_once = port.with(|options| Options { lock_timeout: Duration::ZERO, ..options });
+        let at_once = port.with(|options| options.with_lock_timeout(Duration::ZERO));
         for how in ["committed", "refused at commit", "aborted", "dropped"] {
             let session = ok(port.open_session(DOC, None), "opening a session");
             refused(

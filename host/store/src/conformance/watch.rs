@@ -56,7 +56,7 @@ pub fn a_watch_reports_each_state_and_ends_on_the_last(fresh: &dyn Fn() -> Fresh
         ok(port.save(DOC, &counter(7), None), "recreating the document");
         assert_eq!(next("the recreation"), counter(7), "the state after the recreation");
 
-        let small = port.with(|options| crate::Options { max_document_size: 64, ..options });
+        let small = port.with(|options| options.with_max_document_size(64));
         let mut narrow = ok(small.watch(DOC), "watching with a 64-byte limit");
         let first =
             ok(narrow.next(PATIENCE), "the first state under the limit").map(|e| matches!(e, WatchEvent::Present(_)));

@@ -99,12 +99,7 @@ pub(crate) fn status(location: &Location) -> Result<LockStatus> {
     // about to take it, once another process lets go).
     let Some(_gate) = sys::enter_gate(&location.parent, &lock_file).context(name, "enter lock gate")? else {
         let stamped = location.parent.symlink_metadata(&lock_file).ok().and_then(|m| m.modified().ok());
-        return Ok(LockStatus {
-            held: true,
-            holder: Some(std::process::id()),
-            since: stamped.map(|t| t.into_std()),
-            lease: None,
-        });
+        return Ok(LockStatus::held(Some(std::process::id()), stamped.map(|t| t.into_std())));
     };
     let mut options = OpenOptions::new();
     sys::nonblocking(options.read(true)).follow(FollowSymlinks::No);
@@ -130,13 +125,10 @@ pub(crate) fn status(location: &Location) -> Result<LockStatus> {
         None => free,
         // A holder the kernel names: since when is known if it is the one that stamped the
         // file (a confine writer, named through its `flock` on Linux).
-        Some(Some(pid)) => LockStatus {
-            held: true,
-            holder: Some(pid),
-            since: if read_stamped_pid(&file) == Some(pid) { stamped_at() } else { None },
-            lease: None,
-        },
-        Some(None) => LockStatus { held: true, holder: read_stamped_pid(&file), since: stamped_at(), lease: None },
+        Some(Some(pid)) => {
+            LockStatus::held(Some(pid), if read_stamped_pid(&file) == Some(pid) { stamped_at() } else { None })
+        }
+        Some(None) => LockStatus::held(read_stamped_pid(&file), stamped_at()),
     })
 }
 

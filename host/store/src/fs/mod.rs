@@ -60,6 +60,13 @@ impl Filesystem {
     }
 }
 
+/// The directory's handle (never its path) and whether a [`StepGate`] sees the steps.
+impl std::fmt::Debug for Filesystem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Filesystem").field("root", &self.root).field("gated", &self.seam.is_gated()).finish()
+    }
+}
+
 impl Backend for Filesystem {
     fn read(&self, name: &DocumentName, limit: u64) -> Result<Option<Vec<u8>>> {
         read_at(&resolve::document(&self.root, name)?, limit, &self.seam)

@@ -129,6 +129,11 @@ impl Seam {
         Seam(Some(gate))
     }
 
+    /// Whether a gate sees the steps.
+    pub(crate) fn is_gated(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Asks the gate whether `step` may run.
     pub(crate) fn before(&self, step: Step<'_>) -> io::Result<()> {
         match &self.0 {
