@@ -10,6 +10,7 @@
 use confine_domain::document::{self, Root};
 use confine_domain::edit;
 use confine_domain::error::Error;
+use confine_domain::format::Format;
 use confine_domain::keypath::KeyPath;
 use confine_domain::service::{Change, apply};
 use confine_domain::strict;
@@ -29,7 +30,7 @@ fn on_tree(root: &mut Root, op: &str, key: &str, json: &str) -> Result<(String, 
         _ => edit::merge(root, &path, value()).map(|()| String::new()),
     }
     .map_err(in_document)?;
-    Ok((document::render(root), answer))
+    Ok((document::render(DOC, root).expect("a tree renders"), answer))
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -44,8 +45,8 @@ fuzz_target!(|data: &[u8]| {
         "m" => Change::Merge { key: key.into(), patch: json.into() },
         _ => return,
     };
-    let in_place = apply(DOC, Some(text), change);
-    let Ok(mut root) = document::parse(DOC, text) else {
+    let in_place = apply(Format::Json, DOC, Some(text), change);
+    let Ok(mut root) = document::parse(Format::Json, DOC, text) else {
         assert!(in_place.is_err(), "a change to a document that does not parse was made");
         return;
     };
@@ -54,14 +55,18 @@ fuzz_target!(|data: &[u8]| {
         assert!(in_place.is_err(), "a change with a bad key or JSON was made");
         return;
     }
-    let canonical = document::render(&root) == text;
+    let canonical = document::render(DOC, &root).expect("a tree renders") == text;
     let expected = on_tree(&mut root, op, key, json);
     match in_place {
         Ok((splice, answer)) => {
             let made = splice.apply_to(text).expect("the splice fits the text");
             strict::check(&made).expect("the text made in place is valid JSON");
-            let reparsed = document::parse(DOC, &made).expect("the text made in place is a document");
-            assert_eq!(Ok((document::render(&reparsed), answer.clone())), expected, "in place differs from the tree");
+            let reparsed = document::parse(Format::Json, DOC, &made).expect("the text made in place is a document");
+            assert_eq!(
+                Ok((document::render(DOC, &reparsed).expect("a tree renders"), answer.clone())),
+                expected,
+                "in place differs from the tree"
+            );
             if canonical {
                 assert_eq!(Ok((made, answer)), expected, "confine's own layout changed");
             }

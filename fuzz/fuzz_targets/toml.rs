@@ -11,6 +11,7 @@
 use confine_domain::document::{self, Root};
 use confine_domain::edit;
 use confine_domain::error::{Error, ErrorKind};
+use confine_domain::format::Format;
 use confine_domain::keypath::KeyPath;
 use confine_domain::service::{Change, apply, value_at};
 use confine_domain::toml::can_hold;
@@ -44,26 +45,27 @@ fuzz_target!(|data: &[u8]| {
         "m" => Change::Merge { key: key.into(), patch: json.into() },
         _ => return,
     };
-    let made = apply(DOC, Some(text), change);
-    let Ok(root) = document::parse(DOC, text) else {
+    let made = apply(Format::Toml, DOC, Some(text), change);
+    let Ok(root) = document::parse(Format::Toml, DOC, text) else {
         assert!(made.is_err(), "a change to a text that is not TOML was made");
         return;
     };
-    let (Ok(path), Ok(value)) = (KeyPath::parse(key), document::parse_value("the value", if op == "u" { "1" } else { json }))
+    let (Ok(path), Ok(value)) =
+        (KeyPath::parse(key), document::parse_value("the value", if op == "u" { "1" } else { json }))
     else {
         assert!(made.is_err(), "a change with a bad key or JSON was made");
         return;
     };
     // What get reads, set back, changes no byte.
-    if let Ok(read) = value_at(DOC, text, &path) {
-        let (splice, _) = apply(DOC, Some(text), Change::Set { key: key.into(), value: read.clone() })
+    if let Ok(read) = value_at(Format::Toml, DOC, text, &path) {
+        let (splice, _) = apply(Format::Toml, DOC, Some(text), Change::Set { key: key.into(), value: read.clone() })
             .unwrap_or_else(|e| panic!("setting {key} to what get read ({read}) was refused: {e}"));
         assert_eq!(splice.apply_to(text).as_deref(), Some(text), "setting {key} to {read} changed the text");
     }
     match (made, on_tree(root, op, &path, value)) {
         (Ok((splice, answer)), Ok((tree, expected))) => {
             let new = splice.apply_to(text).expect("the splice fits the text");
-            let value = document::parse(DOC, &new).expect("the text made is TOML");
+            let value = document::parse(Format::Toml, DOC, &new).expect("the text made is TOML");
             assert_eq!(value, tree, "the TOML made does not hold the change's value");
             assert_eq!(answer, expected);
         }

@@ -25,10 +25,10 @@ struct Component;
 
 impl Guest for Component {
     fn get(document: String, key: String, format: Option<exported::Format>) -> Result<String, exported::Error> {
-        service::get_as(format.map(from_wit_format), &Port, &document, &key).map_err(to_wit)
+        service::get(chosen(format, &document), &Port, &document, &key).map_err(to_wit)
     }
     fn cat(document: String, format: Option<exported::Format>) -> Result<String, exported::Error> {
-        service::cat_as(format.map(from_wit_format), &Port, &document).map_err(to_wit)
+        service::cat(chosen(format, &document), &Port, &document).map_err(to_wit)
     }
     fn prepare(
         document: String,
@@ -36,7 +36,7 @@ impl Guest for Component {
         format: Option<exported::Format>,
     ) -> Result<(), exported::Refusal> {
         let changes = changes.into_iter().map(from_wit).collect();
-        let prepared = service::prepare_all_as(format.map(from_wit_format), &document, changes);
+        let prepared = service::prepare_all(chosen(format, &document), &document, changes);
         let prepared = prepared.map_err(to_wit_refusal)?;
         PREPARED.with(|kept| *kept.borrow_mut() = prepared);
         Ok(())
@@ -66,11 +66,14 @@ fn to_wit_refusal(refusal: service::Refusal) -> exported::Refusal {
     }
 }
 
-fn from_wit_format(format: exported::Format) -> Format {
-    match format {
+/// The format of `document`: the one its host gave, else the one its name says; decided
+/// here once for the call.
+fn chosen(given: Option<exported::Format>, document: &str) -> Format {
+    let given = given.map(|format| match format {
         exported::Format::Json => Format::Json,
         exported::Format::Toml => Format::Toml,
-    }
+    });
+    Format::chosen(given, document)
 }
 
 fn from_wit(change: exported::Change) -> service::Change {
@@ -121,5 +124,6 @@ fn to_wit(e: Error) -> exported::Error {
         ErrorKind::TooLarge => S::TooLarge(e.detail),
         ErrorKind::InvalidDocument => S::InvalidDocument(e.detail),
         ErrorKind::Io => S::Io(e.detail),
+        ErrorKind::Internal => S::Internal(e.detail),
     }
 }

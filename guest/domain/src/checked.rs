@@ -15,6 +15,7 @@ use std::ops::Range;
 use crate::document;
 use crate::edit::MAX_DEPTH;
 use crate::error::Error;
+use crate::format::Format;
 use crate::scan;
 use crate::strict::{self, Shape};
 
@@ -27,10 +28,10 @@ pub struct Checked<'t> {
 }
 
 impl<'t> Checked<'t> {
-    /// Checks `text`, the content of the document `name`, with the errors of
+    /// Checks `text`, the content of the document `name` in `format`, with the errors of
     /// [`document::check`].
-    pub fn new(name: &str, text: &'t str) -> Result<Checked<'t>, Error> {
-        Ok(Checked { text, shape: document::check(name, text)? })
+    pub fn new(format: Format, name: &str, text: &'t str) -> Result<Checked<'t>, Error> {
+        Ok(Checked { text, shape: document::check(format, name, text)? })
     }
 
     /// `text` as a host that checked it says, nesting at most `depth` levels deep: the

@@ -10,15 +10,11 @@ use crate::toml;
 /// A document's root: always a JSON object.
 pub type Root = Map<String, Value>;
 
-/// Parses the stored text of `name`, in the format its name says ([`Format::of`]).
-pub fn parse(name: &str, text: &str) -> Result<Root, Error> {
-    parse_as(Format::of(name), name, text)
-}
-
-/// Parses the stored text of `name` in `format`: JSON under the rules of [`strict`], whose
+/// Parses the stored text of `name` in `format` (decided once by the caller, from the
+/// name or an override: [`Format::chosen`]): JSON under the rules of [`strict`], whose
 /// root must be an object; TOML as [`toml`] maps it. A syntax error is reported with its
 /// line and column.
-pub fn parse_as(format: Format, name: &str, text: &str) -> Result<Root, Error> {
+pub fn parse(format: Format, name: &str, text: &str) -> Result<Root, Error> {
     if format == Format::Toml {
         return toml::parse(name, text);
     }
@@ -32,28 +28,23 @@ pub fn parse_as(format: Format, name: &str, text: &str) -> Result<Root, Error> {
     }
 }
 
-/// Checks the stored text of `name` as [`parse`] does (the same errors), without building
-/// it: for changes made on the text itself (the crate's `inplace` module).
-pub fn check(name: &str, text: &str) -> Result<Shape, Error> {
-    check_as(Format::of(name), name, text)
+/// Checks the stored text of `name` in `format` as [`parse`] does (the same errors),
+/// without building it: for changes made on the text itself (the crate's `inplace`
+/// module).
+pub fn check(format: Format, name: &str, text: &str) -> Result<Shape, Error> {
+    shape(format, text).map_err(|reason| Error::new(ErrorKind::InvalidDocument, format!("{name}: {reason}")))
 }
 
-/// [`check`] in `format`.
-pub fn check_as(format: Format, name: &str, text: &str) -> Result<Shape, Error> {
-    shape_as(format, text).map_err(|reason| Error::new(ErrorKind::InvalidDocument, format!("{name}: {reason}")))
-}
-
-/// [`shape`] in `format`; a TOML document's root is always a table.
-pub fn shape_as(format: Format, text: &str) -> Result<Shape, String> {
+/// [`check`] for a writer that names the document itself: the shape, or the reason alone.
+/// A TOML document's root is always a table.
+pub fn shape(format: Format, text: &str) -> Result<Shape, String> {
     match format {
-        Format::Json => shape(text),
+        Format::Json => json_shape(text),
         Format::Toml => toml::check(text).map(|depth| Shape { is_object: true, depth }),
     }
 }
 
-/// [`check`] of a JSON text, for a writer that names the document itself: the shape, or
-/// the reason alone.
-pub fn shape(text: &str) -> Result<Shape, String> {
+fn json_shape(text: &str) -> Result<Shape, String> {
     match strict::check(text) {
         Ok(shape) if shape.is_object => Ok(shape),
         Ok(_) => {
@@ -78,10 +69,19 @@ pub fn parse_value(what: &str, text: &str) -> Result<Value, Error> {
 /// The text a new document is stored as, and what `cat` shows: pretty-printed with two
 /// spaces, keys in their original order, ending in a newline, so that people can read and
 /// diff it. Changes to an existing document keep its layout (the crate's `inplace` module).
-pub fn render(root: &Root) -> String {
-    let mut text = serde_json::to_string_pretty(root).unwrap_or_else(|_| String::from("{}"));
+///
+/// # Errors
+/// `Internal`, naming `name`, if serde_json could not write the tree: a JSON value always
+/// can, so this is a bug to report, never a text silently written in its place.
+pub fn render(name: &str, root: &Root) -> Result<String, Error> {
+    let mut text = serde_json::to_string_pretty(root).map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("{name}: the document could not be written as JSON ({e}): a bug in confine, please report it"),
+        )
+    })?;
     text.push('\n');
-    text
+    Ok(text)
 }
 
 /// The name of a JSON value's type, for error messages.

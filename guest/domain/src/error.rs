@@ -22,10 +22,14 @@ pub enum ErrorKind {
     LockTimeout,
     /// The document would exceed the host's size limit.
     TooLarge,
-    /// The stored document is not a JSON object.
+    /// The stored document is not a document in its format: not a JSON object, not TOML.
     InvalidDocument,
     /// The host's storage failed.
     Io,
+    /// confine broke one of its own rules (an edit that does not fit the text it was made
+    /// for, a value it wrote that does not read back): a bug to report, never the user's
+    /// input or the storage.
+    Internal,
 }
 
 /// An error with the sentence shown to the user.

@@ -56,7 +56,7 @@ impl<'t> Text<'t> {
 pub(crate) fn set(doc: Text<'_>, path: &KeyPath, value: &Value) -> Option<Splice> {
     if path.segments.is_empty() {
         fits_depth(doc, edit::depth(value))?;
-        return Some(Splice::between(doc.text, &crate::document::render(value.as_object()?)));
+        return Some(Splice::between(doc.text, &crate::document::render("", value.as_object()?).ok()?));
     }
     match walk(doc, &path.segments) {
         Walk::Found { item, depth, .. } => {

@@ -26,28 +26,21 @@ pub trait Repository {
     fn read(&self, name: &str) -> Result<String, Error>;
 }
 
-/// The value at `key` in `document` as compact JSON. The key is refused before the
-/// document is read.
-pub fn get(repo: &impl Repository, document: &str, key: &str) -> Result<String, Error> {
-    get_as(None, repo, document, key)
-}
-
-/// [`get`] of a document in `format`, if not the one its name says.
-pub fn get_as(format: Option<Format>, repo: &impl Repository, document: &str, key: &str) -> Result<String, Error> {
+/// The value at `key` in `document`, a document in `format`, as compact JSON. The key is
+/// refused before the document is read.
+///
+/// `format` is decided once, by the caller ([`Format::chosen`]: an override, else the
+/// name), and every function here takes it so: no step of a call guesses it again.
+pub fn get(format: Format, repo: &impl Repository, document: &str, key: &str) -> Result<String, Error> {
     let path = parse_key(document, key)?;
-    value_at_as(format, document, &repo.read(document)?, &path)
+    value_at(format, document, &repo.read(document)?, &path)
 }
 
-/// The value at `path` in `text`, the content of `document`, as compact JSON: [`get`] for
-/// a host that read the text itself (with the key parsed first by [`parse_key`], as `get`
-/// does, so that a bad key is refused before any read).
-pub fn value_at(document: &str, text: &str, path: &KeyPath) -> Result<String, Error> {
-    value_at_as(None, document, text, path)
-}
-
-/// [`value_at`] in `format`, if not the one the document's name says.
-pub fn value_at_as(format: Option<Format>, document: &str, text: &str, path: &KeyPath) -> Result<String, Error> {
-    let root = document::parse_as(Format::chosen(format, document), document, text)?;
+/// The value at `path` in `text`, the content of `document` in `format`, as compact JSON:
+/// [`get`] for a host that read the text itself (with the key parsed first by
+/// [`parse_key`], as `get` does, so that a bad key is refused before any read).
+pub fn value_at(format: Format, document: &str, text: &str, path: &KeyPath) -> Result<String, Error> {
+    let root = document::parse(format, document, text)?;
     if path.segments.is_empty() {
         return Ok(Value::Object(root).to_string());
     }
@@ -56,17 +49,13 @@ pub fn value_at_as(format: Option<Format>, document: &str, text: &str, path: &Ke
         .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("{document}: key `{path}` not found")))
 }
 
-/// The whole document: JSON pretty-printed, TOML as it is written (once checked).
-pub fn cat(repo: &impl Repository, document: &str) -> Result<String, Error> {
-    cat_as(None, repo, document)
-}
-
-/// [`cat`] of a document in `format`, if not the one its name says.
-pub fn cat_as(format: Option<Format>, repo: &impl Repository, document: &str) -> Result<String, Error> {
+/// The whole document in `format`: JSON pretty-printed, TOML as it is written (once
+/// checked).
+pub fn cat(format: Format, repo: &impl Repository, document: &str) -> Result<String, Error> {
     let text = repo.read(document)?;
-    match Format::chosen(format, document) {
-        Format::Json => Ok(document::render(&document::parse_as(Format::Json, document, &text)?)),
-        Format::Toml => document::check_as(Format::Toml, document, &text).map(|_| text),
+    match format {
+        Format::Json => document::render(document, &document::parse(Format::Json, document, &text)?),
+        Format::Toml => document::check(Format::Toml, document, &text).map(|_| text),
     }
 }
 
@@ -138,6 +127,17 @@ impl Parsed {
         }
     }
 
+    /// How deep a document nests at most once the change is made, beside what it nested
+    /// before: the change's path, and the depth of the value it puts there (the root is
+    /// level 1, as [`edit::depth`] and the check count).
+    fn reach(&self) -> usize {
+        match self {
+            Parsed::Set(path, value) | Parsed::Merge(path, value) => path.segments.len() + edit::depth(value),
+            Parsed::Incr(path, _) => path.segments.len(),
+            Parsed::Unset(_) => 0,
+        }
+    }
+
     /// Applies the change to a parsed tree: for a new document, and for what
     /// `inplace` leaves to the tree (refusals, and documents nested near the limit).
     fn apply_to_tree(&self, root: &mut Root) -> Result<String, Error> {
@@ -163,19 +163,13 @@ impl Parsed {
     }
 }
 
-/// Parses the key and the JSON of `change`, before any document is read or locked: a bad
-/// change is refused here, with the words [`apply`] would use.
+/// Parses the key and the JSON of `change` to `document`, a document in `format`, before
+/// any document is read or locked: a bad change is refused here, with the words [`apply`]
+/// would use. The change keeps `format`, and is applied in it.
 ///
 /// # Errors
 /// `InvalidKey` or `InvalidValue`, naming `document`.
-pub fn prepare(document: &str, change: Change) -> Result<Prepared, Error> {
-    prepare_as(None, document, change)
-}
-
-/// [`prepare`] of a change to a document in `format`, if not the one its name says: the
-/// change is applied in that format.
-pub fn prepare_as(format: Option<Format>, document: &str, change: Change) -> Result<Prepared, Error> {
-    let format = Format::chosen(format, document);
+pub fn prepare(format: Format, document: &str, change: Change) -> Result<Prepared, Error> {
     let json = |what: &str, text: &str| document::parse_value(what, text).map_err(|e| in_document(document, e));
     Ok(Prepared(
         match change {
@@ -188,16 +182,17 @@ pub fn prepare_as(format: Option<Format>, document: &str, change: Change) -> Res
     ))
 }
 
-/// Applies `change` to `current` (the document's text, `None` if it does not exist),
+/// Applies `change` to `current` (the text of `document` in `format`, `None` if it does
+/// not exist),
 /// touching no storage. Returns the change as a [`Splice`] of `current` (of `""` for a new
 /// document), and the change's answer.
 ///
 /// The change is made on the text in place (the crate's `inplace` module): the rest of the file keeps its
 /// bytes, and no tree of the whole document is built. Refusals come from the tree, with
 /// the same words as ever.
-pub fn apply(document: &str, current: Option<&str>, change: Change) -> Result<(Splice, String), Error> {
-    let change = prepare(document, change)?;
-    let current = current.map(|text| check_current(document, text)).transpose()?;
+pub fn apply(format: Format, document: &str, current: Option<&str>, change: Change) -> Result<(Splice, String), Error> {
+    let change = prepare(format, document, change)?;
+    let current = current.map(|text| check_current(format, document, text)).transpose()?;
     let (splice, mut answers) = apply_all_prepared(document, current, std::slice::from_ref(&change))?;
     Ok((splice, answers.pop().unwrap_or_default()))
 }
@@ -205,9 +200,9 @@ pub fn apply(document: &str, current: Option<&str>, change: Change) -> Result<(S
 /// `text`, the content of `document`, checked as a change needs it: a JSON text by the
 /// strict check; a TOML one is taken as it is, since its edit parses it whole and refuses
 /// it with the same words (a second parse would be the same walk again).
-fn check_current<'t>(document: &str, text: &'t str) -> Result<Checked<'t>, Error> {
-    match Format::of(document) {
-        Format::Json => Checked::new(document, text),
+fn check_current<'t>(format: Format, document: &str, text: &'t str) -> Result<Checked<'t>, Error> {
+    match format {
+        Format::Json => Checked::new(format, document, text),
         Format::Toml => Ok(Checked::trusted(text, 0)),
     }
 }
@@ -229,12 +224,13 @@ pub struct Refusal {
 /// each change's answer in order. Every change's key and JSON are checked before any is
 /// applied.
 pub fn apply_all(
+    format: Format,
     document: &str,
     current: Option<&str>,
     changes: Vec<Change>,
 ) -> Result<(Splice, Vec<String>), Refusal> {
-    let prepared = prepare_all(document, changes)?;
-    let current = current.map(|text| check_current(document, text)).transpose().map_err(whole)?;
+    let prepared = prepare_all(format, document, changes)?;
+    let current = current.map(|text| check_current(format, document, text)).transpose().map_err(whole)?;
     apply_all_prepared(document, current, &prepared)
 }
 
@@ -263,28 +259,19 @@ fn whole(error: Error) -> Refusal {
     Refusal { index: None, error }
 }
 
-/// [`prepare`] of each of `changes`, for [`apply_prepared_to_checked`].
+/// [`prepare`] of each of `changes` to `document` in `format`, for
+/// [`apply_prepared_to_checked`].
 ///
 /// # Errors
 /// The first change that does not parse, with its position; no changes at all.
-pub fn prepare_all(document: &str, changes: Vec<Change>) -> Result<Vec<Prepared>, Refusal> {
-    prepare_all_as(None, document, changes)
-}
-
-/// [`prepare_all`] of changes to a document in `format`, if not the one its name says.
-///
-/// # Errors
-/// As [`prepare_all`]'s.
-pub fn prepare_all_as(format: Option<Format>, document: &str, changes: Vec<Change>) -> Result<Vec<Prepared>, Refusal> {
+pub fn prepare_all(format: Format, document: &str, changes: Vec<Change>) -> Result<Vec<Prepared>, Refusal> {
     if changes.is_empty() {
         return Err(no_changes(document));
     }
     changes
         .into_iter()
         .enumerate()
-        .map(|(index, change)| {
-            prepare_as(format, document, change).map_err(|error| Refusal { index: Some(index), error })
-        })
+        .map(|(index, change)| prepare(format, document, change).map_err(|error| Refusal { index: Some(index), error }))
         .collect()
 }
 
@@ -300,26 +287,33 @@ fn no_changes(document: &str) -> Refusal {
     whole(Error::new(ErrorKind::InvalidValue, format!("{document}: the update has no changes")))
 }
 
+/// [`apply_all`] of changes already prepared, each in the format it was prepared in (one
+/// update's changes are prepared together, in one format).
 fn apply_all_prepared(
     document: &str,
     current: Option<Checked<'_>>,
     prepared: &[Prepared],
 ) -> Result<(Splice, Vec<String>), Refusal> {
-    if prepared.first().is_some_and(|Prepared(_, format)| *format == Format::Toml) {
+    let format = prepared.first().map_or(Format::Json, |Prepared(_, format)| *format);
+    if format == Format::Toml {
         return apply_all_to_toml(document, current.map(Checked::text), prepared);
     }
     let mut draft = Draft::new(current.map_or("", Checked::text));
+    let mut depth = current.map_or(0, |checked| checked.shape().depth);
     let mut answers = Vec::with_capacity(prepared.len());
     for (index, Prepared(change, _)) in prepared.iter().enumerate() {
         let refused = |error| Refusal { index: Some(index), error };
         // The first change sees the text as given; each later one the text the changes
-        // before it made, checked again because it may nest deeper.
-        let text = if index == 0 { current } else { Some(Checked::new(document, draft.text()).map_err(refused)?) };
+        // before it made: a document again (each edit makes one), as deep as the changes
+        // can have made it at most, so that it is not walked whole again per change. (The
+        // store checks the text the update makes, as every text it is handed.)
+        let text = if index == 0 { current } else { Some(Checked::trusted(draft.text(), depth)) };
         let (splice, answer) = apply_prepared(document, text, change).map_err(refused)?;
         draft.splice(splice);
+        depth = depth.max(change.reach());
         answers.push(answer);
     }
-    let unfit = || whole(Error::new(ErrorKind::Io, format!("{document}: an edit did not fit the document's text")));
+    let unfit = || whole(unfit(document));
     Ok((draft.finish().ok_or_else(unfit)?, answers))
 }
 
@@ -348,19 +342,29 @@ fn apply_all_to_toml(
     Ok((edit.finish(document, current.unwrap_or("")).map_err(whole)?, answers))
 }
 
+/// One change to a JSON document's text (`current`; `None`: a new document).
 fn apply_prepared(document: &str, current: Option<Checked<'_>>, change: &Parsed) -> Result<(Splice, String), Error> {
     let Some(checked) = current else {
         let mut root = Root::new();
         let answer = change.apply_to_tree(&mut root).map_err(|e| in_document(document, e))?;
-        return Ok((Splice { start: 0, end: 0, text: document::render(&root) }, answer));
+        return Ok((Splice { start: 0, end: 0, text: document::render(document, &root)? }, answer));
     };
     let text = checked.text();
     if let Some(done) = change.apply_to_text(inplace::Text::new(text, checked.shape())) {
         return done.map_err(|e| in_document(document, e));
     }
-    let mut root = document::parse(document, text)?;
+    let mut root = document::parse(Format::Json, document, text)?;
     let answer = change.apply_to_tree(&mut root).map_err(|e| in_document(document, e))?;
-    Ok((Splice::between(text, &document::render(&root)), answer))
+    Ok((Splice::between(text, &document::render(document, &root)?), answer))
+}
+
+/// The refusal of an update whose edits did not fit the text they were made for: confine's
+/// bug, never the user's.
+pub fn unfit(document: &str) -> Error {
+    Error::new(
+        ErrorKind::Internal,
+        format!("{document}: an edit did not fit the document's text (a bug in confine: please report it)"),
+    )
 }
 
 /// Parses `key`, a key path of `document`, with the refusal every operation gives.

@@ -245,7 +245,12 @@ impl Edit {
     fn write(&mut self, path: &[Segment], value: Option<&Json>) -> Result<(), Error> {
         self.wrote = true;
         let key = || KeyPath { segments: path.to_vec() };
-        let unfit = || Error::new(ErrorKind::Io, format!("key `{}` is not where the TOML text has it", key()));
+        let unfit = || {
+            Error::new(
+                ErrorKind::Internal,
+                format!("key `{}` is not where the TOML text has it (a bug in confine: please report it)", key()),
+            )
+        };
         let (last, parents) = path.split_last().ok_or_else(unfit)?;
         if let (true, Segment::Key(key), Some(value)) = (parents.is_empty(), last, value) {
             self.keep_header_above(key, value);
@@ -311,8 +316,11 @@ impl Edit {
             .and_then(|doc| table_json(doc.as_table(), Some(&text), &mut Vec::new()));
         if back.as_ref() != Ok(&self.tree) {
             return Err(Error::new(
-                ErrorKind::Io,
-                format!("{name}: the change could not be written in TOML with its value kept, so nothing was written"),
+                ErrorKind::Internal,
+                format!(
+                    "{name}: the change could not be written in TOML with its value kept, so nothing was written \
+                     (a bug in confine: please report it)"
+                ),
             ));
         }
         Ok(Splice::between(original, &text))

@@ -45,7 +45,8 @@ not a number goes after --: `set app.json flag -- -x`.
 
 Exit status: 0 success; 1 the guest or plugin failed (trap, deadline, memory) or a plugin \
 reported an error; 2 bad input (usage, name, key, value, document not valid JSON or TOML, too large); \
-3 document or key not found; 4 lock timeout or conflict; 5 I/O error; 130 or 143 stopped by \
+3 document or key not found; 4 lock timeout or conflict; 5 I/O error; 70 a bug in confine (an \
+edit it made did not fit or did not read back: nothing written; please report it); 130 or 143 stopped by \
 SIGINT or SIGTERM before the change was made (nothing written; a second signal ends confine at \
 once, which leaves the old or the new document, never a mix). `run` of a wasi:cli command exits \
 with the command's own status.

@@ -3,17 +3,18 @@
 
 use std::path::Path;
 
-use confine::{CommandError, CommandImports, Runtime, WasiConfigCtx, WasiKeyValueCtx};
+use confine::{CommandError, CommandImports, Format, Runtime, WasiConfigCtx, WasiKeyValueCtx};
 use confine_store::Repository;
 use confine_store::name::DocumentName;
 
 use crate::report::{self, Failure, Outcome, plugin_failure, status};
 
 /// The standard interfaces `confine run` gives a wasi:cli command: the documents named by
-/// `--config` and `--keyvalue`.
+/// `--config` and `--keyvalue`, in `--format` if it was given.
 pub(crate) struct Standard {
     pub(crate) config: Option<String>,
     pub(crate) keyvalue: Option<String>,
+    pub(crate) format: Option<Format>,
 }
 
 /// `confine run`: a wasi:cli command (with `--config` and `--keyvalue`), or else a plugin.
@@ -30,11 +31,11 @@ pub(crate) fn run_component(
     // The command sees its file name, never the host path it was found at.
     let program = component.file_name().map_or_else(|| "command".into(), |n| n.to_string_lossy().into_owned());
     let argv: Vec<String> = std::iter::once(program).chain(args.iter().cloned()).collect();
-    let config = match &standard.config {
+    let mut config = match &standard.config {
         Some(doc) => WasiConfigCtx::new(repository.clone(), doc),
         None => WasiConfigCtx::empty(),
     };
-    let keyvalue = match &standard.keyvalue {
+    let mut keyvalue = match &standard.keyvalue {
         Some(doc) => {
             // Refused here, before anything runs, as any other command refuses a bad name.
             DocumentName::parse(doc).map_err(report::repository_failure)?;
@@ -42,6 +43,9 @@ pub(crate) fn run_component(
         }
         None => WasiKeyValueCtx::none(),
     };
+    if let Some(format) = standard.format {
+        (config, keyvalue) = (config.with_format(format), keyvalue.with_format(format));
+    }
     // The options given that only a command takes, as the refusal names them.
     let for_commands = match (&standard.config, &standard.keyvalue) {
         (Some(_), Some(_)) => Some("--config and --keyvalue are"),

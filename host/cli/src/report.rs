@@ -14,6 +14,7 @@ pub(crate) mod status {
     pub(crate) const NOT_FOUND: u8 = 3;
     pub(crate) const BUSY: u8 = 4;
     pub(crate) const IO: u8 = 5;
+    pub(crate) const INTERNAL: u8 = 70;
 }
 
 /// What a successful command has to say.
@@ -133,6 +134,7 @@ pub(crate) fn service_failure(e: ServiceError) -> Failure {
         Some(K::Conflict) => (status::BUSY, "conflict"),
         Some(K::LockTimeout) => (status::BUSY, "lock-timeout"),
         Some(K::Io) => (status::IO, "io"),
+        Some(K::Internal) => (status::INTERNAL, "internal"),
         Some(K::InvalidPath) => (status::BAD_INPUT, "invalid-path"),
         Some(K::InvalidKey) => (status::BAD_INPUT, "invalid-key"),
         Some(K::InvalidValue) => (status::BAD_INPUT, "invalid-value"),

@@ -54,13 +54,13 @@ impl Documents {
     /// The value of `text`, the document `name`, as JSON (a TOML document by the mapping
     /// of `confine_domain::toml`); why not, if it is not a document.
     pub fn value_of(&self, name: &str, text: &str) -> Result<serde_json::Value, String> {
-        document::parse_as(self.format_of(name), name, text).map(serde_json::Value::Object).map_err(|e| e.detail)
+        document::parse(self.format_of(name), name, text).map(serde_json::Value::Object).map_err(|e| e.detail)
     }
 }
 
 impl Check for Documents {
     fn check(&self, name: &str, text: &str) -> Result<usize, String> {
-        document::shape_as(self.format_of(name), text).map(|shape| shape.depth)
+        document::shape(self.format_of(name), text).map(|shape| shape.depth)
     }
 
     fn splice_keeps(&self, name: &str, text: &str, depth: usize, splice: &Splice) -> Option<usize> {
@@ -80,7 +80,7 @@ pub struct Json;
 
 impl Check for Json {
     fn check(&self, _name: &str, text: &str) -> Result<usize, String> {
-        document::shape(text).map(|shape| shape.depth)
+        document::shape(Format::Json, text).map(|shape| shape.depth)
     }
 
     fn splice_keeps(&self, _name: &str, text: &str, depth: usize, splice: &Splice) -> Option<usize> {

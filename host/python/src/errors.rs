@@ -49,6 +49,10 @@ impl Failure {
                     StoreError::Io { source, .. } | StoreError::NotDurable { source, .. } => {
                         ("StoreError", Some(source.raw_os_error().unwrap_or(0)))
                     }
+                    StoreError::Internal { .. } => ("InternalError", None),
+                    // A kind this mapping does not know yet (the store's errors may gain
+                    // some): the store failed, and its sentence says how.
+                    _ => ("StoreError", Some(0)),
                 };
                 (class, e.to_string(), errno)
             }
@@ -64,6 +68,7 @@ impl Failure {
                     ErrorKind::TooLarge => "TooLarge",
                     ErrorKind::InvalidDocument => "InvalidDocument",
                     ErrorKind::Io => "StoreError",
+                    ErrorKind::Internal => "InternalError",
                 };
                 let errno = (e.kind == ErrorKind::Io).then_some(0);
                 (class, e.detail, errno)

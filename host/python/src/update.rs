@@ -35,7 +35,8 @@ impl Update {
             (session, read)
         });
         let text = read.raise(py)?.map(|snapshot| snapshot.content);
-        let shape = text.as_deref().map(|text| document::check(&name, text)).transpose().raise(py)?;
+        let shape =
+            text.as_deref().map(|text| document::check(Format::of(&name), &name, text)).transpose().raise(py)?;
         let depth = shape.map_or(0, |shape| shape.depth);
         Ok(Update { name, text, depth, session: Mutex::new(Some(session)) })
     }
@@ -77,21 +78,23 @@ impl Update {
     /// document; `None` when it changes nothing.
     fn made_of(&self, new: &str) -> Result<Option<String>, DomainError> {
         let name = &self.name;
-        // The block's document crosses as JSON, whatever the document's format.
-        let new: Root = document::parse_as(Format::Json, name, new)?;
+        // The block's document crosses as JSON, whatever the document's format (the
+        // package has no override: a document is in the format its name says).
+        let format = Format::of(name);
+        let new: Root = document::parse(Format::Json, name, new)?;
         let old = match &self.text {
-            Some(old_text) => document::parse(name, old_text)?,
-            None if Format::of(name) == Format::Json => return Ok((!new.is_empty()).then(|| document::render(&new))),
+            Some(old_text) => document::parse(format, name, old_text)?,
+            None if new.is_empty() => return Ok(None),
+            None if format == Format::Json => return document::render(name, &new).map(Some),
             None => Root::new(),
         };
         let changes = service::changes_between(&old, &new);
         if changes.is_empty() {
             return Ok(None);
         }
-        let prepared = service::prepare_all(name, changes)?;
+        let prepared = service::prepare_all(format, name, changes)?;
         let old_text = self.text.as_deref().unwrap_or_default();
         let (splice, _answers) = service::apply_prepared_to_checked(name, self.text.as_deref(), self.depth, &prepared)?;
-        let made = splice.apply_to(old_text);
-        made.map(Some).ok_or_else(|| DomainError::new(ErrorKind::Io, format!("{name}: an edit did not fit the text")))
+        splice.apply_to(old_text).map(Some).ok_or_else(|| service::unfit(name))
     }
 }

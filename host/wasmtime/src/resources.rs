@@ -9,9 +9,10 @@ use confine_store::Session;
 #[doc(hidden)]
 pub struct GuestSession(pub(crate) Option<Session>);
 
-/// A bucket as a component holds it: the name of its document. Public only because the
+/// A bucket as a component holds it: the name of its document, and the format it is read
+/// and changed in (decided once, when the bucket was opened). Public only because the
 /// generated bindings name it.
 #[doc(hidden)]
 pub struct Bucket {
-    pub(crate) document: String,
+    pub(crate) document: crate::wasi_keyvalue::Document,
 }

@@ -52,6 +52,7 @@
 
 use confine_domain::document::{self, Root};
 use confine_domain::edit;
+use confine_domain::format::Format;
 use confine_domain::keypath::{KeyPath, Segment};
 use serde_json::Value;
 use wasmtime::component::{HasData, Linker};
@@ -63,6 +64,7 @@ use crate::generated::wasi_config_store as store;
 /// What `wasi:config/store` answers from: one document of a [`Repository`], or nothing.
 pub struct WasiConfigCtx {
     source: Option<(Repository, String)>,
+    format: Option<Format>,
     snapshot: Option<Root>,
 }
 
@@ -70,12 +72,17 @@ impl WasiConfigCtx {
     /// Answers from `document` of `repository`, read at the first call (see the module docs).
     /// The component gets no other access to the repository.
     pub fn new(repository: Repository, document: &str) -> WasiConfigCtx {
-        WasiConfigCtx { source: Some((repository, document.to_owned())), snapshot: None }
+        WasiConfigCtx { source: Some((repository, document.to_owned())), format: None, snapshot: None }
+    }
+
+    /// Reads the document in `format`, whatever its name says (a command's `--format`).
+    pub fn with_format(self, format: Format) -> WasiConfigCtx {
+        WasiConfigCtx { format: Some(format), ..self }
     }
 
     /// Answers from no document, as if it were `{}`: every key is missing.
     pub fn empty() -> WasiConfigCtx {
-        WasiConfigCtx { source: None, snapshot: Some(Root::new()) }
+        WasiConfigCtx { source: None, format: None, snapshot: Some(Root::new()) }
     }
 
     /// The document answered from, if any.
@@ -86,7 +93,8 @@ impl WasiConfigCtx {
     fn root(&mut self) -> Result<&Root, store::Error> {
         if let (None, Some((repository, name))) = (&self.snapshot, &self.source) {
             let text = repository.read(name).map_err(to_wit)?.content;
-            let root = document::parse(name, &text).map_err(|e| store::Error::Upstream(e.to_string()))?;
+            let format = Format::chosen(self.format, name);
+            let root = document::parse(format, name, &text).map_err(|e| store::Error::Upstream(e.to_string()))?;
             self.snapshot = Some(root);
         }
         Ok(self.snapshot.get_or_insert_default())

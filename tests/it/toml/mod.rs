@@ -275,6 +275,74 @@ fn format_says_what_a_document_is_whatever_its_name() {
     assert!(stderr.contains("json") && stderr.contains("toml"), "{stderr}");
 }
 
+/// `--format` is decided once and holds at every step of every door: a second change is
+/// checked, a missing key is found missing, and a read is parsed, in the format given,
+/// never in the one the name would say (each of these failed before: the name's TOML was
+/// used partway through).
+#[test]
+fn a_chosen_format_holds_through_every_door() {
+    let dir = with("odd.toml", "{\"x\": 0}\n");
+    let d = dir.path();
+    let json = |args: &[&str]| {
+        let mut command = confine(d);
+        command.args(["--format", "json"]).args(args);
+        command
+    };
+    // Several changes as one update; a missing key; reads.
+    run_ok(&mut json(&["set", "odd.toml", "a", "1", "b", "2"]));
+    assert_eq!(read(d, "odd.toml"), "{\"x\": 0, \"a\": 1, \"b\": 2}\n");
+    let stderr = run_fails(&mut json(&["unset", "odd.toml", "nope"]), 3);
+    assert_eq!(stderr, "confine: odd.toml: key `nope` not found\n");
+    assert_eq!(run_ok(&mut json(&["get", "odd.toml", "b"])), "2\n");
+    assert_eq!(run_ok(&mut json(&["cat", "odd.toml"])), "{\n  \"x\": 0,\n  \"a\": 1,\n  \"b\": 2\n}\n");
+    // A batch, and apply.
+    let (out, err, code) =
+        run_with_input(&mut json(&["batch"]), "set odd.toml c 3\nunset odd.toml nope\nincr odd.toml x\n");
+    assert_eq!((out.as_str(), code), ("ok\nerror: odd.toml: key `nope` not found\n1\n", Some(3)), "{err}");
+    let lines = "{\"op\":\"incr\",\"key\":\"x\"}\n{\"op\":\"unset\",\"key\":\"c\"}\n";
+    let (out, err, code) = run_with_input(&mut json(&["apply", "odd.toml"]), lines);
+    assert_eq!((out.as_str(), code), ("2\n", Some(0)), "{err}");
+    assert_eq!(read(d, "odd.toml"), "{\"x\": 2, \"a\": 1, \"b\": 2}\n");
+    // wasi:config and wasi:keyvalue read and change it as JSON.
+    let out = run_ok(json(&["run", "--config", "odd.toml"]).arg(config_reader()).args(["get", "x", "b"]));
+    assert_eq!(out, "2\n2\n");
+    let out = run_ok(
+        json(&["run", "--keyvalue", "odd.toml"])
+            .arg(keyvalue_probe())
+            .args(["set-many", "", "greeting", "hello", "x", "3"]),
+    );
+    assert_eq!(out, "ok\n");
+    let out = run_ok(json(&["run", "--keyvalue", "odd.toml"]).arg(keyvalue_probe()).args([
+        "delete-many",
+        "",
+        "a",
+        "nope",
+        "a",
+    ]));
+    assert_eq!(out, "ok\n");
+    assert_eq!(read(d, "odd.toml"), "{\"x\": \"3\", \"b\": 2, \"greeting\": \"hello\"}\n");
+    let out = run_ok(json(&["run", "--keyvalue", "odd.toml"]).arg(keyvalue_probe()).args(["get", "", "greeting", "b"]));
+    assert_eq!(out, "hello\n2\n");
+    // The library: the runtime's format, and the repository's check, given alike.
+    let repository = confine::Repository::new(
+        cap_std::fs::Dir::open_ambient_dir(d, cap_std::ambient_authority()).unwrap(),
+        Options::default(),
+        confine::Documents::all(confine::Format::Json),
+    );
+    let options = RuntimeOptions {
+        cache_dir: Some(cache_dir()),
+        format: Some(confine::Format::Json),
+        ..RuntimeOptions::default()
+    };
+    let runtime = Runtime::new(options).unwrap();
+    let set = |key: &str, value: &str| confine::Change::Set { key: key.into(), value: value.into() };
+    runtime.apply(&repository, "odd.toml", vec![set("n", "1"), set("m", "2")]).unwrap();
+    let e = runtime.unset(&repository, "odd.toml", "nope").unwrap_err();
+    assert_eq!(e.kind(), Some(confine::ServiceErrorKind::NotFound), "{e}");
+    assert_eq!(runtime.get(&repository, "odd.toml", "m").unwrap(), "2");
+    assert_no_temp_files(d);
+}
+
 #[test]
 fn a_batch_a_plugin_a_standard_component_and_the_library_work_on_toml() {
     let dir = with("app.toml", "# the app\n\n[server]\nport = 8080 # default\nname = \"web\"\n");
@@ -376,7 +444,7 @@ fn no_update_is_lost_beside_python_tomllib_writers_under_lockf() {
             }
         }));
     }
-    let repository = repository_with(&path, Options { lock_timeout: Duration::from_secs(120), ..Options::default() });
+    let repository = repository_with(&path, Options::default().with_lock_timeout(Duration::from_secs(120)));
     let runtime =
         Arc::new(Runtime::new(RuntimeOptions { cache_dir: Some(cache_dir()), ..RuntimeOptions::default() }).unwrap());
     writers.push(std::thread::spawn(move || {

@@ -28,6 +28,7 @@ static SUITE: properties::Suite = properties::Suite::new(
         "incr_by_a_then_b_is_incr_by_a_plus_b_unless_it_overflows",
         "changes_in_place_on_confines_own_text_are_the_tree_rendered_byte_for_byte",
         "changes_in_place_on_any_layout_give_the_tree_s_document",
+        "an_update_of_several_changes_is_each_change_made_in_turn",
     ],
 );
 
@@ -306,7 +307,7 @@ fn on_tree(root: &Root, path: &KeyPath, op: &Op) -> Result<(String, String), Err
         Op::Merge(patch) => merge(&mut root, path, patch.clone()).map(none),
         Op::MergeRoot(patch) => merge(&mut root, &KeyPath::default(), patch.clone()).map(none),
     }?;
-    Ok((crate::document::render(&root), answer))
+    Ok((crate::document::render("d", &root).unwrap(), answer))
 }
 
 /// The change made on `text` in place; `None` where it is left to the tree.
@@ -343,7 +344,7 @@ fn layout(root: &Root, style: usize) -> String {
 fn changes_in_place_on_confines_own_text_are_the_tree_rendered_byte_for_byte() {
     let name = "changes_in_place_on_confines_own_text_are_the_tree_rendered_byte_for_byte";
     SUITE.check(name, (root_and_path(), op()), |((root, path), op)| {
-        let text = crate::document::render(&root);
+        let text = crate::document::render("d", &root).unwrap();
         let expected = on_tree(&root, &path, &op);
         match in_place(&text, &path, &op) {
             Some(done) => prop_assert_eq!(done, expected),
@@ -361,12 +362,58 @@ fn changes_in_place_on_any_layout_give_the_tree_s_document() {
         let expected = on_tree(&root, &path, &op);
         match in_place(&text, &path, &op) {
             Some(Ok((done, answer))) => {
-                let reparsed = crate::document::render(&crate::document::parse("d.json", &done).unwrap());
+                let reparsed = crate::document::render(
+                    "d",
+                    &crate::document::parse(crate::format::Format::Json, "d.json", &done).unwrap(),
+                )
+                .unwrap();
                 prop_assert_eq!(Ok((reparsed, answer)), expected);
             }
             Some(Err(refused)) => prop_assert_eq!(Err(refused), expected),
             None => prop_assert!(expected.is_err(), "a change that succeeds was left to the tree"),
         }
+        Ok(())
+    });
+}
+
+/// `op` at `path` as the service takes a change.
+fn change_of(path: &KeyPath, op: &Op) -> crate::service::Change {
+    use crate::service::Change;
+    let key = path.to_string();
+    match op {
+        Op::Set(value) => Change::Set { key, value: text(value) },
+        Op::Unset => Change::Unset { key },
+        Op::Incr(delta) => Change::Incr { key, delta: text(delta) },
+        Op::Merge(patch) => Change::Merge { key, patch: text(patch) },
+        Op::MergeRoot(patch) => Change::Merge { key: String::new(), patch: text(patch) },
+    }
+}
+
+/// An update of several changes (one draft, the text not checked again between changes)
+/// gives exactly what the changes give one by one, each on the checked result of the one
+/// before: the same text and answers, or the same refusal by the same change.
+#[test]
+fn an_update_of_several_changes_is_each_change_made_in_turn() {
+    use crate::format::Format;
+    use crate::service::{apply, apply_all};
+    let name = "an_update_of_several_changes_is_each_change_made_in_turn";
+    let changes = prop::collection::vec((root_and_path(), op()), 1..5);
+    SUITE.check(name, (root(), changes, 0usize..3), |(root, changes, style)| {
+        let original = layout(&root, style);
+        let changes: Vec<_> = changes.iter().map(|((_, path), op)| change_of(path, op)).collect();
+        let mut turn: Result<(String, Vec<String>), (usize, Error)> = Ok((original.clone(), Vec::new()));
+        for (index, change) in changes.iter().enumerate() {
+            turn = turn.and_then(|(text, mut answers)| {
+                let (splice, answer) =
+                    apply(Format::Json, "d.json", Some(&text), change.clone()).map_err(|e| (index, e))?;
+                answers.push(answer);
+                Ok((splice.apply_to(&text).expect("the splice fits"), answers))
+            });
+        }
+        let together = apply_all(Format::Json, "d.json", Some(&original), changes)
+            .map(|(splice, answers)| (splice.apply_to(&original).expect("the splice fits"), answers))
+            .map_err(|refusal| (refusal.index.unwrap_or(usize::MAX), refusal.error));
+        prop_assert_eq!(together, turn);
         Ok(())
     });
 }

@@ -26,7 +26,7 @@ impl Repository for Memory {
 
 fn change(repo: &Memory, document: &str, change: Change) -> Result<String, Error> {
     let current = repo.docs.borrow().get(document).cloned();
-    let (splice, answer) = apply(document, current.as_deref(), change)?;
+    let (splice, answer) = apply(Format::of(document), document, current.as_deref(), change)?;
     let content = splice.apply_to(current.as_deref().unwrap_or_default()).expect("the splice fits");
     if repo.fail_commit.get() {
         return Err(Error::new(ErrorKind::Io, "disk full"));
@@ -61,8 +61,8 @@ fn first_change_creates_the_document() {
     let repo = Memory::default();
     set(&repo, "app.json", "server.port", "8080").unwrap();
     assert_eq!(stored(&repo, "app.json"), json!({"server": {"port": 8080}}));
-    assert_eq!(get(&repo, "app.json", "server.port").unwrap(), "8080");
-    assert_eq!(get(&repo, "app.json", "").unwrap(), r#"{"server":{"port":8080}}"#);
+    assert_eq!(get(Format::Json, &repo, "app.json", "server.port").unwrap(), "8080");
+    assert_eq!(get(Format::Json, &repo, "app.json", "").unwrap(), r#"{"server":{"port":8080}}"#);
 }
 
 #[test]
@@ -102,7 +102,7 @@ fn a_corrupt_document_is_reported_and_left_alone() {
     assert_eq!(err.kind, ErrorKind::InvalidDocument);
     assert!(err.detail.contains("bad.json: not valid JSON at line 1, column 9"), "{err}");
     assert_eq!(repo.docs.borrow()["bad.json"], "{\"a\": 1,,}");
-    assert_eq!(get(&repo, "bad.json", "a").unwrap_err().kind, ErrorKind::InvalidDocument);
+    assert_eq!(get(Format::Json, &repo, "bad.json", "a").unwrap_err().kind, ErrorKind::InvalidDocument);
 }
 
 #[test]
@@ -116,21 +116,21 @@ fn commit_failure_reaches_the_caller() {
 #[test]
 fn reads_of_a_missing_document_are_not_found() {
     let repo = Memory::default();
-    assert_eq!(get(&repo, "none.json", "a").unwrap_err().kind, ErrorKind::NotFound);
-    assert_eq!(cat(&repo, "none.json").unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(get(Format::Json, &repo, "none.json", "a").unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(cat(Format::Json, &repo, "none.json").unwrap_err().kind, ErrorKind::NotFound);
 }
 
 #[test]
 fn cat_pretty_prints() {
     let repo = Memory::default();
     merge(&repo, "m.json", "", r#"{"a": {"b": 1}}"#).unwrap();
-    assert_eq!(cat(&repo, "m.json").unwrap(), "{\n  \"a\": {\n    \"b\": 1\n  }\n}\n");
+    assert_eq!(cat(Format::Json, &repo, "m.json").unwrap(), "{\n  \"a\": {\n    \"b\": 1\n  }\n}\n");
 }
 
 #[test]
 fn apply_changes_a_given_text_and_touches_no_storage() {
     let apply = |current: Option<&str>, change: Change| {
-        let (splice, answer) = apply("d.json", current, change).unwrap();
+        let (splice, answer) = apply(Format::Json, "d.json", current, change).unwrap();
         (splice.apply_to(current.unwrap_or_default()).unwrap(), answer)
     };
     let incr = |key: &str, delta: &str| Change::Incr { key: key.into(), delta: delta.into() };
@@ -152,13 +152,14 @@ fn apply_changes_a_given_text_and_touches_no_storage() {
 #[test]
 fn apply_answers_with_a_splice_of_the_changed_bytes_only() {
     let big = format!("{{\"n\": 1, \"pad\": \"{}\"}}", "x".repeat(10_000));
-    let (splice, answer) = apply("d.json", Some(&big), Change::Incr { key: "n".into(), delta: "1".into() }).unwrap();
+    let (splice, answer) =
+        apply(Format::Json, "d.json", Some(&big), Change::Incr { key: "n".into(), delta: "1".into() }).unwrap();
     assert_eq!((splice.start, splice.end, splice.text.as_str(), answer.as_str()), (6, 7, "2", "2"));
 }
 
 #[test]
 fn apply_refuses_with_the_kind_of_each_cause() {
-    let kind = |current: Option<&str>, change: Change| apply("d.json", current, change).unwrap_err().kind;
+    let kind = |current: Option<&str>, change: Change| apply(Format::Json, "d.json", current, change).unwrap_err().kind;
     assert_eq!(kind(None, Change::Unset { key: "a..b".into() }), ErrorKind::InvalidKey);
     assert_eq!(kind(None, Change::Incr { key: "n".into(), delta: "x".into() }), ErrorKind::InvalidValue);
     assert_eq!(kind(Some("[1]"), Change::Unset { key: "a".into() }), ErrorKind::InvalidDocument);
@@ -167,7 +168,7 @@ fn apply_refuses_with_the_kind_of_each_cause() {
         ErrorKind::TypeMismatch
     );
     assert_eq!(kind(Some("{}"), Change::Unset { key: "gone".into() }), ErrorKind::NotFound);
-    let e = apply("d.json", Some("{}"), Change::Unset { key: "gone".into() }).unwrap_err();
+    let e = apply(Format::Json, "d.json", Some("{}"), Change::Unset { key: "gone".into() }).unwrap_err();
     assert!(e.detail.starts_with("d.json: "), "{}", e.detail);
 }
 
@@ -183,7 +184,7 @@ fn incr_change(key: &str) -> Change {
 fn apply_all_makes_every_change_in_order_as_one_splice() {
     let text = "{\n  \"a\": 1,\n  \"pad\": \"keep\",\n  \"b\": 2\n}\n";
     let changes = vec![incr_change("a"), incr_change("b"), set_change("a", "10"), incr_change("a")];
-    let (splice, answers) = apply_all("d.json", Some(text), changes).unwrap();
+    let (splice, answers) = apply_all(Format::Json, "d.json", Some(text), changes).unwrap();
     let content = splice.apply_to(text).unwrap();
     assert_eq!(content, "{\n  \"a\": 11,\n  \"pad\": \"keep\",\n  \"b\": 3\n}\n");
     assert_eq!(answers, ["2", "3", "", "11"]);
@@ -195,7 +196,7 @@ fn apply_all_makes_every_change_in_order_as_one_splice() {
 fn apply_all_creates_a_document_and_builds_on_it() {
     let changes =
         vec![set_change("server.port", "80"), incr_change("server.port"), Change::Unset { key: "server.port".into() }];
-    let (splice, answers) = apply_all("d.json", None, changes).unwrap();
+    let (splice, answers) = apply_all(Format::Json, "d.json", None, changes).unwrap();
     assert_eq!((splice.start, splice.end), (0, 0));
     assert_eq!(serde_json::from_str::<Value>(&splice.text).unwrap(), json!({"server": {}}));
     assert_eq!(answers, ["", "81", ""]);
@@ -206,16 +207,17 @@ fn apply_all_refuses_the_whole_update_and_names_the_change() {
     let text = r#"{"a": 1}"#;
     // A refusal while applying: the first two changes would have applied.
     let changes = vec![incr_change("a"), set_change("b", "2"), Change::Unset { key: "gone".into() }, incr_change("a")];
-    let refusal = apply_all("d.json", Some(text), changes).unwrap_err();
+    let refusal = apply_all(Format::Json, "d.json", Some(text), changes).unwrap_err();
     assert_eq!((refusal.index, refusal.error.kind), (Some(2), ErrorKind::NotFound));
     assert!(refusal.error.detail.starts_with("d.json: "), "{}", refusal.error.detail);
     // A change whose JSON does not parse is refused before any is applied.
-    let refusal = apply_all("d.json", Some(text), vec![incr_change("a"), set_change("b", "{")]).unwrap_err();
+    let refusal =
+        apply_all(Format::Json, "d.json", Some(text), vec![incr_change("a"), set_change("b", "{")]).unwrap_err();
     assert_eq!((refusal.index, refusal.error.kind), (Some(1), ErrorKind::InvalidValue));
     // What is no change's: an empty update, a stored text that is not a document.
-    let refusal = apply_all("d.json", Some(text), Vec::new()).unwrap_err();
+    let refusal = apply_all(Format::Json, "d.json", Some(text), Vec::new()).unwrap_err();
     assert_eq!((refusal.index, refusal.error.kind), (None, ErrorKind::InvalidValue));
-    let refusal = apply_all("d.json", Some("[1]"), vec![incr_change("a")]).unwrap_err();
+    let refusal = apply_all(Format::Json, "d.json", Some("[1]"), vec![incr_change("a")]).unwrap_err();
     assert_eq!((refusal.index, refusal.error.kind), (None, ErrorKind::InvalidDocument));
 }
 
@@ -225,8 +227,8 @@ fn apply_all_of_one_change_is_apply() {
     for change in
         [incr_change("n"), set_change("m.x[2]", "3"), Change::Merge { key: "m".into(), patch: r#"{"x":null}"#.into() }]
     {
-        let one = apply("d.json", Some(text), change.clone()).unwrap();
-        let (splice, answers) = apply_all("d.json", Some(text), vec![change]).unwrap();
+        let one = apply(Format::Json, "d.json", Some(text), change.clone()).unwrap();
+        let (splice, answers) = apply_all(Format::Json, "d.json", Some(text), vec![change]).unwrap();
         assert_eq!((splice, answers), (one.0, vec![one.1]));
     }
 }
@@ -243,7 +245,7 @@ fn changes_between_two_documents_make_one_from_the_other_in_place() {
         "added": {"deep": null}
     });
     let Value::Object(new) = new_value else { unreachable!() };
-    let root = document::parse("d.json", &old).unwrap();
+    let root = document::parse(Format::Json, "d.json", &old).unwrap();
     let changes = changes_between(&root, &new);
     let keys: Vec<String> = changes
         .iter()
@@ -257,9 +259,68 @@ fn changes_between_two_documents_make_one_from_the_other_in_place() {
         keys,
         ["unset gone", "set server.port", "set server.tls", "set list", "set [\"odd.key\"].n", "set added"]
     );
-    let (splice, _) = apply_all("d.json", Some(&old), changes).unwrap();
+    let (splice, _) = apply_all(Format::Json, "d.json", Some(&old), changes).unwrap();
     let made = splice.apply_to(&old).unwrap();
-    assert_eq!(Value::Object(document::parse("d.json", &made).unwrap()), Value::Object(new));
+    assert_eq!(Value::Object(document::parse(Format::Json, "d.json", &made).unwrap()), Value::Object(new));
     assert!(made.starts_with("{\n  \"a\": 1,\n  \"server\": {\"port\": 8080, \"host\": \"x\""), "{made}");
     assert!(changes_between(&root, &root).is_empty(), "a document equal to itself needs no change");
+}
+
+/// The format decided once (a command's `--format`) holds at every step of a call: a
+/// second change is checked, a missing key found missing, and a read parsed, in that
+/// format, never in the one the name would say.
+#[test]
+fn a_chosen_format_is_kept_through_every_step() {
+    let text = "{\"x\": 0}\n";
+    let changes = vec![set_change("a", "1"), set_change("b", "2")];
+    let (splice, _) = apply_all(Format::Json, "odd.toml", Some(text), changes).unwrap();
+    assert_eq!(splice.apply_to(text).unwrap(), "{\"x\": 0, \"a\": 1, \"b\": 2}\n");
+
+    let e = apply(Format::Json, "odd.toml", Some(text), Change::Unset { key: "nope".into() }).unwrap_err();
+    assert_eq!((e.kind, e.detail.as_str()), (ErrorKind::NotFound, "odd.toml: key `nope` not found"));
+
+    let prepared = prepare_all(Format::Json, "odd.toml", vec![incr_change("x"), incr_change("x")]).unwrap();
+    let (splice, answers) = apply_prepared_to_checked("odd.toml", Some(text), 1, &prepared).unwrap();
+    assert_eq!((splice.apply_to(text).unwrap().as_str(), answers), ("{\"x\": 2}\n", vec!["1".into(), "2".into()]));
+
+    let repo = Memory::default();
+    repo.docs.borrow_mut().insert("odd.toml".into(), text.into());
+    assert_eq!(get(Format::Json, &repo, "odd.toml", "x").unwrap(), "0");
+    assert_eq!(cat(Format::Json, &repo, "odd.toml").unwrap(), "{\n  \"x\": 0\n}\n");
+    let toml = "x = 0\n";
+    repo.docs.borrow_mut().insert("odd.json".into(), toml.into());
+    assert_eq!(get(Format::Toml, &repo, "odd.json", "x").unwrap(), "0");
+    assert_eq!(cat(Format::Toml, &repo, "odd.json").unwrap(), toml);
+    let five = Change::Incr { key: "x".into(), delta: "5".into() };
+    let (splice, _) = apply(Format::Toml, "odd.json", Some(toml), five).unwrap();
+    assert_eq!(splice.apply_to(toml).unwrap(), "x = 5\n");
+}
+
+/// An edit that confine made wrong is its own bug, reported as such: never an I/O error
+/// (a storage failure) nor bad input.
+#[test]
+fn an_edit_that_does_not_fit_is_an_internal_error() {
+    let e = unfit("d.json");
+    assert_eq!(e.kind, ErrorKind::Internal);
+    assert!(e.detail.starts_with("d.json: ") && e.detail.contains("a bug in confine"), "{}", e.detail);
+}
+
+/// The nesting limit holds for each change of an update as for a change alone: a change
+/// that goes past it on the text a change before it made is refused, as it would be alone
+/// on that text.
+#[test]
+fn a_later_change_of_an_update_meets_the_nesting_limit() {
+    let deep = |levels: usize| "{\"a\":".repeat(levels) + "1" + &"}".repeat(levels);
+    let text = "{\"top\": 1}";
+    let n = crate::edit::MAX_DEPTH - 2;
+    let first = Change::Set { key: "x".into(), value: deep(n) };
+    let second = Change::Set { key: format!("x{}.b", ".a".repeat(n - 1)), value: deep(2) };
+    let (splice, _) = apply(Format::Json, "d.json", Some(text), first.clone()).unwrap();
+    let made = splice.apply_to(text).unwrap();
+    let alone = apply(Format::Json, "d.json", Some(&made), second.clone()).unwrap_err();
+    assert_eq!(alone.kind, ErrorKind::InvalidValue, "{}", alone.detail);
+    let refusal = apply_all(Format::Json, "d.json", Some(text), vec![first.clone(), second]).unwrap_err();
+    assert_eq!((refusal.index, refusal.error), (Some(1), alone));
+    let within = Change::Set { key: format!("x{}.b", ".a".repeat(n - 1)), value: "{}".into() };
+    assert!(apply_all(Format::Json, "d.json", Some(text), vec![first, within]).is_ok());
 }

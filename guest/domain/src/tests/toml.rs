@@ -1,6 +1,7 @@
 //! Unit tests of `toml.rs`: each change on a TOML text, the bytes it keeps, what it refuses.
 
 use crate::error::ErrorKind;
+use crate::format::Format;
 use crate::service::{Change, apply, apply_all, value_at};
 
 const CARGO: &str = r#"# The workspace's manifest.
@@ -27,7 +28,7 @@ when = 1979-05-27T07:32:00Z
 "#;
 
 fn run(text: &str, change: Change) -> Result<(String, String), crate::error::Error> {
-    let (splice, answer) = apply("Cargo.toml", Some(text), change)?;
+    let (splice, answer) = apply(Format::Toml, "Cargo.toml", Some(text), change)?;
     Ok((splice.apply_to(text).expect("the splice fits"), answer))
 }
 
@@ -45,7 +46,8 @@ fn changed_lines(old: &str, new: &str) -> (Vec<String>, Vec<String>) {
 }
 
 fn get(text: &str, key: &str) -> String {
-    value_at("Cargo.toml", text, &crate::service::parse_key("Cargo.toml", key).expect("key")).expect("get")
+    value_at(Format::Toml, "Cargo.toml", text, &crate::service::parse_key("Cargo.toml", key).expect("key"))
+        .expect("get")
 }
 
 #[test]
@@ -130,7 +132,8 @@ fn refusals_name_the_document_and_write_nothing() {
     let e = refused(Change::Incr { key: "package.name".into(), delta: "1".into() });
     assert_eq!(e.kind, ErrorKind::TypeMismatch, "{e}");
     for bad in ["a = 1\na = 2\n", "[a]\nx = 1\n[a]\ny = 2\n", "a = \n", "a = nan\n", "x = 99999999999999999999\n"] {
-        let e = apply("c.toml", Some(bad), Change::Set { key: "b".into(), value: "1".into() }).expect_err(bad);
+        let e = apply(Format::Toml, "c.toml", Some(bad), Change::Set { key: "b".into(), value: "1".into() })
+            .expect_err(bad);
         assert_eq!(e.kind, ErrorKind::InvalidDocument, "{bad}: {e}");
         assert!(e.detail.starts_with("c.toml: "), "{bad}: {e}");
         assert!(e.detail.contains("line") || e.detail.contains("key `a`"), "{bad}: {e}");
@@ -140,18 +143,21 @@ fn refusals_name_the_document_and_write_nothing() {
 #[test]
 fn a_new_document_is_toml() {
     let (splice, _) =
-        apply("new.toml", None, Change::Set { key: "server.port".into(), value: "8080".into() }).expect("set");
+        apply(Format::Toml, "new.toml", None, Change::Set { key: "server.port".into(), value: "8080".into() })
+            .expect("set");
     assert_eq!(splice.text, "[server]\nport = 8080\n");
     let (splice, _) =
-        apply("new.toml", None, Change::Set { key: "tool.lint.width".into(), value: "100".into() }).expect("set");
+        apply(Format::Toml, "new.toml", None, Change::Set { key: "tool.lint.width".into(), value: "100".into() })
+            .expect("set");
     assert_eq!(splice.text, "[tool.lint]\nwidth = 100\n");
-    let (splice, _) = apply("new.toml", None, Change::Set { key: "a.b".into(), value: "{}".into() }).expect("set");
+    let (splice, _) =
+        apply(Format::Toml, "new.toml", None, Change::Set { key: "a.b".into(), value: "{}".into() }).expect("set");
     assert_eq!(splice.text, "[a.b]\n");
     let changes = vec![
         Change::Set { key: "name".into(), value: r#""x""#.into() },
         Change::Incr { key: "count".into(), delta: "2".into() },
     ];
-    let (splice, answers) = apply_all("new.toml", None, changes).expect("update");
+    let (splice, answers) = apply_all(Format::Toml, "new.toml", None, changes).expect("update");
     assert_eq!(splice.text, "name = \"x\"\ncount = 2\n");
     assert_eq!(answers, ["", "2"]);
 }

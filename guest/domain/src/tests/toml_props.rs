@@ -117,7 +117,7 @@ fn any_change_is_refused_as_on_json_or_gives_exactly_its_value() {
         |(text, change)| {
             let old = parse("d.toml", &text).expect("the documents drawn are TOML");
             let expected = on_tree(old, &change);
-            match (apply("d.toml", Some(&text), change.clone()), expected) {
+            match (apply(crate::format::Format::Toml, "d.toml", Some(&text), change.clone()), expected) {
                 (Ok((splice, answer)), Ok((tree, expected_answer))) => {
                     let new = splice.apply_to(&text).expect("the splice fits");
                     let value = parse("d.toml", &new).map_err(|e| TestCaseError::fail(format!("{e}\n{new}")))?;
@@ -163,7 +163,8 @@ fn a_changed_value_rewrites_its_line_alone() {
         }
         let path = &lines[pick.index(lines.len())];
         let change = Change::Set { key: path.to_string(), value: value.to_string() };
-        let (splice, _) = apply("d.toml", Some(&text), change).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let (splice, _) = apply(crate::format::Format::Toml, "d.toml", Some(&text), change)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let new = splice.apply_to(&text).expect("fits");
         let (old_lines, new_lines): (Vec<&str>, Vec<&str>) = (text.lines().collect(), new.lines().collect());
         prop_assert_eq!(old_lines.len(), new_lines.len(), "{} = {} on\n{}\ngave\n{}", path, value, text, new);

@@ -6,7 +6,7 @@ use confine_store::Repository;
 use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi::runtime::spawn_blocking;
 
-use super::buckets::{self, KvError, Pair};
+use super::buckets::{self, Document, KvError, Pair};
 use super::{Bucket, HasWasiKeyValue, WasiKeyValueView};
 use crate::generated::wasi_keyvalue::asynchronous::wasi::keyvalue::{atomics, batch, store};
 
@@ -32,7 +32,7 @@ pub fn add_wasi_keyvalue_to_linker_async<T: Send + 'static>(
 fn on_bucket<T: Send + 'static>(
     view: &WasiKeyValueView<'_>,
     bucket: &Resource<Bucket>,
-    work: impl FnOnce(&Repository, &str) -> Result<T, KvError> + Send + 'static,
+    work: impl FnOnce(&Repository, &Document) -> Result<T, KvError> + Send + 'static,
 ) -> impl Future<Output = Answer<T>> + Send + 'static {
     let found = view.bucket(bucket);
     async move {
@@ -50,9 +50,10 @@ impl store::Host for WasiKeyValueView<'_> {
             Ok(grant) => grant,
             Err(e) => return Ok(Err(e.into())),
         };
-        let opened =
-            spawn_blocking(move || buckets::open(&grant.repository, grant.default_document.as_deref(), &identifier))
-                .await;
+        let opened = spawn_blocking(move || {
+            buckets::open(&grant.repository, grant.default_document.as_deref(), grant.format, &identifier)
+        })
+        .await;
         match opened {
             Ok(document) => self.push_bucket(document).map(Ok),
             Err(e) => Ok(Err(e.into())),

@@ -50,6 +50,7 @@
 
 use std::time::Instant;
 
+use confine_domain::format::Format;
 use confine_store::Repository;
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
@@ -61,6 +62,7 @@ mod asynchronous;
 mod buckets;
 
 pub use asynchronous::add_wasi_keyvalue_to_linker_async;
+pub(crate) use buckets::Document;
 use buckets::{KvError, Pair};
 
 /// How many buckets one store may hold open at once.
@@ -72,11 +74,13 @@ pub struct WasiKeyValueCtx {
     open_buckets: usize,
 }
 
-/// The repository granted, its default document, and the deadline of its lock waits.
+/// The repository granted, its default document, the format of its documents if not the
+/// one each name says, and the deadline of its lock waits.
 #[derive(Clone)]
 struct Grant {
     repository: Repository,
     default_document: Option<String>,
+    format: Option<Format>,
     deadline: Option<Instant>,
 }
 
@@ -84,7 +88,8 @@ impl WasiKeyValueCtx {
     /// Grants the documents of `repository` as buckets, `default_document` as the bucket of
     /// the empty identifier. The component gets no other access to the repository.
     pub fn new(repository: Repository, default_document: Option<&str>) -> WasiKeyValueCtx {
-        let grant = Grant { repository, default_document: default_document.map(str::to_owned), deadline: None };
+        let grant =
+            Grant { repository, default_document: default_document.map(str::to_owned), format: None, deadline: None };
         WasiKeyValueCtx { grant: Some(grant), open_buckets: 0 }
     }
 
@@ -97,6 +102,13 @@ impl WasiKeyValueCtx {
     /// [`ConfineCtx::with_deadline`](crate::ConfineCtx::with_deadline) does.
     pub fn with_deadline(self, deadline: Instant) -> WasiKeyValueCtx {
         let grant = self.grant.map(|grant| Grant { deadline: Some(deadline), ..grant });
+        WasiKeyValueCtx { grant, ..self }
+    }
+
+    /// Reads and changes every bucket's document in `format`, whatever its name says (a
+    /// command's `--format`); give the repository the same ([`Documents::all`](crate::Documents::all)).
+    pub fn with_format(self, format: Format) -> WasiKeyValueCtx {
+        let grant = self.grant.map(|grant| Grant { format: Some(format), ..grant });
         WasiKeyValueCtx { grant, ..self }
     }
 
@@ -165,8 +177,8 @@ type Answer<T> = wasmtime::Result<Result<T, store::Error>>;
 
 /// The bookkeeping of bucket resources, shared by the sync and the async bindings.
 impl WasiKeyValueView<'_> {
-    /// The repository and the document name of `bucket`.
-    fn bucket(&self, bucket: &Resource<Bucket>) -> wasmtime::Result<Result<(Repository, String), KvError>> {
+    /// The repository and the document of `bucket`.
+    fn bucket(&self, bucket: &Resource<Bucket>) -> wasmtime::Result<Result<(Repository, Document), KvError>> {
         let document = self.table.get(bucket)?.document.clone();
         Ok(self.ctx.granted().map(|repository| (repository, document)).ok_or(KvError::AccessDenied))
     }
@@ -182,7 +194,7 @@ impl WasiKeyValueView<'_> {
         Ok(Grant { repository: lock_waits_until(&grant.repository, grant.deadline), ..grant })
     }
 
-    fn push_bucket(&mut self, document: String) -> wasmtime::Result<Resource<Bucket>> {
+    fn push_bucket(&mut self, document: Document) -> wasmtime::Result<Resource<Bucket>> {
         let bucket = self.table.push(Bucket { document })?;
         self.ctx.open_buckets += 1;
         Ok(bucket)
@@ -199,17 +211,16 @@ impl WasiKeyValueView<'_> {
 fn on_bucket<T>(
     view: &WasiKeyValueView<'_>,
     bucket: &Resource<Bucket>,
-    work: impl FnOnce(&Repository, &str) -> Result<T, KvError>,
+    work: impl FnOnce(&Repository, &Document) -> Result<T, KvError>,
 ) -> Answer<T> {
     Ok(view.bucket(bucket)?.and_then(|(repository, document)| work(&repository, &document)).map_err(Into::into))
 }
 
 impl store::Host for WasiKeyValueView<'_> {
     fn open(&mut self, identifier: String) -> Answer<Resource<Bucket>> {
-        match self
-            .may_open()
-            .and_then(|grant| buckets::open(&grant.repository, grant.default_document.as_deref(), &identifier))
-        {
+        match self.may_open().and_then(|grant| {
+            buckets::open(&grant.repository, grant.default_document.as_deref(), grant.format, &identifier)
+        }) {
             Ok(document) => self.push_bucket(document).map(Ok),
             Err(e) => Ok(Err(e.into())),
         }
