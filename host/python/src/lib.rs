@@ -1,10 +1,12 @@
 //! # confine for Python (`confine._native`)
 //!
-//! The store (`confine-store`, with `confine-formats`' JSON check) and the domain's rules
-//! (`confine-domain`), natively, for the Python package `confine` (`python/confine`), which
-//! turns JSON text into Python values and back. Nothing here is a rule of its own: keys,
-//! values and refusals are the domain's, names, locks and writes the store's. Every call
-//! that may wait (a lock, an fsync, a remote round trip) releases the GIL.
+//! The store (`confine-store`, with `confine-formats`' check of documents: JSON, or TOML for
+//! names ending `.toml`) and the domain's rules (`confine-domain`), natively, for the Python
+//! package `confine` (`python/confine`). Values cross as JSON text whatever the document's
+//! format, and the package turns them into Python values and back. Nothing here is a rule
+//! of its own: keys, values and refusals are the domain's, names, locks and writes the
+//! store's. Every call that may wait (a lock, an fsync, a remote round trip) releases the
+//! GIL.
 //!
 //! - `store.rs`: the class `Store` (one repository, shared by every thread that uses it,
 //!   so that their updates share lock holds and fsyncs).

@@ -6,6 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
+use confine_domain::format::Format;
 use confine_domain::service::{self, Change};
 use confine_formats::Documents;
 use confine_store::{Current, Memory, NewContent, Options, Repository, Splice};
@@ -20,21 +21,26 @@ use crate::watch::Watch;
 /// and its key.
 type TlsPaths = (Option<String>, Option<String>, Option<String>);
 
+/// A lock's status: whether it is held, the holder's pid, since when (seconds since the
+/// epoch), and the holder's lease on etcd: its id, the time to live it was granted and what
+/// is left of it (seconds).
+type Status = (bool, Option<u32>, Option<f64>, Option<(i64, f64, f64)>);
+
 /// A store of configuration documents.
 #[pyclass(frozen, module = "confine._native")]
 pub(crate) struct Store {
     repository: Repository,
 }
 
-/// A timeout given in seconds.
-fn seconds(timeout: f64) -> PyResult<Duration> {
+/// A timeout given in seconds: a finite number >= 0, else a `ValueError` that names it.
+pub(crate) fn seconds(timeout: f64) -> PyResult<Duration> {
     Duration::try_from_secs_f64(timeout)
         .map_err(|_| PyValueError::new_err(format!("timeout must be a number of seconds >= 0, not {timeout}")))
 }
 
 /// The repository's limits: a lock timeout in seconds, and a size limit where one is given.
 fn options(timeout: f64, max_size: Option<u64>, default_max: u64) -> PyResult<Options> {
-    Ok(Options { lock_timeout: seconds(timeout)?, max_document_size: max_size.unwrap_or(default_max) })
+    Ok(Options::default().with_lock_timeout(seconds(timeout)?).with_max_document_size(max_size.unwrap_or(default_max)))
 }
 
 #[pymethods]
@@ -78,7 +84,7 @@ impl Store {
     fn get(&self, py: Python<'_>, document: &str, key: &str) -> PyResult<String> {
         let path = service::parse_key(document, key).raise(py)?;
         let read = py.detach(|| self.repository.read(document)).raise(py)?;
-        service::value_at(document, &read.content, &path).raise(py)
+        service::value_at(Format::of(document), document, &read.content, &path).raise(py)
     }
 
     /// Makes one change (`set`, `unset`, `incr`, `merge`) and returns its answer (the new
@@ -121,11 +127,12 @@ impl Store {
     }
 
     /// Whether the document's lock is held, by which process, since when (seconds since
-    /// the epoch), without taking it.
-    fn lock_status(&self, py: Python<'_>, document: &str) -> PyResult<(bool, Option<u32>, Option<f64>)> {
+    /// the epoch), and the lease that keeps it (etcd), without taking it.
+    fn lock_status(&self, py: Python<'_>, document: &str) -> PyResult<Status> {
         let status = py.detach(|| self.repository.lock_status(document)).raise(py)?;
         let since = status.since.and_then(|at| at.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs_f64());
-        Ok((status.held, status.holder, since))
+        let lease = status.lease.map(|lease| (lease.id, lease.granted.as_secs_f64(), lease.remaining.as_secs_f64()));
+        Ok((status.held, status.holder, since, lease))
     }
 
     /// An exclusive session on the document, for `with store.update(...)`: waits up to
@@ -149,7 +156,7 @@ impl Store {
     /// before it waits for anything, then applied by the domain on the text as the store
     /// hands it (checked, or known), and written as a splice the store checks in its turn.
     fn apply(&self, py: Python<'_>, document: &str, changes: Vec<Change>) -> PyResult<Vec<String>> {
-        let prepared = service::prepare_all(document, changes).raise(py)?;
+        let prepared = service::prepare_all(Format::of(document), document, changes).raise(py)?;
         let name = document.to_owned();
         let updated = py.detach(|| {
             self.repository.update_in_place(document, move |current| {
@@ -173,7 +180,7 @@ impl Store {
 #[pyfunction]
 pub(crate) fn value_at(py: Python<'_>, document: &str, text: &str, key: &str) -> PyResult<String> {
     let path = service::parse_key(document, key).raise(py)?;
-    service::value_at(document, text, &path).raise(py)
+    service::value_at(Format::of(document), document, text, &path).raise(py)
 }
 
 #[cfg(feature = "etcd")]

@@ -3,12 +3,12 @@
 //! interruptible (Ctrl-C).
 
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
 
 use confine_store::WatchEvent;
 use pyo3::prelude::*;
 
 use crate::errors::{Failure, Raise};
+use crate::store::seconds;
 
 /// A watch of one document.
 #[pyclass(frozen, module = "confine._native")]
@@ -30,9 +30,11 @@ type Seen = Option<(bool, String, String)>;
 #[pymethods]
 impl Watch {
     /// The next state within `timeout` seconds: `None` if none came, else `(exists, text,
-    /// revision)`. A state that cannot be read raises its error (the watch goes on).
+    /// revision)`. A state that cannot be read raises its error (the watch goes on). A
+    /// timeout that is negative, NaN or infinite raises `ValueError`: a wait without end
+    /// could not be interrupted (Ctrl-C), so the Python side waits in slices.
     fn next(&self, py: Python<'_>, timeout: f64) -> PyResult<Seen> {
-        let timeout = Duration::try_from_secs_f64(timeout).unwrap_or_default();
+        let timeout = seconds(timeout)?;
         let seen = py.detach(|| {
             let mut watch = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             match watch.next(timeout)? {

@@ -4,9 +4,11 @@ keys, values and messages."""
 from __future__ import annotations
 
 import asyncio
+import math
 import pathlib
 import threading
 import time
+from typing import List
 
 import pytest
 
@@ -92,6 +94,7 @@ def test_ls_rm_lock_status(store: confine.Store) -> None:
     with store.update("a.json"):
         status = store.lock_status("a.json")
         assert status.held
+        assert status.lease is None, "a lease is etcd's; here a lock lasts as long as its holder"
     store.rm("a.json")
     assert store.ls() == ["b.json"]
 
@@ -160,6 +163,94 @@ def test_watch_sees_each_value(store: confine.Store) -> None:
         time.sleep(0.3)
     assert done.wait(10), seen
     assert seen == [None, 1, 2, 3]
+
+
+BAD_TIMEOUTS = [(-1.0, "-1"), (math.nan, "nan"), (math.inf, "inf")]
+
+
+def test_a_watch_refuses_a_timeout_that_is_negative_nan_or_infinite(store: confine.Store) -> None:
+    store.set(DOC, "n", 1)
+    for bad, words in BAD_TIMEOUTS:
+        # The native wait, which the package's loops call slice by slice, and the API.
+        for call in (
+            lambda: store._native.watch(DOC).next(bad),
+            lambda: store.watch(DOC, "n", timeout=bad),
+            lambda: store.awatch(DOC, "n", timeout=bad),
+        ):
+            with pytest.raises(ValueError) as raised:
+                call()
+            message = str(raised.value).lower()
+            assert "timeout must be a number of seconds >= 0" in message and words in message, message
+
+
+def test_a_watch_with_a_timeout_ends_once_that_long_passes_with_no_new_value(store: confine.Store) -> None:
+    assert list(store.watch(DOC, "n", timeout=0)) == [None], "timeout=0: the value now, and no wait"
+    store.set(DOC, "n", 0)
+
+    def writer() -> None:
+        for n in (1, 2, 3):
+            time.sleep(0.4)
+            store.set(DOC, "n", n)
+
+    thread = threading.Thread(target=writer)
+    start = time.monotonic()
+    thread.start()
+    # Each new value starts the second again: the watch lasts past it, and ends a second after 3.
+    seen = list(store.watch(DOC, "n", timeout=1.0))
+    took = time.monotonic() - start
+    thread.join()
+    assert seen == [0, 1, 2, 3]
+    assert 2.1 < took < 10, took
+
+
+def test_asyncio_ls_rm_lock_status_and_watch(store: confine.Store) -> None:
+    async def main() -> List[object]:
+        for name in ("b.json", DOC):
+            await store.aset(name, "n", 0)
+        assert await store.als() == [DOC, "b.json"]
+        await store.arm("b.json")
+        assert await store.als() == [DOC]
+        assert await store.alock_status(DOC) == confine.LockStatus(False, None, None)
+        async with store.aupdate(DOC):
+            assert (await store.alock_status(DOC)).held
+
+        seen: List[object] = []
+
+        async def watch() -> None:
+            async for value in store.awatch(DOC, "n"):
+                seen.append(value)
+
+        ticks: List[float] = []
+        watcher = asyncio.ensure_future(watch())
+        for n in (1, 2, 3):
+            for _ in range(15):
+                ticks.append(time.monotonic())
+                await asyncio.sleep(0.02)
+            await store.aset(DOC, "n", n)
+        for _ in range(15):
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.02)
+        cancelled_at = time.monotonic()
+        watcher.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await watcher
+        took_to_cancel = time.monotonic() - cancelled_at
+        assert seen == [0, 1, 2, 3]
+        assert took_to_cancel < 0.1, f"cancelling the watch took {took_to_cancel:.2f} s"
+        assert max(b - a for a, b in zip(ticks, ticks[1:])) < 0.2, "the loop stalled while the watch waited"
+        return [value async for value in store.awatch(DOC, "n", timeout=0.2)]
+
+    assert asyncio.run(main()) == [3], "with a timeout, awatch ends as watch does"
+
+
+def test_the_exceptions_and_the_warning_are_exported_where_python_expects_them() -> None:
+    assert issubclass(confine.InternalError, confine.Error)
+    assert issubclass(confine.InternalError, RuntimeError), "`except RuntimeError` catches a bug in confine"
+    assert not issubclass(confine.InternalError, (ValueError, OSError)), "not bad input, not the storage"
+    assert confine.InternalError is confine._errors.InternalError, "the class errors.rs raises"
+    assert "InternalError" in confine._errors.__all__
+    assert issubclass(confine.MissedChanges, UserWarning), "shown by default, filtered as any warning"
+    assert confine.MissedChanges is confine._errors.MissedChanges
 
 
 def test_asyncio_calls_do_not_block_the_loop(store: confine.Store) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from typing import Any, Dict, List, Optional, Union
 
 import confine
@@ -22,6 +23,11 @@ def configure(path: str) -> int:
     names: List[str] = store.ls()
     status: confine.LockStatus = store.lock_status("app.json")
     holder: Optional[int] = status.holder
+    lease: Optional[confine.Lease] = status.lease
+    left: Optional[float] = None if lease is None else lease.remaining
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", confine.MissedChanges)
+        ports: List[Any] = list(store.watch("app.json", "server.port", timeout=0.5))
     with safe_config_update(f"{path}/config.json") as update:
         config: Dict[str, Any] = update.read()
         config["key"] = "value"
@@ -30,7 +36,9 @@ def configure(path: str) -> int:
         store.get("app.json", "missing")
     except confine.NotFound as missing:
         print(missing)
-    print(port, revision, names, holder)
+    except confine.InternalError as bug:
+        print(bug)
+    print(port, revision, names, holder, left, ports)
     return int(restarts)
 
 
@@ -38,6 +46,11 @@ async def configure_async(store: confine.Store) -> None:
     await store.aincr("app.json", "n")
     async with store.aupdate("app.json") as doc:
         doc["n"] = 0
+    names: List[str] = await store.als()
+    status: confine.LockStatus = await store.alock_status("app.json")
+    async for n in store.awatch("app.json", "n", timeout=0):
+        print(n, names, status.lease)
+    await store.arm("app.json")
 
 
 if __name__ == "__main__":

@@ -7,19 +7,24 @@ once, with no lost update and no torn file.
     with store.update("app.json") as doc:
         doc["server"]["port"] = 8443
 
-Keys are the CLI's key paths (`server.port`, `hosts["eu.west"]`, `plugins[0]`); values are
-JSON values as Python has them (dict, list, str, int, float, bool, None), strict: integers
-exact to 64 bits, no NaN, no key twice. Every call that may wait (a lock, an fsync, etcd)
-lets other Python threads run; threads of one process share one `Store` and its writes
-(group commit). The `a`-prefixed methods (`await store.aincr(...)`, `async with
-store.aupdate(...)`) run the same calls off the event loop.
+Documents are JSON, or TOML where the name ends `.toml`. Keys are the CLI's key paths
+(`server.port`, `hosts["eu.west"]`, `plugins[0]`); values are as Python has them (dict,
+list, str, int, float, bool, None), strict: integers exact to 64 bits, no NaN, no key
+twice (and no None in TOML). Every call that may wait (a lock, an fsync, etcd) lets other
+Python threads run; threads of one process share one `Store` and its writes (group
+commit). The `a`-prefixed methods (`await store.aincr(...)`, `async with
+store.aupdate(...)`, `async for value in store.awatch(...)`) run the same calls off the
+event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
+import time
+import warnings
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
@@ -29,11 +34,13 @@ from . import _native
 from ._errors import (
     Conflict as Conflict,
     Error as Error,
+    InternalError as InternalError,
     InvalidDocument as InvalidDocument,
     InvalidKey as InvalidKey,
     InvalidName as InvalidName,
     InvalidValue as InvalidValue,
     LockTimeout as LockTimeout,
+    MissedChanges as MissedChanges,
     NotFound as NotFound,
     StoreError as StoreError,
     TooLarge as TooLarge,
@@ -42,16 +49,27 @@ from ._errors import (
 
 T = TypeVar("T")
 
-#: A document's value: a JSON object as Python holds it.
+#: A document's value: its root object (a JSON object, a TOML table) as Python holds it.
 Document = Dict[str, Any]
 
-#: How long one wait of a watch lasts before Python may run signal handlers (Ctrl-C).
+#: How long one wait of a watch lasts before Python may run signal handlers (Ctrl-C), or
+#: before an `awatch` cancelled meanwhile lets its worker thread go.
 _WATCH_SLICE = 0.25
+
+#: No value given yet (a watch's first value is always new).
+_UNSEEN: Any = object()
 
 
 def _dumps(value: Any) -> str:
     """Strict JSON: no NaN or infinity (which no JSON reader takes back)."""
     return json.dumps(value, allow_nan=False, ensure_ascii=False)
+
+
+def _seconds(timeout: Optional[float]) -> Optional[float]:
+    """A timeout as the native calls take one: a finite number of seconds >= 0 (or `None`)."""
+    if timeout is not None and not (math.isfinite(timeout) and timeout >= 0):
+        raise ValueError(f"timeout must be a number of seconds >= 0, not {timeout}")
+    return timeout
 
 
 def _document(document: str, text: Optional[str]) -> Dict[str, Any]:
@@ -78,13 +96,28 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class Lease:
+    """The lease that keeps a lock on etcd: the lock is freed when it runs out, if its holder
+    stops renewing it (a crashed or paused process). Times in seconds."""
+
+    #: The lease's id in etcd.
+    id: int
+    #: The time to live it was granted (renewed while its holder runs).
+    granted: float
+    #: How long it has left, if its holder stops renewing it now.
+    remaining: float
+
+
+@dataclass(frozen=True)
 class LockStatus:
     """Whether a document's lock is held, by which process and since when (seconds since the
-    epoch), where that can be known."""
+    epoch), where that can be known; on etcd, the holder's `lease` (`None` elsewhere, where
+    a lock lasts as long as its holder's process)."""
 
     held: bool
     holder: Optional[int]
     since: Optional[float]
+    lease: Optional[Lease] = None
 
 
 class Store:
@@ -176,35 +209,31 @@ class Store:
 
     def lock_status(self, document: str) -> LockStatus:
         """Whether the document's lock is held, without taking it."""
-        held, holder, since = self._native.lock_status(document)
-        return LockStatus(held, holder, since)
+        held, holder, since, lease = self._native.lock_status(document)
+        return LockStatus(held, holder, since, None if lease is None else Lease(*lease))
 
-    def watch(self, document: str, key: Optional[str] = None) -> Iterator[Any]:
+    def watch(
+        self, document: str, key: Optional[str] = None, *, timeout: Optional[float] = None
+    ) -> Iterator[Any]:
         """The document's value (or the value at `key`) now, then each new one as it
         changes: `None` while the document (or key) does not exist. Values that repeat are
-        given once. Runs until the caller stops iterating."""
-        watch = self._native.watch(document)
-        last: Any = object()
-        while True:
-            seen = watch.next(_WATCH_SLICE)
-            if seen is None:
-                continue
-            value = self._value_in(document, seen, key)
-            if value != last:
-                last = value
-                yield value
+        given once. Runs until the caller stops iterating or, with `timeout`, until that
+        many seconds pass after a value with no new one (`timeout=0`: the value now only).
+        Where the backend says states may have been missed (etcd compacted its history
+        while the watch was cut off), a `MissedChanges` warning comes before the value."""
+        watching = _Watching(document, key, _seconds(timeout))
+        return self._watch(watching)
 
-    @staticmethod
-    def _value_in(document: str, seen: Tuple[bool, str, str], key: Optional[str]) -> Any:
-        exists, text, _revision = seen
-        if not exists:
-            return None
-        if not key:
-            return _document(document, text)
-        try:
-            return json.loads(_native.value_at(document, text, key))
-        except NotFound:
-            return None
+    def _watch(self, watching: _Watching) -> Iterator[Any]:
+        watch = self._native.watch(watching.document)
+        while True:
+            wait = watching.wait()
+            if wait is None:
+                return
+            value = watching.new_value(watch, watch.next(wait))
+            if value is not _UNSEEN:
+                yield value
+                watching.given()
 
     # The same off the event loop.
 
@@ -228,6 +257,18 @@ class Store:
         """`merge`, off the event loop."""
         await _off_loop(self.merge, document, patch, key)
 
+    async def als(self, directory: str = "") -> List[str]:
+        """`ls`, off the event loop."""
+        return await _off_loop(self.ls, directory)
+
+    async def arm(self, document: str) -> None:
+        """`rm`, off the event loop."""
+        await _off_loop(self.rm, document)
+
+    async def alock_status(self, document: str) -> LockStatus:
+        """`lock_status`, off the event loop."""
+        return await _off_loop(self.lock_status, document)
+
     async def aread(self, document: str) -> Snapshot:
         """`read`, off the event loop."""
         return await _off_loop(self.read, document)
@@ -246,6 +287,80 @@ class Store:
             await _off_loop(session.commit, _dumps(value))
         finally:
             session.abort()
+
+    def awatch(
+        self, document: str, key: Optional[str] = None, *, timeout: Optional[float] = None
+    ) -> AsyncIterator[Any]:
+        """`watch`, as an async iterator (`async for value in store.awatch(...)`): each wait
+        runs on a worker thread, a slice of a second at a time, so that cancelling the task
+        that iterates ends it promptly."""
+        watching = _Watching(document, key, _seconds(timeout))
+        return self._awatch(watching)
+
+    async def _awatch(self, watching: _Watching) -> AsyncIterator[Any]:
+        watch = await _off_loop(self._native.watch, watching.document)
+        while True:
+            wait = watching.wait()
+            if wait is None:
+                return
+            value = watching.new_value(watch, await _off_loop(watch.next, wait))
+            if value is not _UNSEEN:
+                yield value
+                watching.given()
+
+
+class _Watching:
+    """What `watch` and `awatch` share: which values are new, the backend's notices, and how
+    long the next wait may last."""
+
+    def __init__(self, document: str, key: Optional[str], timeout: Optional[float]) -> None:
+        self.document = document
+        self.key = key
+        self.timeout = timeout
+        self.last: Any = _UNSEEN
+        self.idle_since = time.monotonic()
+
+    def wait(self) -> Optional[float]:
+        """How long the next wait lasts: a slice, so that the caller stays interruptible, at
+        most what is left of the timeout; `None` once the timeout has passed since the last
+        value given (never before the first, which comes at once)."""
+        if self.timeout is None:
+            return _WATCH_SLICE
+        left = self.idle_since + self.timeout - time.monotonic()
+        if left <= 0 and self.last is not _UNSEEN:
+            return None
+        return min(_WATCH_SLICE, max(left, 0.0))
+
+    def given(self) -> None:
+        """A value was given: the timeout counts from now, when the caller asks for the next."""
+        self.idle_since = time.monotonic()
+
+    def new_value(self, watch: _native.Watch, seen: Optional[Tuple[bool, str, str]]) -> Any:
+        """The value of the state `seen`, if it differs from the last one given, else
+        `_UNSEEN`; first, what the backend noticed (states it may have missed), as a
+        `MissedChanges` warning at the caller's loop."""
+        notice = watch.take_notice()
+        if notice is not None:
+            warnings.warn(MissedChanges(notice), stacklevel=3)
+        if seen is None:
+            return _UNSEEN
+        value = self._value_in(seen)
+        if value == self.last:
+            return _UNSEEN
+        self.last = value
+        return value
+
+    def _value_in(self, seen: Tuple[bool, str, str]) -> Any:
+        """The value watched in the state `seen`: `None` where the document or key is not."""
+        exists, text, _revision = seen
+        if not exists:
+            return None
+        if not self.key:
+            return _document(self.document, text)
+        try:
+            return json.loads(_native.value_at(self.document, text, self.key))
+        except NotFound:
+            return None
 
 
 async def _off_loop(call: Callable[..., T], *args: Any) -> T:

@@ -1,6 +1,7 @@
 """confine's exceptions: one hierarchy under `Error`, each also the Python exception it is
 a kind of, so that `except TimeoutError` or `except LookupError` catches what it should.
-Messages are the CLI's: they name the document and the cause."""
+Messages are the CLI's: they name the document and the cause. And its one warning,
+`MissedChanges`, which a watch gives where it may have missed states."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ class NotFound(Error, LookupError):
 
 
 class InvalidDocument(Error, ValueError):
-    """The document (or the text offered for it) is not strict JSON whose root is an object;
-    the message gives the line and column."""
+    """The document (or the text offered for it) is not one in the format its name says:
+    strict JSON whose root is an object, or TOML for `*.toml`; the message gives the line
+    and column."""
 
 
 class InvalidName(Error, ValueError):
@@ -33,7 +35,8 @@ class InvalidKey(Error, ValueError):
 
 
 class InvalidValue(Error, ValueError):
-    """The value given is not acceptable (not strict JSON, or not a number to add)."""
+    """The value given is not acceptable: not strict JSON, not one the document's format
+    can hold (TOML has no null, and its integers are 64 bits), or not a number to add."""
 
 
 class TooLarge(Error, ValueError):
@@ -57,14 +60,27 @@ class StoreError(Error, OSError):
         return str(self.strerror) if self.strerror is not None else super().__str__()
 
 
+class InternalError(Error, RuntimeError):
+    """confine broke one of its own rules (an edit that did not fit the text it was made
+    for): a bug to report, not bad input nor a storage failure. Nothing was written."""
+
+
+class MissedChanges(UserWarning):
+    """A watch may have missed states: the backend could not resume it where it stopped
+    (etcd compacted its history meanwhile), so changes in between may not have been given.
+    The value given next is the current one. The message says which revisions."""
+
+
 __all__ = [
     "Conflict",
     "Error",
+    "InternalError",
     "InvalidDocument",
     "InvalidKey",
     "InvalidName",
     "InvalidValue",
     "LockTimeout",
+    "MissedChanges",
     "NotFound",
     "StoreError",
     "TooLarge",
