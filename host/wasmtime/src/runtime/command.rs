@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::error::Context;
-use wasmtime::{Engine, Store, StoreLimits, Trap};
+use wasmtime::{Engine, Store, Trap};
 use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use super::failure::describe_failure;
-use super::state::{memory_limits, ticks};
+use super::state::{MemoryLimit, ticks};
 use super::{Runtime, RuntimeOptions};
 use crate::cache::load_component;
 use crate::wasi_config::{WasiConfigCtx, WasiConfigView, add_wasi_config_to_linker};
@@ -61,7 +61,7 @@ struct CommandState {
     table: ResourceTable,
     config: WasiConfigCtx,
     keyvalue: WasiKeyValueCtx,
-    limits: StoreLimits,
+    limits: MemoryLimit,
 }
 
 impl WasiView for CommandState {
@@ -103,7 +103,11 @@ impl Runtime {
             Ok(Err(())) => Ok(1),
             Err(e) => match e.downcast_ref::<I32Exit>() {
                 Some(I32Exit(status)) => Ok(u8::try_from(*status).unwrap_or(1)),
-                None => Err(CommandError::Trap(describe_command_failure(&e, &self.core.options))),
+                None => Err(CommandError::Trap(describe_command_failure(
+                    &e,
+                    &self.core.options,
+                    store.data().limits.refused(),
+                ))),
             },
         }
     }
@@ -123,7 +127,7 @@ impl Runtime {
             table: ResourceTable::new(),
             config: imports.config,
             keyvalue: imports.keyvalue.with_deadline(Instant::now() + deadline),
-            limits: memory_limits(&self.core.options),
+            limits: MemoryLimit::new(&self.core.options),
         };
         let mut store = Store::new(&self.core.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -153,12 +157,12 @@ fn command_linker(engine: &Engine) -> wasmtime::Result<Linker<CommandState>> {
     Ok(linker)
 }
 
-fn describe_command_failure(e: &wasmtime::Error, options: &RuntimeOptions) -> String {
+fn describe_command_failure(e: &wasmtime::Error, options: &RuntimeOptions, memory_refused: bool) -> String {
     match e.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => format!(
             "it ran past its budget of {:?} (plus the lock timeout, with wasi:keyvalue) and was stopped",
             options.call_budget
         ),
-        _ => describe_failure(e, options),
+        _ => describe_failure(e, options, memory_refused),
     }
 }

@@ -19,16 +19,18 @@ pub enum PluginError {
 }
 
 /// One line on why a guest call failed: the trap's cause without the wasm backtrace.
-pub(super) fn describe_failure(e: &wasmtime::Error, options: &RuntimeOptions) -> String {
+/// `memory_refused`: the call's store refused it memory past the limit (its limiter's
+/// record), which is then the cause.
+pub(super) fn describe_failure(e: &wasmtime::Error, options: &RuntimeOptions, memory_refused: bool) -> String {
     match e.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => {
             format!("it ran past its deadline (lock timeout + {:?} budget) and was stopped", options.call_budget)
         }
-        Some(Trap::UnreachableCodeReached) => "it trapped (panicked or aborted)".to_owned(),
-        Some(trap) => format!("it trapped: {trap}"),
-        None if format!("{e:#}").contains("growing memory") => {
+        _ if memory_refused => {
             format!("it tried to grow its memory past the limit of {} bytes", options.memory_limit)
         }
+        Some(Trap::UnreachableCodeReached) => "it trapped (panicked or aborted)".to_owned(),
+        Some(trap) => format!("it trapped: {trap}"),
         None => format!("{e:#}"),
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use confine_store::Repository;
 use wasmtime::component::ResourceTable;
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::RuntimeOptions;
@@ -18,7 +18,14 @@ pub(crate) struct StoreState {
     wasi: WasiCtx,
     pub(super) table: ResourceTable,
     pub(super) confine: ConfineCtx,
-    limits: StoreLimits,
+    limits: MemoryLimit,
+}
+
+impl StoreState {
+    /// Whether the call was refused memory past its limit (then that is why it failed).
+    pub(super) fn memory_refused(&self) -> bool {
+        self.limits.refused()
+    }
 }
 
 impl WasiView for StoreState {
@@ -43,7 +50,7 @@ pub(super) fn store_on(
         wasi: wasi.build(),
         table: ResourceTable::new(),
         confine: ConfineCtx::new(repository.clone()).with_deadline(Instant::now() + deadline),
-        limits: memory_limits(options),
+        limits: MemoryLimit::new(options),
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limits);
@@ -52,9 +59,60 @@ pub(super) fn store_on(
     store
 }
 
-/// The memory limits of one call's store (plugins', the guest's and commands' alike).
-pub(super) fn memory_limits(options: &RuntimeOptions) -> StoreLimits {
-    StoreLimitsBuilder::new().memory_size(options.memory_limit).instances(16).trap_on_grow_failure(true).build()
+/// The memory limits of one call's store (plugins', the guest's and commands' alike),
+/// which remember whether they refused a growth: a failure is known to be the limit's by
+/// this record, not by the words of wasmtime's error.
+pub(crate) struct MemoryLimit {
+    limits: StoreLimits,
+    limit: usize,
+    refused: bool,
+}
+
+impl MemoryLimit {
+    pub(super) fn new(options: &RuntimeOptions) -> MemoryLimit {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(options.memory_limit)
+            .instances(16)
+            .trap_on_grow_failure(true)
+            .build();
+        MemoryLimit { limits, limit: options.memory_limit, refused: false }
+    }
+
+    /// Whether a memory was refused growth past the limit.
+    pub(super) fn refused(&self) -> bool {
+        self.refused
+    }
+}
+
+impl ResourceLimiter for MemoryLimit {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.refused |= desired > self.limit;
+        self.limits.memory_growing(current, desired, maximum)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
 }
 
 /// A deadline in epoch ticks (at least one).
