@@ -45,8 +45,7 @@ impl Context {
         if let Some(runtime) = self.runtime.get() {
             return Ok(runtime);
         }
-        let runtime = Runtime::new(self.runtime_options.clone())
-            .map_err(|e| Failure::new(status::GUEST, "guest", format!("cannot start the wasm runtime: {e:#}")))?;
+        let runtime = start_runtime(self.runtime_options.clone())?;
         Ok(self.runtime.get_or_init(|| runtime))
     }
 
@@ -65,6 +64,17 @@ impl Context {
             None => failure,
         }
     }
+}
+
+/// Starts the wasm runtime (once per process), saying on stderr why the compiled-code cache
+/// was not used if it was refused.
+pub(crate) fn start_runtime(options: RuntimeOptions) -> Result<Runtime, Failure> {
+    let runtime = Runtime::new(options)
+        .map_err(|e| Failure::new(status::GUEST, "guest", format!("cannot start the wasm runtime: {e:#}")))?;
+    if let Some(refusal) = runtime.cache_refusal() {
+        eprintln!("confine: warning: {refusal}");
+    }
+    Ok(runtime)
 }
 
 /// What the command line says about any store it opens.

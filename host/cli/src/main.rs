@@ -1,7 +1,7 @@
 //! # confine-cli
 //!
-//! The `confine` command, the top layer: read and change JSON configuration documents from
-//! the shell, safely next to other processes and plugins doing the same. This file
+//! The `confine` command, the top layer: read and change JSON and TOML configuration
+//! documents from the shell, safely next to other processes and plugins doing the same. This file
 //! dispatches: each command to the call or the file that makes it. The command line and its
 //! help are in `args` (clap), what commands run against in `context` (the store chosen by
 //! `store`: `--dir`, or `--store etcd://...`; the wasm runtime), `confine run` in
@@ -17,9 +17,9 @@ use std::process::ExitCode;
 use args::{Cli, Command};
 use clap::CommandFactory;
 use components::{Standard, run_component};
-use confine::{Change, Runtime, RuntimeOptions};
+use confine::{Change, RuntimeOptions};
 use confine_store::Options;
-use context::{Context, runtime_options, store_settings};
+use context::{Context, runtime_options, start_runtime, store_settings};
 use report::{Failure, Outcome, failure_json, outcome_text, service_failure, status};
 
 mod args;
@@ -79,10 +79,9 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
             let wasm = std::fs::read(plugin).map_err(|e| {
                 Failure::new(status::BAD_INPUT, "usage", format!("cannot read {}: {e}", plugin.display()))
             })?;
-            let runtime = Runtime::new(RuntimeOptions { plugin_stdio: false, ..runtime_options(&cli) })
-                .map_err(|e| Failure::new(status::GUEST, "guest", format!("cannot start the wasm runtime: {e:#}")))?;
+            let runtime = start_runtime(RuntimeOptions { plugin_stdio: false, ..runtime_options(&cli) })?;
             let max_document_size = cli.max_size.unwrap_or(Options::default().max_document_size);
-            let options = Options { lock_timeout: cli.timeout, max_document_size };
+            let options = Options::default().with_lock_timeout(cli.timeout).with_max_document_size(max_document_size);
             return cases::run(&runtime, &wasm, cases, *exact, options, cli.json, &mut std::io::stdout());
         }
         _ => {}
@@ -175,7 +174,7 @@ fn execute(command: Command, context: &Context) -> Result<Outcome, Failure> {
             }))
         }
         Command::Run { config, keyvalue, component, args } => {
-            let standard = Standard { config, keyvalue };
+            let standard = Standard { config, keyvalue, format: context.runtime_options.format };
             run_component(context.runtime()?, repository, standard, &component, &args).map_err(|e| context.stopped(e))
         }
         // Answered by `run` before a directory is opened, or the batch itself.

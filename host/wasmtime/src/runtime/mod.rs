@@ -24,7 +24,7 @@ use wasmtime::component::Linker;
 use wasmtime::error::Context;
 use wasmtime::{Engine, Store};
 
-use crate::cache::load_component;
+use crate::cache::{self, load_component};
 use crate::errors::ServiceError;
 use crate::generated::service::Guest as ServiceExports;
 use crate::generated::sync::plugin::Plugin;
@@ -93,6 +93,8 @@ impl Default for RuntimeOptions {
 /// compiled guest.
 pub struct Runtime {
     core: Arc<Core>,
+    /// Why [`RuntimeOptions::cache_dir`] was not used, if it was refused.
+    cache_refusal: Option<String>,
     _ticker: Ticker,
 }
 
@@ -119,8 +121,9 @@ impl Runtime {
     /// If an engine cannot be configured or the guest does not load.
     pub fn new(options: RuntimeOptions) -> wasmtime::Result<Runtime> {
         let (engine, domain_engine) = engine::engines(&options)?;
-        let component = load_component(&domain_engine, DOMAIN_GUEST, Some(GUEST_DIGEST), options.cache_dir.as_deref())
-            .context("load the domain guest")?;
+        let cache::Loaded { component, refusal: cache_refusal } =
+            cache::load(&domain_engine, DOMAIN_GUEST, Some(GUEST_DIGEST), options.cache_dir.as_deref())
+                .context("load the domain guest")?;
         let domain = DomainPre::new(
             engine::linker_on(&domain_engine)?.instantiate_pre(&component).context("link the domain guest")?,
         )
@@ -128,7 +131,17 @@ impl Runtime {
         let ticker = Ticker::start(&[&engine, &domain_engine]);
         let slots = Arc::new(Slots::new(engine::DOMAIN_SLOTS));
         let core = Core { engine, linker: OnceLock::new(), domain_engine, domain, slots, options };
-        Ok(Runtime { core: Arc::new(core), _ticker: ticker })
+        Ok(Runtime { core: Arc::new(core), cache_refusal, _ticker: ticker })
+    }
+
+    /// Why the compiled-code cache ([`RuntimeOptions::cache_dir`]) was not used, if it was
+    /// refused: a directory that another user owns or may write into, where code that
+    /// this process would run could have been planted. Components are then compiled in
+    /// memory, and nothing is read from or written to that directory. A sentence to show
+    /// the user once; the library does not print it. `None` when the cache is used, and
+    /// when there is none or it cannot be made (which only costs a compile).
+    pub fn cache_refusal(&self) -> Option<&str> {
+        self.cache_refusal.as_deref()
     }
 
     /// The value at `key` of `document`, as compact JSON. See the WIT `config-service`.
@@ -204,7 +217,7 @@ impl Runtime {
         match plugin.call_run(&mut store, args) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(PluginError::Reported(message)),
-            Err(trap) => Err(PluginError::Trap(describe_failure(&trap, &core.options))),
+            Err(trap) => Err(PluginError::Trap(describe_failure(&trap, &core.options, store.data().memory_refused()))),
         }
     }
 }
@@ -274,7 +287,10 @@ impl DomainInstance {
         match f(self.domain.confine_config_config_service(), &mut self.store) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(ServiceError::from(e)),
-            Err(trap) => Err(ServiceError::Guest(describe_failure(&trap, &self.core.options))),
+            Err(trap) => {
+                let memory_refused = self.store.data().memory_refused();
+                Err(ServiceError::Guest(describe_failure(&trap, &self.core.options, memory_refused)))
+            }
         }
     }
 }
