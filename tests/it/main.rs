@@ -29,6 +29,7 @@ mod multi_change;
 mod planted_files;
 mod plugins;
 mod power_loss;
+mod reads;
 mod stress;
 mod threads;
 mod toml;

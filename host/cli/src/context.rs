@@ -92,16 +92,16 @@ pub(crate) fn store_settings(cli: &Cli) -> store::Settings {
     }
 }
 
-/// The wasm runtime's limits as the command line sets them. Only a batch and a watch call
-/// the guest again and again: a pool of instances pays off for them, while a single
-/// command starts faster without one.
+/// The wasm runtime's limits as the command line sets them. Only a batch calls the guest
+/// again and again (a watch reads natively): a pool of instances pays off for it, while a
+/// single command starts faster without one.
 pub(crate) fn runtime_options(cli: &Cli) -> RuntimeOptions {
     RuntimeOptions {
         call_budget: cli.budget,
         memory_limit: cli.memory.saturating_mul(1 << 20),
         cache_dir: cache::default_cache_dir(),
         plugin_stdio: true,
-        instance_pool: matches!(cli.command, Command::Batch | Command::Watch { .. }),
+        instance_pool: matches!(cli.command, Command::Batch),
         format: cli.format.map(Into::into),
     }
 }

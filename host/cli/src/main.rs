@@ -30,6 +30,7 @@ mod changes;
 mod components;
 mod context;
 mod copy;
+mod read;
 mod report;
 mod signal;
 mod store;
@@ -128,8 +129,10 @@ fn execute(command: Command, context: &Context) -> Result<Outcome, Failure> {
             repository.remove(&doc).map_err(|e| context.stopped(report::repository_failure(e)))?;
             Ok(Outcome::Done)
         }
+        // Reads, by the domain's rules run natively: no wasm is started for them.
         Command::Get { doc, key } => {
-            guest(context.runtime()?.get(repository, &doc, key.as_deref().unwrap_or("")).map(Outcome::Value))
+            let value = read::get(repository, context.runtime_options.format, &doc, key.as_deref().unwrap_or(""));
+            value.map(Outcome::Value).map_err(service_failure)
         }
         Command::Set { doc, pairs } => {
             if pairs.len() % 2 == 1 {
@@ -166,12 +169,13 @@ fn execute(command: Command, context: &Context) -> Result<Outcome, Failure> {
             guest(context.runtime()?.merge(repository, &doc, key, patch).map(done))
         }
         Command::Cat { doc } => {
-            let runtime = context.runtime()?;
-            guest(runtime.cat(repository, &doc).and_then(|pretty| {
-                // The compact form for --json comes from the same guest, with key order kept.
-                let compact = if context.json { runtime.get(repository, &doc, "")? } else { String::new() };
+            let format = context.runtime_options.format;
+            let document = read::cat(repository, format, &doc).and_then(|pretty| {
+                // The compact form for --json, with key order kept.
+                let compact = if context.json { read::get(repository, format, &doc, "")? } else { String::new() };
                 Ok(Outcome::Document { pretty, compact })
-            }))
+            });
+            document.map_err(service_failure)
         }
         Command::Run { config, keyvalue, component, args } => {
             let standard = Standard { config, keyvalue, format: context.runtime_options.format };

@@ -1,0 +1,216 @@
+//! The CLI's reads (`get`, `cat`, `watch`) run the domain's rules natively, without wasm:
+//! each read here is made both ways, by `confine` and by the domain guest (the library's
+//! `Runtime`, on the same directory, limits and format), and must answer the same: the
+//! same value, or the same error (kind and sentence), on JSON and TOML documents, missing
+//! ones and keys, bad keys, names and documents, the size limit and `--format`.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::Stdio;
+
+use confine::{Format, Options, Runtime, RuntimeOptions, ServiceError};
+use serde_json::{Value, json};
+
+use crate::support::{cache_dir, confine, figure};
+
+/// The documents the reads are made on.
+const DOCUMENTS: &[(&str, &str)] = &[
+    ("app.json", "{\"server\": {\"port\": 8080, \"host\": \"a\"}, \"list\": [1, 2], \"n\": -1.5e3}\n"),
+    ("bad.json", "{\"a\": 1,}\n"),
+    ("twice.json", "{\"a\": 1, \"a\": 2}\n"),
+    ("array.json", "[1]\n"),
+    ("Cargo.toml", "# the manifest\n[package]\nname = \"demo\" # its name\n[[bin]]\nname = \"one\"\n"),
+    ("bad.toml", "[a]\n[a]\n"),
+    ("odd.toml", "{\"x\": {\"y\": true}}\n"),
+    ("odd.json", "x.y = true\n"),
+    (
+        "big.json",
+        "{\"padding\": \"........................................................................................................................\"}\n",
+    ),
+];
+
+/// Each read: the document, the key, and the `--format` given, if any.
+const READS: &[(&str, &str, Option<Format>)] = &[
+    ("app.json", "", None),
+    ("app.json", "server", None),
+    ("app.json", "server.port", None),
+    ("app.json", "list[1]", None),
+    ("app.json", "n", None),
+    ("app.json", "nope", None),
+    ("app.json", "server.port.deeper", None),
+    ("app.json", "list[9]", None),
+    ("app.json", "server[", None),
+    ("missing.json", "", None),
+    ("missing.json", "a", None),
+    ("../escape.json", "", None),
+    ("bad.json", "a", None),
+    ("twice.json", "", None),
+    ("array.json", "", None),
+    ("Cargo.toml", "", None),
+    ("Cargo.toml", "package.name", None),
+    ("Cargo.toml", "bin[0]", None),
+    ("bad.toml", "", None),
+    ("odd.toml", "", None),
+    ("odd.toml", "x", Some(Format::Json)),
+    ("odd.json", "", None),
+    ("odd.json", "x.y", Some(Format::Toml)),
+    ("big.json", "", None),
+];
+
+/// A size limit that `big.json` is over and every other document within.
+const MAX_SIZE: u64 = 100;
+
+fn directory() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in DOCUMENTS {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+/// The guest's answer, in the terms `--json` prints: the value, or the error's kind (the
+/// WIT name of `ServiceErrorKind`) and sentence.
+fn guest_answer(answer: Result<String, ServiceError>) -> Value {
+    match answer {
+        Ok(value) => json!({"ok": true, "value": serde_json::from_str::<Value>(&value).unwrap()}),
+        Err(e) => {
+            let kind = e.kind().map(|kind| kebab(&format!("{kind:?}"))).unwrap_or_else(|| "guest".into());
+            json!({"ok": false, "kind": kind, "message": e.to_string()})
+        }
+    }
+}
+
+/// `InvalidDocument` as the WIT spells it, `invalid-document`.
+fn kebab(name: &str) -> String {
+    let mut kebab = String::new();
+    for c in name.chars() {
+        if c.is_uppercase() && !kebab.is_empty() {
+            kebab.push('-');
+        }
+        kebab.push(c.to_ascii_lowercase());
+    }
+    kebab
+}
+
+/// The CLI's answer as `--json` printed it, in the same terms as [`guest_answer`].
+fn cli_answer(printed: &Value) -> Value {
+    match printed["ok"].as_bool() {
+        Some(true) => json!({"ok": true, "value": printed["value"].clone()}),
+        _ => {
+            json!({"ok": false, "kind": printed["error"]["kind"].clone(), "message": printed["error"]["message"].clone()})
+        }
+    }
+}
+
+fn format_args(format: Option<Format>) -> Vec<String> {
+    format.map(|format| vec!["--format".to_owned(), format.to_string()]).unwrap_or_default()
+}
+
+fn cli(dir: &Path, format: Option<Format>, args: &[&str]) -> std::process::Output {
+    let max_size = MAX_SIZE.to_string();
+    confine(dir).args(["--json", "--max-size", &max_size]).args(format_args(format)).args(args).output().unwrap()
+}
+
+fn runtime_and_repository(dir: &Path, format: Option<Format>) -> (Runtime, confine::Repository) {
+    let runtime = Runtime::new(RuntimeOptions { cache_dir: Some(cache_dir()), format, ..RuntimeOptions::default() });
+    let repository = confine::Repository::new(
+        cap_std::fs::Dir::open_ambient_dir(dir, cap_std::ambient_authority()).unwrap(),
+        Options::default().with_max_document_size(MAX_SIZE),
+        confine::Documents { format },
+    );
+    (runtime.unwrap(), repository)
+}
+
+#[test]
+fn get_answers_as_the_guest_does() {
+    let dir = directory();
+    let d = dir.path();
+    for &(doc, key, format) in READS {
+        let (runtime, repository) = runtime_and_repository(d, format);
+        let guest = guest_answer(runtime.get(&repository, doc, key));
+        let output = cli(d, format, &["get", doc, key]);
+        let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(cli_answer(&printed), guest, "get {doc} {key:?} (--format {format:?})");
+        // Without --json: the value on stdout, or the sentence on stderr.
+        let plain = confine(d)
+            .args(["--max-size", &MAX_SIZE.to_string()])
+            .args(format_args(format))
+            .args(["get", doc, key])
+            .output()
+            .unwrap();
+        assert_eq!(plain.status.code(), output.status.code(), "get {doc} {key:?}");
+        match &guest["value"] {
+            Value::Null if guest["ok"] == false => {
+                let message = guest["message"].as_str().unwrap();
+                assert_eq!(String::from_utf8(plain.stderr).unwrap(), format!("confine: {message}\n"));
+            }
+            _ => assert_eq!(
+                String::from_utf8(plain.stdout).unwrap(),
+                format!("{}\n", runtime.get(&repository, doc, key).unwrap())
+            ),
+        }
+    }
+    figure(
+        "reads",
+        &format!(
+            "{} reads (get, cat, watch) each made natively by confine and by the domain guest: the same answers",
+            READS.len() * 3
+        ),
+    );
+}
+
+#[test]
+fn cat_answers_as_the_guest_does() {
+    let dir = directory();
+    let d = dir.path();
+    for &(doc, _, format) in READS {
+        let (runtime, repository) = runtime_and_repository(d, format);
+        let guest = runtime.cat(&repository, doc);
+        let output = cli(d, format, &["cat", doc]);
+        let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+        match guest {
+            Ok(pretty) => {
+                let compact: Value = serde_json::from_str(&runtime.get(&repository, doc, "").unwrap()).unwrap();
+                assert_eq!(printed, json!({"ok": true, "document": compact}), "cat {doc}");
+                let plain = confine(d)
+                    .args(["--max-size", &MAX_SIZE.to_string()])
+                    .args(format_args(format))
+                    .args(["cat", doc])
+                    .output()
+                    .unwrap();
+                assert_eq!(String::from_utf8(plain.stdout).unwrap(), pretty, "cat {doc}");
+            }
+            Err(e) => assert_eq!(cli_answer(&printed), guest_answer(Err(e)), "cat {doc} (--format {format:?})"),
+        }
+    }
+}
+
+#[test]
+fn watch_answers_as_the_guest_does() {
+    let dir = directory();
+    let d = dir.path();
+    for &(doc, key, format) in READS.iter().filter(|(doc, _, _)| !doc.starts_with("..") && *doc != "big.json") {
+        let (runtime, repository) = runtime_and_repository(d, format);
+        let guest = guest_answer(runtime.get(&repository, doc, key));
+        let max_size = MAX_SIZE.to_string();
+        let mut watch = confine(d)
+            .args(["--json", "--max-size", &max_size])
+            .args(format_args(format))
+            .args(["watch", doc, key])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(watch.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        watch.kill().unwrap();
+        watch.wait().unwrap();
+        let printed: Value = serde_json::from_str(&first).unwrap();
+        if printed["absent"] == true {
+            assert_eq!(guest["kind"], "not-found", "watch {doc} {key:?}: {printed}");
+            continue;
+        }
+        assert_eq!(cli_answer(&printed), guest, "watch {doc} {key:?} (--format {format:?})");
+    }
+}
