@@ -183,9 +183,8 @@ pub fn prepare(format: Format, document: &str, change: Change) -> Result<Prepare
 }
 
 /// Applies `change` to `current` (the text of `document` in `format`, `None` if it does
-/// not exist),
-/// touching no storage. Returns the change as a [`Splice`] of `current` (of `""` for a new
-/// document), and the change's answer.
+/// not exist), touching no storage. Returns the change as a [`Splice`] of `current` (of
+/// `""` for a new document), and the change's answer.
 ///
 /// The change is made on the text in place (the crate's `inplace` module): the rest of the file keeps its
 /// bytes, and no tree of the whole document is built. Refusals come from the tree, with
