@@ -140,17 +140,17 @@ fn get_answers_as_the_guest_does() {
     let d = dir.path();
     for &(doc, key, format) in READS {
         let (runtime, repository) = runtime_and_repository(d, format);
-        let guest = guest_answer(runtime.get(&repository, doc, key));
-        let output = cli(d, format, &["get", doc, key]);
-        let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
-        assert_eq!(cli_answer(&printed), guest, "get {doc} {key:?} (--format {format:?})");
+        let answer = runtime.get(&repository, doc, key);
         // Without --json: the value on stdout, or the sentence on stderr.
         let plain = command(d, format).args(["get", doc, key]).output().unwrap();
-        assert_eq!(plain.status.code(), output.status.code(), "get {doc} {key:?}");
-        match runtime.get(&repository, doc, key) {
+        match &answer {
             Ok(value) => assert_eq!(String::from_utf8(plain.stdout).unwrap(), format!("{value}\n")),
             Err(e) => assert_eq!(String::from_utf8(plain.stderr).unwrap(), format!("confine: {e}\n")),
         }
+        let output = cli(d, format, &["get", doc, key]);
+        assert_eq!(plain.status.code(), output.status.code(), "get {doc} {key:?}");
+        let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(cli_answer(&printed), guest_answer(answer), "get {doc} {key:?} (--format {format:?})");
     }
     let watches = READS.iter().filter(|(doc, _, _)| watched(doc)).count();
     figure(

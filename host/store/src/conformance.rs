@@ -214,11 +214,7 @@ fn check(promise: &str, fresh: &dyn Fn() -> Fresh, body: impl FnOnce(&Fresh, &Po
     match catch_unwind(AssertUnwindSafe(|| body(&fresh, &port))) {
         Ok(()) => port.operations(),
         Err(payload) => {
-            let reason = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("(a panic without a message)");
+            let reason = crate::group::panic_message(&*payload).unwrap_or("(a panic without a message)");
             panic!("conformance: the promise `{promise}` is broken: {reason}")
         }
     }

@@ -175,7 +175,10 @@ fn lead(target: Target<'_>, queue: &Arc<Mutex<Queue>>) {
     // hear of it (a bug, not a failure of the storage) and the queue is handed on rather
     // than left leading forever.
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| write_batch(target, batch))) {
-        let reason = format!("the backend panicked while it wrote a batch of updates: {}", panic_message(&*payload));
+        let reason = format!(
+            "the backend panicked while it wrote a batch of updates: {}",
+            panic_message(&*payload).unwrap_or("(no message)")
+        );
         for ticket in tickets {
             ticket.fail_unless_answered(|| Error::Internal {
                 name: target.name.as_str().to_owned(),
@@ -198,12 +201,8 @@ fn lead(target: Target<'_>, queue: &Arc<Mutex<Queue>>) {
 }
 
 /// What a panic said, where it said it in words (`panic!` with a message does).
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    match (payload.downcast_ref::<&'static str>(), payload.downcast_ref::<String>()) {
-        (Some(message), _) => message,
-        (_, Some(message)) => message,
-        (None, None) => "(no message)",
-    }
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload.downcast_ref::<&'static str>().copied().or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }
 
 fn write_batch(target: Target<'_>, jobs: Vec<Job>) {
